@@ -1,0 +1,26 @@
+/**
+ * What every resolver gets. Collaborators (the upstream, the logger) are built once per process;
+ * loaders are built per request so batching and caching never leak between callers.
+ */
+import type { Logger } from 'pino';
+import type { AmplifyUpstream } from './amplify/upstream.js';
+import { createLoaders, type Loaders } from './loaders.js';
+
+export interface GatewayContext {
+  requestId: string;
+  log: Logger;
+  loaders: Loaders;
+}
+
+export interface ContextDeps {
+  upstream: AmplifyUpstream;
+  maxConcurrency: number;
+}
+
+export function createGatewayContext(
+  deps: ContextDeps,
+  requestId: string,
+  log: Logger,
+): GatewayContext {
+  return { requestId, log, loaders: createLoaders(deps.upstream, deps.maxConcurrency) };
+}

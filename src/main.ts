@@ -1,0 +1,51 @@
+/**
+ * Production entry point: real Amplify through the AWS SDK's standard configuration (region,
+ * credentials and AWS_ENDPOINT_URL_AMPLIFY from the environment, profile or role).
+ */
+import { createSdkUpstream } from './amplify/upstream.js';
+import { createGatewayApp } from './app.js';
+import { loadConfig } from './config.js';
+import { createLogger, unknownValueLogger } from './logger.js';
+import { closeOnSignals, listen } from './server.js';
+
+async function main(): Promise<void> {
+  const loaded = loadConfig();
+  if (!loaded.ok) {
+    console.error(
+      `Invalid configuration:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}\nSee the README's configuration table.`,
+    );
+    process.exit(1);
+  }
+  const { config } = loaded;
+  const log = createLogger(config.logLevel);
+  const upstream = createSdkUpstream({
+    config: config.upstream,
+    onUnknownValue: unknownValueLogger(log),
+  });
+
+  let region: string;
+  try {
+    region = await upstream.region();
+  } catch {
+    console.error(
+      'No AWS Region is configured. Set AWS_REGION (e.g. AWS_REGION=us-east-1), or a `region` in the AWS profile named by AWS_PROFILE.\nTo try the gateway without AWS, run `npm run demo`.',
+    );
+    process.exit(1);
+  }
+
+  const app = createGatewayApp({ config, upstream, log });
+  const running = await listen(app, { ...config, port: config.port, host: config.host }, log);
+  log.info(
+    { url: `${running.url}/graphql`, region },
+    `Amplify jobs GraphQL listening; compose it with: rover dev --name amplify-jobs --url ${running.url}/graphql`,
+  );
+  closeOnSignals(running, log, () => {
+    upstream.destroy();
+    process.exit(0);
+  });
+}
+
+main().catch((error: unknown) => {
+  console.error('Failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

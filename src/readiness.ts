@@ -1,0 +1,54 @@
+/**
+ * `/ready`: whether this instance can serve jobs now. It asks Amplify at most once per interval
+ * (concurrent probes share one call) so a fleet of probes cannot become load on AWS.
+ */
+import type { AmplifyUpstream } from './amplify/upstream.js';
+import { ErrorCode, GatewayError } from './errors.js';
+
+export interface ReadyState {
+  ready: boolean;
+  status: 'ready' | 'unavailable';
+  /** Error code of the last failed probe. */
+  reason?: string;
+  checkedAt: string;
+}
+
+export interface Readiness {
+  check(): Promise<ReadyState>;
+}
+
+/** Long enough to absorb probe storms, short enough that recovery shows within one probe period. */
+const CACHE_MS = 5_000;
+
+export function createReadiness(
+  upstream: AmplifyUpstream,
+  probe: boolean,
+  now: () => number = Date.now,
+): Readiness {
+  let last: { state: ReadyState; at: number } | null = null;
+  let pending: Promise<ReadyState> | null = null;
+
+  const run = async (): Promise<ReadyState> => {
+    const checkedAt = new Date(now()).toISOString();
+    if (!probe) return { ready: true, status: 'ready', checkedAt };
+    try {
+      await upstream.checkReady();
+      return { ready: true, status: 'ready', checkedAt };
+    } catch (error) {
+      const reason = error instanceof GatewayError ? error.code : ErrorCode.INTERNAL_SERVER_ERROR;
+      return { ready: false, status: 'unavailable', reason, checkedAt };
+    }
+  };
+
+  return {
+    check() {
+      if (last !== null && now() - last.at < CACHE_MS) return Promise.resolve(last.state);
+      pending ??= run().then((state) => {
+        last = { state, at: now() };
+        pending = null;
+        return state;
+      });
+      return pending;
+    },
+  };
+}

@@ -1,0 +1,31 @@
+/**
+ * Builds the subgraph schema. Type modules register themselves on import; this module only
+ * gathers them, so adding a type (App, Branch...) is one new file and one import.
+ */
+import { printSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLSchema } from 'graphql';
+import { builder } from './builder.js';
+import './scalars.js';
+import './enums.js';
+import './job-summary.js';
+import './step.js';
+import './job.js';
+
+/** The Federation 2 spec version the SDL links to; pinned so the supergraph does not drift. */
+export const FEDERATION_LINK = 'https://specs.apollo.dev/federation/v2.6';
+
+let schema: GraphQLSchema | null = null;
+
+/** The executable subgraph schema (with `_entities` and `_service`), built once per process. */
+export function buildSchema(): GraphQLSchema {
+  schema ??= builder.toSubGraphSchema({ linkUrl: FEDERATION_LINK });
+  return schema;
+}
+
+/**
+ * The subgraph SDL, as `_service { sdl }` returns it and `rover subgraph publish` takes it.
+ * graphql's own printSchema would drop @link and @key.
+ */
+export function printSubgraphSdl(): string {
+  return `${printSubgraphSchema(buildSchema()).trimEnd()}\n`;
+}

@@ -1,0 +1,90 @@
+/**
+ * Listening and graceful shutdown. On close: /ready turns 503, the listener stops accepting,
+ * idle keep-alive connections are closed, in-flight requests finish (their connections close
+ * after the response), and whatever is still open when the timeout passes is cut.
+ */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Logger } from 'pino';
+import type { GatewayApp } from './app.js';
+
+export interface RunningServer {
+  server: Server;
+  /** e.g. http://127.0.0.1:4000 */
+  url: string;
+  port: number;
+  /** Graceful stop; resolves when every connection is closed. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface ListenOptions {
+  port: number;
+  host: string;
+  shutdownTimeoutMs: number;
+}
+
+export async function listen(
+  app: GatewayApp,
+  options: ListenOptions,
+  log: Logger,
+): Promise<RunningServer> {
+  const server = createServer({ keepAliveTimeout: 65_000 }, app.handle);
+  // Longer than common load balancer idle timeouts (60 s), so the balancer closes first.
+  server.headersTimeout = 66_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port, options.host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address() as AddressInfo;
+  const shownHost = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  const url = `http://${shownHost === '0.0.0.0' ? '127.0.0.1' : shownHost}:${address.port}`;
+
+  let closing: Promise<void> | null = null;
+  const close = (): Promise<void> => {
+    closing ??= new Promise<void>((resolve) => {
+      app.startDraining();
+      log.info(
+        { timeoutMs: options.shutdownTimeoutMs },
+        'shutting down: finishing in-flight requests',
+      );
+      const sweep = setInterval(() => server.closeIdleConnections(), 100);
+      const deadline = setTimeout(() => {
+        log.warn('shutdown timeout passed: closing the remaining connections');
+        server.closeAllConnections();
+      }, options.shutdownTimeoutMs);
+      deadline.unref();
+      server.close(() => {
+        clearInterval(sweep);
+        clearTimeout(deadline);
+        log.info('server closed');
+        resolve();
+      });
+      server.closeIdleConnections();
+    });
+    return closing;
+  };
+
+  return { server, url, port: address.port, close };
+}
+
+/** Closes on SIGTERM/SIGINT, then runs `onClosed`. A second signal exits at once. */
+export function closeOnSignals(running: RunningServer, log: Logger, onClosed: () => void): void {
+  let signalled = false;
+  const handler = (signal: NodeJS.Signals) => {
+    if (signalled) {
+      log.warn({ signal }, 'second signal: exiting now');
+      process.exit(1);
+    }
+    signalled = true;
+    log.info({ signal }, 'signal received');
+    running.close().then(onClosed, (error: unknown) => {
+      log.error({ err: error }, 'error during shutdown');
+      process.exit(1);
+    });
+  };
+  process.on('SIGTERM', handler);
+  process.on('SIGINT', handler);
+}
