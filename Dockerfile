@@ -1,0 +1,41 @@
+# syntax=docker/dockerfile:1
+# Production image of the Amplify-jobs GraphQL gateway. See docs/deploy.md.
+#
+# Base: Debian bookworm "slim" Node image, pinned to an exact Node 24 LTS release (one pin: change
+# NODE_VERSION to upgrade). Debian/glibc rather than Alpine/musl because Node's official Linux
+# binaries and the prebuilt binaries of npm packages target glibc (musl builds are "experimental"
+# tier for Node itself), Debian ships security fixes for the base, and our CI stands in the same
+# glibc userland when it builds this file without a registry (scripts/ci/make-node-base-image.sh).
+# For fully reproducible builds, also pin the digest: FROM node:24.x.y-bookworm-slim@sha256:...
+ARG NODE_VERSION=24.22.3
+
+# ---- build: all dependencies, compile TypeScript, then drop devDependencies ----
+FROM node:${NODE_VERSION}-bookworm-slim AS build
+WORKDIR /app
+# Lockfile first so the dependency layer is reused while only sources change.
+COPY package.json package-lock.json ./
+RUN npm ci --no-audit --no-fund
+COPY tsconfig.json tsconfig.build.json ./
+COPY src ./src
+RUN npm run build \
+ && npm prune --omit=dev --no-audit --no-fund
+
+# ---- runtime: compiled JavaScript and production dependencies only ----
+FROM node:${NODE_VERSION}-bookworm-slim AS runtime
+ENV NODE_ENV=production \
+    PORT=4000
+WORKDIR /app
+# Files stay owned by root and read-only for the app user: the process cannot rewrite its own code,
+# which is also what lets Kubernetes run it with readOnlyRootFilesystem.
+COPY --from=build /app/package.json ./package.json
+COPY --from=build /app/node_modules ./node_modules
+COPY --from=build /app/dist ./dist
+# uid/gid 1000 is the "node" user of the official image. Numeric, so Kubernetes' runAsNonRoot can
+# verify it without reading /etc/passwd.
+USER 1000:1000
+EXPOSE 4000
+# No curl in slim images: Node's own fetch asks /health (liveness). Exit 0 only on HTTP 2xx.
+HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
+  CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/health',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
+# Node is PID 1 and handles SIGTERM itself (graceful drain); no shell in between to swallow it.
+CMD ["node", "dist/main.js"]
