@@ -1,0 +1,49 @@
+import { composeServices } from '@apollo/composition';
+import { parse } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { printSubgraphSdl } from '../../src/schema/index.js';
+import { RELEASES_SDL } from './releases-subgraph.js';
+
+function composeWithReleases(amplifyJobsSdl: string) {
+  return composeServices([
+    { name: 'amplify-jobs', typeDefs: parse(amplifyJobsSdl) },
+    { name: 'releases', typeDefs: parse(RELEASES_SDL) },
+  ]);
+}
+
+describe('composition with another subgraph', () => {
+  it('composes with a releases subgraph with no errors and no hints', () => {
+    const result = composeWithReleases(printSubgraphSdl());
+
+    expect(result.errors?.map((error) => error.message)).toBeUndefined();
+    // Hints point at things worth fixing (inconsistent descriptions, types, keys...); none expected.
+    expect(result.hints?.map((hint) => hint.definition.code)).toEqual([]);
+  });
+
+  it('makes Job an entity resolvable by amplify-jobs and referenced by releases', () => {
+    const { supergraphSdl } = composeWithReleases(printSubgraphSdl());
+
+    expect(supergraphSdl).toContain(
+      '@join__type(graph: AMPLIFY_JOBS, key: "appId branchName jobId")',
+    );
+    expect(supergraphSdl).toContain(
+      '@join__type(graph: RELEASES, key: "appId branchName jobId", resolvable: false)',
+    );
+    // Job's own fields are only resolvable in amplify-jobs: the router must fetch them there.
+    expect(supergraphSdl).toMatch(/summary: JobSummary!\s+@join__field\(graph: AMPLIFY_JOBS\)/);
+  });
+
+  it('fails to compose when the Job key is lost, so the tests above can tell', () => {
+    // The trap from the stack notes: without the directives plugin the SDL has no @key. Job then
+    // becomes a value type that releases cannot extend, and composition must refuse it.
+    const withoutKey = printSubgraphSdl().replace(
+      /\s*@key\(fields: "appId branchName jobId"\)/,
+      '',
+    );
+    expect(withoutKey).not.toContain('@key(');
+
+    const result = composeWithReleases(withoutKey);
+
+    expect(result.errors?.length ?? 0).toBeGreaterThan(0);
+  });
+});
