@@ -5,6 +5,8 @@ import { builder } from './builder.js';
 import { JobSummaryRef } from './job-summary.js';
 import { StepRef } from './step.js';
 
+const JOB_KEY_FIELDS = ['appId', 'branchName', 'jobId'] as const;
+
 export const JobRef = builder.objectRef<JobRecord>('Job').implement({
   description:
     'One build-and-deploy run of an Amplify Hosting branch. Identified by app, branch and job number; other subgraphs reference it by that key.',
@@ -39,8 +41,23 @@ builder.asEntity(JobRef, {
     'appId branchName jobId',
   ),
   // Same per-request loader as Query.job: representations of one job cost one GetJob in total.
-  resolveReference: (ref, context) =>
-    context.loaders.job.load({ appId: ref.appId, branchName: ref.branchName, jobId: ref.jobId }),
+  resolveReference: async (ref, context) => {
+    // Representations are `_Any`: GraphQL checks nothing. A key field that is missing or not a
+    // string would throw inside the loader's batch and fail every entity of the request; reject
+    // it here, in its own entry only (async, so the rejection stays in that entry).
+    const notStrings = JOB_KEY_FIELDS.filter((field) => typeof ref[field] !== 'string');
+    if (notStrings.length > 0) {
+      throw new GatewayError(
+        ErrorCode.BAD_USER_INPUT,
+        `Job representation fields must be strings: ${notStrings.join(', ')}`,
+      );
+    }
+    return context.loaders.job.load({
+      appId: ref.appId,
+      branchName: ref.branchName,
+      jobId: ref.jobId,
+    });
+  },
 });
 
 builder.queryType({
