@@ -145,14 +145,17 @@ describe('with signatures required', () => {
 
   it('rejects a body changed after signing', async () => {
     const tampering = client();
-    tampering.middlewareStack.addRelativeTo(
+    // The deserialize step sees the request after signing: the body changes, the signed
+    // x-amz-content-sha256 does not.
+    tampering.middlewareStack.add(
       (next) => async (args) => {
         const request = args.request as { body?: unknown; headers: Record<string, string> };
-        request.body = '{"jobType":"RETRY","jobId":"1"}';
-        request.headers['content-length'] = String(Buffer.byteLength(request.body as string));
+        const body = '{"jobType":"RETRY","jobId":"1"}';
+        request.body = body;
+        request.headers['content-length'] = String(Buffer.byteLength(body));
         return next(args);
       },
-      { relation: 'after', toMiddleware: 'httpSigningMiddleware', name: 'tamperBody' },
+      { step: 'deserialize', name: 'tamperBody' },
     );
     const error = await rejection(
       tampering.send(new StartJobCommand({ appId, branchName: 'main', jobType: 'RELEASE' })),
