@@ -278,7 +278,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     }
 
     const requestLog = log.child({ reqId: requestId });
-    void yoga.handleNodeRequestAndResponse(req, res, { requestId, log: requestLog });
+    void yoga(req, res, { requestId, log: requestLog });
   }
 
   return {

@@ -124,6 +124,23 @@ export const VARIABLES: readonly VariableSpec[] = [
       '`upstream`: /ready calls Amplify ListApps (1 item, cached 5 s); `off`: ready once listening.',
   },
   {
+    name: 'DEMO_SEED',
+    default: '1',
+    description:
+      '`npm run demo` only: seed of the local Amplify demo world (same seed, same world).',
+  },
+  {
+    name: 'DEMO_SPEED',
+    default: '1',
+    description:
+      '`npm run demo` only: virtual seconds per real second for running jobs (0 freezes time, 60 = a minute per second).',
+  },
+  {
+    name: 'DEMO_AMPLIFY_PORT',
+    default: '0',
+    description: '`npm run demo` only: port of the embedded local Amplify (0 picks a free one).',
+  },
+  {
     name: 'AWS_REGION',
     sdk: true,
     description: 'AWS Region of the Amplify apps (or `region` in the AWS profile). Required.',
@@ -159,6 +176,34 @@ export const VARIABLES: readonly VariableSpec[] = [
 
 /** The names in {@link VARIABLES}, for manifests and docs checks. */
 export const CONFIG_VARIABLES: readonly string[] = VARIABLES.map((v) => v.name);
+
+export interface DemoConfig {
+  seed: string;
+  speed: number;
+  amplifyPort: number;
+}
+
+export type DemoConfigResult = { ok: true; demo: DemoConfig } | { ok: false; problems: string[] };
+
+/** The demo's own settings (the embedded local Amplify); the gateway's come from loadConfig. */
+export function loadDemoConfig(env: Env = process.env): DemoConfigResult {
+  const problems: string[] = [];
+  const seed = (env.DEMO_SEED ?? '1').trim();
+  if (seed === '') problems.push('DEMO_SEED must not be empty');
+  const speedText = (env.DEMO_SPEED ?? '1').trim();
+  const speed = Number(speedText);
+  if (speedText === '' || !Number.isFinite(speed) || speed < 0 || speed > 10_000) {
+    problems.push(`DEMO_SPEED must be a number from 0 to 10000 (got "${speedText}")`);
+  }
+  const portText = (env.DEMO_AMPLIFY_PORT ?? '0').trim();
+  const amplifyPort = Number(portText);
+  if (!/^\d+$/.test(portText) || amplifyPort > 65535) {
+    problems.push(`DEMO_AMPLIFY_PORT must be a whole number from 0 to 65535 (got "${portText}")`);
+  }
+  return problems.length > 0
+    ? { ok: false, problems }
+    : { ok: true, demo: { seed, speed, amplifyPort } };
+}
 
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
 

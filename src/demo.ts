@@ -1,0 +1,95 @@
+/**
+ * `npm run demo`: the gateway in front of an embedded local Amplify, so everything works on a
+ * fresh machine with no AWS account. Prints the GraphiQL URL and a query for a job that exists.
+ */
+import { createSdkUpstream } from './amplify/upstream.js';
+import { createGatewayApp } from './app.js';
+import { loadConfig, loadDemoConfig } from './config.js';
+import { startLocalAmplify } from './local-amplify/index.js';
+import { createLogger, unknownValueLogger } from './logger.js';
+import { closeOnSignals, listen } from './server.js';
+
+const DEMO_QUERY = `# A job from the demo world of the embedded local Amplify. Run it with ▶ (or Ctrl+Enter).
+query Job($appId: ID!, $branchName: String!, $jobId: ID!) {
+  job(appId: $appId, branchName: $branchName, jobId: $jobId) {
+    appId
+    branchName
+    jobId
+    summary { jobArn status jobType commitId commitMessage commitTime startTime endTime }
+    steps { stepName status startTime endTime logUrl artifactsUrl statusReason screenshots { name url } }
+  }
+}
+`;
+
+async function demo(): Promise<void> {
+  const loaded = loadConfig({ HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
+  const loadedDemo = loadDemoConfig();
+  const problems = [
+    ...(loaded.ok ? [] : loaded.problems),
+    ...(loadedDemo.ok ? [] : loadedDemo.problems),
+  ];
+  if (!loaded.ok || !loadedDemo.ok) {
+    console.error(`Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    process.exit(1);
+  }
+  const { config } = loaded;
+  const { demo: settings } = loadedDemo;
+  const log = createLogger(config.logLevel);
+  const amplify = await startLocalAmplify({
+    port: settings.amplifyPort,
+    host: '127.0.0.1',
+    seed: settings.seed,
+    speed: settings.speed,
+  });
+  const upstream = createSdkUpstream({
+    config: config.upstream,
+    ...amplify.clientConfig(),
+    onUnknownValue: unknownValueLogger(log),
+  });
+
+  // A finished webhook build with a VERIFY step shows the most fields at once.
+  const jobs = amplify.world.listJobKeys({ status: 'SUCCEED', jobType: 'WEB_HOOK' });
+  const example = jobs[0] ?? amplify.world.listJobKeys()[0];
+  if (example === undefined) throw new Error('the local Amplify demo world has no jobs');
+  const variables = { appId: example.appId, branchName: example.branchName, jobId: example.jobId };
+
+  const app = createGatewayApp({
+    config,
+    upstream,
+    log,
+    example: { query: DEMO_QUERY, variables },
+  });
+  const running = await listen(app, config, log);
+  const curlBody = JSON.stringify({
+    query:
+      'query($appId: ID!, $branchName: String!, $jobId: ID!) { job(appId: $appId, branchName: $branchName, jobId: $jobId) { summary { status jobType } steps { stepName status } } }',
+    variables,
+  });
+  console.log(
+    [
+      '',
+      `Amplify jobs GraphQL (demo) is running.`,
+      `  GraphiQL:       ${running.url}/graphql`,
+      `  Local Amplify:  ${amplify.url}  (AWS_ENDPOINT_URL_AMPLIFY for the AWS CLI or SDK)`,
+      '',
+      'Try it from a shell:',
+      `  curl -s ${running.url}/graphql -H 'content-type: application/json' \\`,
+      `    -d '${curlBody}'`,
+      '',
+      'Press Ctrl+C to stop.',
+      '',
+    ].join('\n'),
+  );
+  closeOnSignals(running, log, () => {
+    upstream.destroy();
+    amplify.close().then(
+      () => process.exit(0),
+      () => process.exit(1),
+    );
+  });
+}
+
+demo().catch((error: unknown) => {
+  console.error('Demo failed to start:', error instanceof Error ? error.message : error);
+  process.exit(1);
+});

@@ -1,0 +1,189 @@
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { JobKeyInfo } from '../../src/local-amplify/index.js';
+import { type Stack, startStack } from '../support/stack.js';
+
+const QUERY =
+  'query($a: ID!, $b: String!, $j: ID!) { job(appId: $a, branchName: $b, jobId: $j) { jobId summary { status } } }';
+
+function vars(job: Pick<JobKeyInfo, 'appId' | 'branchName' | 'jobId'>) {
+  return { a: job.appId, b: job.branchName, j: job.jobId };
+}
+
+/** Nothing a caller sees may reveal stack frames, local paths or the upstream's address. */
+function expectSafeMessage(message: string, upstreamUrl: string) {
+  expect(message).not.toMatch(/\n\s+at |node_modules|\/work\/|\.ts:\d+/);
+  expect(message).not.toContain(new URL(upstreamUrl).host);
+  expect(message).not.toMatch(/AKID|secret/i);
+}
+
+describe('upstream errors become specific codes', () => {
+  let stack: Stack;
+  let job: JobKeyInfo;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      env: { UPSTREAM_MAX_ATTEMPTS: '3', UPSTREAM_REQUEST_TIMEOUT_MS: '300' },
+    });
+    const found = stack.la.world.listJobKeys({ status: 'SUCCEED' })[0];
+    if (!found) throw new Error('demo world has no SUCCEED job');
+    job = found;
+  });
+  afterEach(() => {
+    stack.la.faults.clear();
+    stack.la.stats.reset();
+  });
+  afterAll(() => stack.close());
+
+  it('answers NOT_FOUND and job: null for a job that does not exist, without retrying', async () => {
+    const body = await stack.graphql(QUERY, { ...vars(job), j: '999999' });
+    expect(body.data).toEqual({ job: null });
+    expect(body.errors?.[0]?.extensions).toMatchObject({
+      code: 'NOT_FOUND',
+      retryable: false,
+      upstream: { errorName: 'NotFoundException', httpStatus: 404 },
+    });
+    expect(body.errors?.[0]?.path).toEqual(['job']);
+    expect(stack.la.stats.calls('GetJob')).toBe(1);
+  });
+
+  it('answers NOT_FOUND for an unknown app or branch too', async () => {
+    const app = await stack.graphql(QUERY, { ...vars(job), a: 'dzzzzzzzzzzzzz' });
+    expect(app.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    const branch = await stack.graphql(QUERY, { ...vars(job), b: 'no/such branch' });
+    expect(branch.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+  });
+
+  it.each([
+    ['an appId that is not d + lowercase alphanumerics', { a: 'App-1' }, /appId/],
+    ['an appId longer than 20 characters', { a: `d${'a'.repeat(20)}` }, /appId/],
+    ['a jobId that is not digits', { j: '12a' }, /jobId/],
+    ['an empty jobId', { j: '' }, /jobId/],
+    ['an empty branch name', { b: '' }, /branchName/],
+    ['a branch name longer than 255 characters', { b: 'b'.repeat(256) }, /branchName/],
+  ])(
+    'rejects %s with BAD_USER_INPUT before any upstream call',
+    async (_name, override, message) => {
+      const body = await stack.graphql(QUERY, { ...vars(job), ...override });
+      expect(body.data).toEqual({ job: null });
+      expect(body.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+      expect(body.errors?.[0]?.message).toMatch(message);
+      expect(stack.la.stats.calls()).toBe(0);
+    },
+  );
+
+  it('retries throttling, then surfaces UPSTREAM_THROTTLED once attempts run out', async () => {
+    stack.la.faults.add({ operations: 'GetJob', kind: 'throttle', count: 3 });
+    const body = await stack.graphql(QUERY, vars(job));
+    expect(body.errors?.[0]?.extensions).toMatchObject({
+      code: 'UPSTREAM_THROTTLED',
+      retryable: true,
+      upstream: { errorName: 'LimitExceededException', httpStatus: 429, attempts: 3 },
+    });
+    expect(stack.la.stats.calls('GetJob')).toBe(3);
+  });
+
+  it('recovers when throttling stops before attempts run out', async () => {
+    stack.la.faults.add({ operations: 'GetJob', kind: 'throttle', count: 1 });
+    const body = await stack.graphql(QUERY, vars(job));
+    expect(body.errors).toBeUndefined();
+    expect(body.data).toEqual({ job: { jobId: job.jobId, summary: { status: 'SUCCEED' } } });
+    expect(stack.la.stats.calls('GetJob')).toBe(2);
+  });
+
+  it.each([
+    ['a 500 InternalFailureException', 'internal', 'InternalFailureException'],
+    ['a 503 DependentServiceFailureException', 'unavailable', 'DependentServiceFailureException'],
+    ['a connection reset', 'reset', null],
+  ] as const)(
+    'answers UPSTREAM_UNAVAILABLE for %s, after retrying',
+    async (_name, kind, errorName) => {
+      stack.la.faults.add({ operations: 'GetJob', kind, count: 3 });
+      const body = await stack.graphql(QUERY, vars(job));
+      expect(body.data).toEqual({ job: null });
+      expect(body.errors?.[0]?.extensions).toMatchObject({
+        code: 'UPSTREAM_UNAVAILABLE',
+        retryable: true,
+      });
+      if (errorName !== null) {
+        expect(body.errors?.[0]?.extensions?.upstream).toMatchObject({ errorName });
+      }
+      expectSafeMessage(body.errors?.[0]?.message ?? '', stack.la.url);
+      expect(stack.la.stats.calls('GetJob')).toBe(3);
+    },
+  );
+
+  it('answers UPSTREAM_UNAVAILABLE for a 200 whose body is not JSON (the SDK does not retry it)', async () => {
+    stack.la.faults.add({ operations: 'GetJob', kind: 'malformed', count: 1 });
+    const body = await stack.graphql(QUERY, vars(job));
+    expect(body.data).toEqual({ job: null });
+    expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(body.errors?.[0]?.message).toMatch(/unreadable answer/);
+    expectSafeMessage(body.errors?.[0]?.message ?? '', stack.la.url);
+    expect(stack.la.stats.calls('GetJob')).toBe(1);
+  });
+
+  it('answers UPSTREAM_UNAVAILABLE when Amplify does not answer within the request timeout', async () => {
+    stack.la.faults.add({ operations: 'GetJob', kind: 'hang', count: 3 });
+    const started = Date.now();
+    const body = await stack.graphql(QUERY, vars(job));
+    expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(body.errors?.[0]?.message).toMatch(/timed out/);
+    // Three attempts of 300 ms each plus short backoff, not the SDK's default of no timeout.
+    expect(Date.now() - started).toBeLessThan(5000);
+  });
+
+  it.each([
+    ['a 401 UnauthorizedException', 'unauthorized', 'UnauthorizedException'],
+    ['a 403 AccessDeniedException', 'accessDenied', 'AccessDeniedException'],
+  ] as const)(
+    'answers UPSTREAM_UNAUTHORIZED for %s, without retrying',
+    async (_name, kind, errorName) => {
+      stack.la.faults.add({ operations: 'GetJob', kind, count: 1 });
+      const body = await stack.graphql(QUERY, vars(job));
+      expect(body.errors?.[0]?.extensions).toMatchObject({
+        code: 'UPSTREAM_UNAUTHORIZED',
+        retryable: false,
+        upstream: { errorName },
+      });
+      expect(stack.la.stats.calls('GetJob')).toBe(1);
+    },
+  );
+
+  it('keeps serving after every kind of failure', async () => {
+    const body = await stack.graphql(QUERY, vars(job));
+    expect(body).toEqual({ data: { job: { jobId: job.jobId, summary: { status: 'SUCCEED' } } } });
+  });
+});
+
+describe('signed requests', () => {
+  it('answers UPSTREAM_UNAUTHORIZED when Amplify rejects the signature, and passes with the right keys', async () => {
+    const stack = await startStack({
+      amplify: {
+        credentials: [{ accessKeyId: 'AKIDGATEWAYTEST', secretAccessKey: 'right-secret' }],
+        requireSignature: true,
+      },
+    });
+    try {
+      const [job] = stack.la.world.listJobKeys({ status: 'SUCCEED' });
+      if (!job) throw new Error('no job');
+      // startStack signs with the local Amplify's own configured credentials.
+      const good = await stack.graphql(QUERY, vars(job));
+      expect(good.errors).toBeUndefined();
+
+      const { createSdkUpstream } = await import('../../src/amplify/upstream.js');
+      const wrong = createSdkUpstream({
+        config: stack.config.upstream,
+        ...stack.la.clientConfig(),
+        credentials: { accessKeyId: 'AKIDGATEWAYTEST', secretAccessKey: 'wrong-secret' },
+        onUnknownValue: () => undefined,
+      });
+      await expect(wrong.getJob(job)).rejects.toMatchObject({
+        code: 'UPSTREAM_UNAUTHORIZED',
+        upstream: { httpStatus: 403 },
+      });
+      wrong.destroy();
+    } finally {
+      await stack.close();
+    }
+  });
+});

@@ -1,0 +1,130 @@
+/**
+ * `npm start` runs the compiled JavaScript: these tests compile src/ like `npm run build` does and
+ * start dist/main.js as a real process.
+ */
+import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
+
+const root = fileURLToPath(new URL('../..', import.meta.url));
+const main = join(root, 'dist', 'main.js');
+
+/** An environment with no AWS configuration at all, whatever the developer's machine has. */
+async function bareEnv(extra: Record<string, string>): Promise<NodeJS.ProcessEnv> {
+  const home = await mkdtemp(join(tmpdir(), 'gw-home-'));
+  return {
+    PATH: process.env.PATH,
+    HOME: home,
+    AWS_CONFIG_FILE: join(home, 'config'),
+    AWS_SHARED_CREDENTIALS_FILE: join(home, 'credentials'),
+    AWS_EC2_METADATA_DISABLED: 'true',
+    ...extra,
+  };
+}
+
+function run(env: NodeJS.ProcessEnv) {
+  const child: ChildProcess = spawn(process.execPath, [main], {
+    env,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let output = '';
+  child.stdout?.on('data', (chunk: Buffer) => {
+    stdout += chunk.toString();
+    output += chunk.toString();
+  });
+  child.stderr?.on('data', (chunk: Buffer) => {
+    output += chunk.toString();
+  });
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  return { child, output: () => output, stdout: () => stdout, exited };
+}
+
+async function waitFor(predicate: () => boolean, what: string, ms = 10_000) {
+  const until = Date.now() + ms;
+  while (!predicate()) {
+    if (Date.now() > until) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 25));
+  }
+}
+
+describe('production start (compiled JavaScript)', () => {
+  let la: LocalAmplify;
+
+  beforeAll(async () => {
+    await promisify(execFile)(
+      process.execPath,
+      [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+      {
+        cwd: root,
+      },
+    );
+    la = await startLocalAmplify({ port: 0, host: '127.0.0.1', seed: 1, speed: 0 });
+  }, 120_000);
+  afterAll(() => la?.close());
+
+  it('exits at once, saying what to set, when no AWS Region is configured', async () => {
+    const proc = run(await bareEnv({}));
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toMatch(/No AWS Region is configured\. Set AWS_REGION/);
+  });
+
+  it('exits listing every configuration problem at once', async () => {
+    const proc = run(
+      await bareEnv({ AWS_REGION: 'us-east-1', PORT: '99999', UPSTREAM_MAX_ATTEMPTS: 'many' }),
+    );
+    expect(await proc.exited).toBe(1);
+    expect(proc.output()).toMatch(/PORT must be/);
+    expect(proc.output()).toMatch(/UPSTREAM_MAX_ATTEMPTS must be/);
+  });
+
+  it('serves jobs from the endpoint in AWS_ENDPOINT_URL_AMPLIFY and exits cleanly on SIGTERM', async () => {
+    const { endpoint, region, credentials } = la.clientConfig();
+    const proc = run(
+      await bareEnv({
+        AWS_REGION: region,
+        AWS_ENDPOINT_URL_AMPLIFY: endpoint,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        PORT: '0',
+        HOST: '127.0.0.1',
+      }),
+    );
+    try {
+      await waitFor(
+        () => /"url":"http:\/\/[^"]+\/graphql"/.test(proc.output()),
+        'the listening log line',
+      );
+      const url = /"url":"(http:\/\/[^"]+\/graphql)"/.exec(proc.output())?.[1] ?? '';
+      // Production logs are JSON lines on stdout, one object per line (Node's own warnings, such
+      // as the AWS SDK's notice about Node 20, go to stderr).
+      for (const line of proc.stdout().trim().split('\n')) {
+        expect(() => JSON.parse(line)).not.toThrow();
+      }
+
+      const [job] = la.world.listJobKeys({ status: 'SUCCEED' });
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query: `{ job(appId: "${job?.appId}", branchName: ${JSON.stringify(job?.branchName)}, jobId: "${job?.jobId}") { summary { status jobId } } }`,
+        }),
+      });
+      expect(await response.json()).toEqual({
+        data: { job: { summary: { status: 'SUCCEED', jobId: job?.jobId } } },
+      });
+      expect((await fetch(url.replace('/graphql', '/ready'))).status).toBe(200);
+      expect(proc.output()).not.toContain(credentials.secretAccessKey);
+
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+    } finally {
+      proc.child.kill('SIGKILL');
+    }
+  });
+});

@@ -1,0 +1,179 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSdkUpstream } from '../../src/amplify/upstream.js';
+import { createGatewayApp } from '../../src/app.js';
+import { listen, type RunningServer } from '../../src/server.js';
+import {
+  type GraphQLBody,
+  type Stack,
+  silentLog,
+  startStack,
+  testConfig,
+} from '../support/stack.js';
+
+const JOB_QUERY =
+  'query($a: ID!, $b: String!, $j: ID!) { job(appId: $a, branchName: $b, jobId: $j) { jobId summary { status } } }';
+
+async function postGraphQL(url: string, body: unknown, headers: Record<string, string> = {}) {
+  const response = await fetch(`${url}/graphql`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify(body),
+  });
+  return {
+    status: response.status,
+    headers: response.headers,
+    body: (await response.json()) as GraphQLBody & {
+      data: { job: unknown } | null;
+      errors: Array<{ extensions: { code: string } }>;
+    },
+  };
+}
+
+describe('the HTTP server', () => {
+  let stack: Stack;
+  let running: RunningServer;
+
+  beforeAll(async () => {
+    stack = await startStack({ env: { MAX_BODY_BYTES: '2048' } });
+    running = await listen(
+      stack.app,
+      { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 5000 },
+      silentLog,
+    );
+  });
+  afterAll(async () => {
+    await running.close();
+    await stack.close();
+  });
+
+  it('answers /health with 200 without touching the upstream', async () => {
+    stack.la.stats.reset();
+    const response = await fetch(`${running.url}/health`);
+    expect(response.status).toBe(200);
+    expect(await response.json()).toEqual({ status: 'ok' });
+    expect(stack.la.stats.calls()).toBe(0);
+  });
+
+  it('serves a job over real HTTP and echoes a caller-supplied request id', async () => {
+    const [job] = stack.la.world.listJobKeys({ status: 'SUCCEED' });
+    const result = await postGraphQL(
+      running.url,
+      { query: JOB_QUERY, variables: { a: job?.appId, b: job?.branchName, j: job?.jobId } },
+      { 'x-request-id': 'dashboard-42' },
+    );
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-request-id')).toBe('dashboard-42');
+    expect(result.body.data?.job).toEqual({ jobId: job?.jobId, summary: { status: 'SUCCEED' } });
+  });
+
+  it('rejects a body larger than MAX_BODY_BYTES with 413 before parsing it', async () => {
+    stack.la.stats.reset();
+    const result = await postGraphQL(running.url, {
+      query: `{ __typename }`,
+      padding: 'x'.repeat(4096),
+    });
+    expect(result.status).toBe(413);
+    expect(result.body.errors[0]?.extensions.code).toBe('BAD_USER_INPUT');
+    expect(stack.la.stats.calls()).toBe(0);
+  });
+
+  it('serves GraphiQL to a browser, opening with the example query', async () => {
+    const response = await fetch(`${running.url}/graphql`, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toContain('GraphiQL');
+    expect(html).toContain('job(appId: $appId, branchName: $branchName, jobId: $jobId)');
+  });
+});
+
+describe('readiness', () => {
+  it('answers 503 while the upstream cannot be reached, naming the reason', async () => {
+    // A port that was open a moment ago and is closed now: connection refused.
+    const probe = createServer();
+    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
+    const { port } = probe.address() as AddressInfo;
+    await new Promise<void>((resolve) => probe.close(() => resolve()));
+
+    const config = testConfig({ READINESS_PROBE: 'upstream', UPSTREAM_MAX_ATTEMPTS: '1' });
+    const upstream = createSdkUpstream({
+      config: config.upstream,
+      endpoint: `http://127.0.0.1:${port}`,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
+      onUnknownValue: () => undefined,
+    });
+    const app = createGatewayApp({ config, upstream, log: silentLog });
+    const running = await listen(
+      app,
+      { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 1000 },
+      silentLog,
+    );
+    try {
+      const response = await fetch(`${running.url}/ready`);
+      expect(response.status).toBe(503);
+      expect(await response.json()).toMatchObject({ ready: false, reason: 'UPSTREAM_UNAVAILABLE' });
+    } finally {
+      await running.close();
+      upstream.destroy();
+    }
+  });
+
+  it('answers 200 once the upstream answers, and 503 while draining', async () => {
+    const stack = await startStack({ env: { READINESS_PROBE: 'upstream' } });
+    const running = await listen(
+      stack.app,
+      { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 1000 },
+      silentLog,
+    );
+    try {
+      const ready = await fetch(`${running.url}/ready`);
+      expect(ready.status).toBe(200);
+      expect(await ready.json()).toMatchObject({ ready: true, status: 'ready' });
+      expect(stack.la.stats.calls('ListApps')).toBe(1);
+      // Probes within the cache window share the answer instead of calling AWS again.
+      await Promise.all([1, 2, 3].map(() => fetch(`${running.url}/ready`).then((r) => r.text())));
+      expect(stack.la.stats.calls('ListApps')).toBe(1);
+      stack.app.startDraining();
+      const draining = await fetch(`${running.url}/ready`);
+      expect(draining.status).toBe(503);
+    } finally {
+      await running.close();
+      await stack.close();
+    }
+  });
+});
+
+describe('graceful shutdown', () => {
+  it('finishes an in-flight request, then stops accepting connections', async () => {
+    const stack = await startStack();
+    const running = await listen(
+      stack.app,
+      { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 5000 },
+      silentLog,
+    );
+    try {
+      const [job] = stack.la.world.listJobKeys({ status: 'FAILED' });
+      stack.la.faults.add({ operations: 'GetJob', kind: 'latency', latencyMs: 400, count: 1 });
+      const inFlight = postGraphQL(running.url, {
+        query: JOB_QUERY,
+        variables: { a: job?.appId, b: job?.branchName, j: job?.jobId },
+      });
+      // Wait until the request has reached the upstream, then ask the server to stop.
+      for (let i = 0; i < 100 && stack.la.stats.calls('GetJob') === 0; i++) {
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+      expect(stack.la.stats.calls('GetJob')).toBe(1);
+      const closed = running.close();
+      const result = await inFlight;
+      expect(result.status).toBe(200);
+      expect(result.body.data?.job).toEqual({ jobId: job?.jobId, summary: { status: 'FAILED' } });
+      await closed;
+      await expect(fetch(`${running.url}/health`)).rejects.toThrow();
+    } finally {
+      await running.close();
+      await stack.close();
+    }
+  });
+});
