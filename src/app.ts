@@ -278,6 +278,20 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     }
 
     const requestLog = log.child({ reqId: requestId });
+    if (requestLog.isLevelEnabled('info')) {
+      const started = process.hrtime.bigint();
+      res.once('finish', () => {
+        requestLog.info(
+          {
+            method: req.method,
+            path,
+            status: res.statusCode,
+            ms: Number(process.hrtime.bigint() - started) / 1e6,
+          },
+          'request',
+        );
+      });
+    }
     void yoga(req, res, { requestId, log: requestLog });
   }
 

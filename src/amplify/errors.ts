@@ -40,7 +40,6 @@ const UNAUTHORIZED = new Set([
   'ExpiredToken',
   'ExpiredTokenException',
   'RequestExpired',
-  'CredentialsProviderError',
 ]);
 
 const NETWORK = new Set([
@@ -93,6 +92,13 @@ export function toGatewayError(error: unknown, subject: Subject): GatewayError {
     return new GatewayError(
       ErrorCode.UPSTREAM_THROTTLED,
       `Amplify throttled the request for ${subject}${after}; try again shortly.`,
+      { cause: error, upstream },
+    );
+  }
+  if (name === 'CredentialsProviderError') {
+    return new GatewayError(
+      ErrorCode.UPSTREAM_UNAUTHORIZED,
+      `The gateway found no AWS credentials to read ${subject}; its operator must configure a role or keys.`,
       { cause: error, upstream },
     );
   }

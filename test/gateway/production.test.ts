@@ -83,6 +83,35 @@ describe('production start (compiled JavaScript)', () => {
     expect(proc.output()).toMatch(/UPSTREAM_MAX_ATTEMPTS must be/);
   });
 
+  it('reports UPSTREAM_UNAUTHORIZED, and not ready, when no credentials can be found', async () => {
+    const proc = run(
+      await bareEnv({
+        AWS_REGION: 'us-east-1',
+        AWS_ENDPOINT_URL_AMPLIFY: la.url,
+        PORT: '0',
+        HOST: '127.0.0.1',
+      }),
+    );
+    try {
+      await waitFor(() => /"url":"http:\/\/[^"]+\/graphql"/.test(proc.output()), 'listening');
+      const url = /"url":"(http:\/\/[^"]+\/graphql)"/.exec(proc.output())?.[1] ?? '';
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query: '{ job(appId: "dabc", branchName: "main", jobId: "1") { jobId } }',
+        }),
+      });
+      const body = (await response.json()) as { errors: Array<{ extensions: { code: string } }> };
+      expect(body.errors[0]?.extensions.code).toBe('UPSTREAM_UNAUTHORIZED');
+      const ready = await fetch(url.replace('/graphql', '/ready'));
+      expect(ready.status).toBe(503);
+      expect(await ready.json()).toMatchObject({ reason: 'UPSTREAM_UNAUTHORIZED' });
+    } finally {
+      proc.child.kill('SIGKILL');
+    }
+  });
+
   it('serves jobs from the endpoint in AWS_ENDPOINT_URL_AMPLIFY and exits cleanly on SIGTERM', async () => {
     const { endpoint, region, credentials } = la.clientConfig();
     const proc = run(
