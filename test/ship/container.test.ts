@@ -1,0 +1,324 @@
+/**
+ * Builds the repository's Dockerfile, unmodified, with buildah (no Docker engine here), then checks
+ * the image's config and contents and runs it against a local Amplify on 127.0.0.1: health, a real
+ * job query, the image's own HEALTHCHECK command, graceful exit on SIGTERM.
+ *
+ * No registry is reachable, so scripts/ci/make-node-base-image.sh first builds a stand-in for the
+ * FROM image under the exact same name. Everything lives in a fresh buildah storage directory that
+ * is deleted afterwards: nothing is cached between runs.
+ */
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
+import {
+  commandWorks,
+  descendants,
+  freePort,
+  type Running,
+  start,
+  toolAvailable,
+  waitFor,
+} from './tools.js';
+
+const root = join(import.meta.dirname, '..', '..');
+const IMAGE = 'localhost/amplify-jobs-graphql:ship-test';
+const runTests = toolAvailable('buildah', () => commandWorks('buildah', ['--version']));
+
+interface ImageConfig {
+  User?: string;
+  Env?: string[];
+  Cmd?: string[];
+  Entrypoint?: string[] | null;
+  WorkingDir?: string;
+  ExposedPorts?: Record<string, unknown>;
+  Healthcheck?: { Test?: string[]; Interval?: number; Timeout?: number; Retries?: number };
+}
+
+describe.skipIf(!runTests)('the container image', () => {
+  let storage = '';
+  let buildah: string[] = [];
+  let config: ImageConfig = {};
+  let layerBytes: number[] = [];
+  let mountPoint = '';
+  let workingContainer = '';
+  let la: LocalAmplify | undefined;
+  const running: Running[] = [];
+
+  /** Runs buildah synchronously against the test's own storage; throws with its output on error. */
+  function bh(args: string[], timeoutMs = 120_000): string {
+    const [command, ...rest] = buildah;
+    const result = spawnSync(command!, [...rest, ...args], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: timeoutMs,
+      maxBuffer: 64 * 1024 * 1024,
+    });
+    if (result.status !== 0) {
+      throw new Error(
+        `buildah ${args.join(' ')} failed (${result.status ?? result.signal ?? result.error}):\n${result.stdout}\n${result.stderr}`,
+      );
+    }
+    return result.stdout;
+  }
+
+  /**
+   * Starts `buildah run` in the test's container of the image, with the given env. One container
+   * serves every run: with vfs each `buildah from` copies the whole image, and the app cannot
+   * write to its own files anyway (checked below).
+   */
+  function runImage(env: Record<string, string>, command: string[]): Running {
+    const ctr = workingContainer;
+    const envArgs = Object.entries(env).flatMap(([k, v]) => ['--env', `${k}=${v}`]);
+    const [bin, ...rest] = buildah;
+    const proc = start(
+      bin!,
+      [...rest, 'run', '--isolation', 'chroot', ...envArgs, ctr, '--', ...command],
+      {
+        cwd: root,
+      },
+    );
+    running.push(proc);
+    return proc;
+  }
+
+  function appEnv(port: number, amplifyUrl: string): Record<string, string> {
+    return {
+      PORT: String(port),
+      // Under chroot isolation the container shares the host's network: stay on loopback.
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+      AWS_REGION: 'us-east-1',
+      AWS_ACCESS_KEY_ID: 'AKIDSHIPTEST',
+      AWS_SECRET_ACCESS_KEY: 'ship-test-secret-not-real',
+      AWS_ENDPOINT_URL_AMPLIFY: amplifyUrl,
+    };
+  }
+
+  beforeAll(async () => {
+    storage = mkdtempSync(join(tmpdir(), 'ship-buildah-'));
+    buildah = [
+      'buildah',
+      '--storage-driver',
+      'vfs',
+      '--root',
+      join(storage, 'root'),
+      '--runroot',
+      join(storage, 'run'),
+    ];
+    const baseStarted = Date.now();
+    const base = spawnSync('bash', ['scripts/ci/make-node-base-image.sh', 'Dockerfile'], {
+      cwd: root,
+      encoding: 'utf8',
+      timeout: 300_000,
+      env: {
+        ...process.env,
+        BUILDAH_ROOT: join(storage, 'root'),
+        BUILDAH_RUNROOT: join(storage, 'run'),
+      },
+    });
+    if (base.status !== 0) throw new Error(`base image script failed:\n${base.stderr}`);
+    console.log(
+      `[ship] stand-in base image made in ${((Date.now() - baseStarted) / 1000).toFixed(0)} s`,
+    );
+
+    const started = Date.now();
+    bh(
+      [
+        'build',
+        '--isolation',
+        'chroot',
+        '--pull=never',
+        // HEALTHCHECK exists only in the Docker image format (OCI has no field for it).
+        '--format',
+        'docker',
+        '--file',
+        'Dockerfile',
+        '--tag',
+        IMAGE,
+        '.',
+      ],
+      600_000,
+    );
+    const buildSeconds = (Date.now() - started) / 1000;
+
+    const inspected = JSON.parse(bh(['inspect', '--type', 'image', IMAGE])) as {
+      Docker: { config: ImageConfig };
+      Manifest: string;
+    };
+    config = inspected.Docker.config;
+    const manifest = JSON.parse(inspected.Manifest) as { layers: Array<{ size: number }> };
+    layerBytes = manifest.layers.map((l) => l.size);
+    const mb = (n: number): string => `${(n / 1e6).toFixed(0)} MB`;
+    console.log(
+      `[ship] image built in ${buildSeconds.toFixed(0)} s; ${mb(layerBytes.reduce((a, b) => a + b, 0))} uncompressed (base ${mb(layerBytes[0] ?? 0)}, app ${mb(layerBytes.slice(1).reduce((a, b) => a + b, 0))})`,
+    );
+
+    workingContainer = bh(['from', '--pull=never', IMAGE]).trim();
+    mountPoint = bh(['mount', workingContainer]).trim();
+    la = await startLocalAmplify({ port: 0, host: '127.0.0.1', seed: 7 });
+  }, 900_000);
+
+  afterAll(async () => {
+    for (const proc of running) await proc.stop();
+    await la?.close();
+    if (buildah.length > 0) {
+      spawnSync(buildah[0]!, [...buildah.slice(1), 'umount', '--all'], { timeout: 60_000 });
+      spawnSync(buildah[0]!, [...buildah.slice(1), 'rm', '--all'], { timeout: 60_000 });
+      spawnSync(buildah[0]!, [...buildah.slice(1), 'rmi', '--all', '--force'], {
+        timeout: 120_000,
+      });
+    }
+    if (storage !== '') rmSync(storage, { recursive: true, force: true });
+  }, 300_000);
+
+  it('runs as a non-root numeric user, in production mode, with nothing secret in its env', () => {
+    expect(config.User).toMatch(/^[1-9]\d*(:\d+)?$/);
+    const env = config.Env ?? [];
+    expect(env).toContain('NODE_ENV=production');
+    expect(env.filter((e) => /^(AWS_|ROUTER_SECRET|REDIS_URL|NPM_TOKEN)/.test(e))).toEqual([]);
+    expect(config.Cmd).toEqual(['node', 'dist/main.js']);
+    expect(Object.keys(config.ExposedPorts ?? {})).toEqual(['4000/tcp']);
+  });
+
+  it('declares a HEALTHCHECK that asks /health with node', () => {
+    const test = config.Healthcheck?.Test ?? [];
+    expect(test[0]).toBe('CMD');
+    expect(test[1]).toBe('node');
+    expect(test.join(' ')).toContain('/health');
+    expect(config.Healthcheck?.Retries).toBeGreaterThan(0);
+  });
+
+  it('holds compiled code and production dependencies only', () => {
+    const app = join(mountPoint, config.WorkingDir ?? '/app');
+    expect(existsSync(join(app, 'dist', 'main.js'))).toBe(true);
+    expect(existsSync(join(app, 'node_modules', 'graphql-yoga', 'package.json'))).toBe(true);
+    expect(existsSync(join(app, 'node_modules', '@aws-sdk', 'client-amplify'))).toBe(true);
+    const pkg = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')) as {
+      devDependencies: Record<string, string>;
+    };
+    const devDependencies = Object.keys(pkg.devDependencies);
+    expect(devDependencies).toContain('vitest');
+    expect(devDependencies.filter((d) => existsSync(join(app, 'node_modules', d)))).toEqual([]);
+    expect(readdirSync(app).sort()).toEqual(['dist', 'node_modules', 'package.json']);
+  });
+
+  it('keeps its code read-only for the user it runs as', () => {
+    const app = join(mountPoint, config.WorkingDir ?? '/app');
+    const uid = Number((config.User ?? '').split(':')[0]);
+    for (const path of [
+      app,
+      join(app, 'dist'),
+      join(app, 'dist', 'main.js'),
+      join(app, 'node_modules'),
+    ]) {
+      const stat = statSync(path);
+      expect(stat.uid, path).not.toBe(uid);
+      expect(stat.mode & 0o002, `${path} world-writable`).toBe(0);
+    }
+  });
+
+  it('is of a reasonable size', () => {
+    const total = layerBytes.reduce((a, b) => a + b, 0);
+    const app = layerBytes.slice(1).reduce((a, b) => a + b, 0);
+    // The stand-in base is ~150 MB (Node alone is ~127 MB); the real slim base is ~200 MB.
+    expect(total).toBeLessThan(400e6);
+    // Our own layers: production node_modules and dist, no dev tools (TypeScript alone is ~23 MB).
+    expect(app).toBeLessThan(80e6);
+  });
+
+  it('serves health, readiness and a real job from the local Amplify, and its HEALTHCHECK passes', async () => {
+    const port = await freePort();
+    const env = appEnv(port, la!.url);
+    const app = runImage(env, config.Cmd ?? []);
+    const base = `http://127.0.0.1:${port}`;
+    const health = await waitFor(
+      `/health of the container (output: ${app.output()})`,
+      async () => {
+        const response = await fetch(`${base}/health`);
+        return response.status === 200 ? ((await response.json()) as unknown) : undefined;
+      },
+      { timeoutMs: 30_000, intervalMs: 250 },
+    ).catch((error: unknown) => {
+      throw new Error(`${String(error)}\ncontainer output:\n${app.output()}`);
+    });
+    expect(health).toEqual({ status: 'ok' });
+    await waitFor(
+      '/ready',
+      async () => ((await fetch(`${base}/ready`)).status === 200 ? true : undefined),
+      { timeoutMs: 15_000 },
+    );
+
+    const key = la!.world.listJobKeys()[0]!;
+    const response = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        query: `{ job(appId: ${JSON.stringify(key.appId)}, branchName: ${JSON.stringify(key.branchName)}, jobId: ${JSON.stringify(key.jobId)}) { appId branchName jobId summary { jobArn status jobType startTime } steps { stepName status logUrl } } }`,
+      }),
+    });
+    expect(response.status).toBe(200);
+    const body = (await response.json()) as {
+      data?: {
+        job?: {
+          appId: string;
+          jobId: string;
+          summary: { jobArn: string; status: string; jobType: string };
+        };
+      };
+      errors?: unknown;
+    };
+    expect(body.errors).toBeUndefined();
+    expect(body.data?.job?.appId).toBe(key.appId);
+    expect(body.data?.job?.jobId).toBe(key.jobId);
+    expect(body.data?.job?.summary.status).toBe(key.status);
+    expect(body.data?.job?.summary.jobType).toBe(key.jobType);
+    // Amplify zero-pads the job number in the ARN (jobs/0000000009 for jobId "9").
+    expect(body.data?.job?.summary.jobArn).toMatch(
+      new RegExp(
+        `^arn:aws:amplify:[a-z0-9-]+:\\d{12}:apps/${key.appId}/branches/.+/jobs/0*${key.jobId}$`,
+      ),
+    );
+
+    // The image's own HEALTHCHECK command, run inside a container of the image.
+    const check = (config.Healthcheck?.Test ?? []).slice(1);
+    const healthy = runImage({ PORT: String(port) }, check);
+    expect(await healthy.exited).toBe(0);
+    const unhealthy = runImage({ PORT: String(await freePort()) }, check);
+    expect(await unhealthy.exited).not.toBe(0);
+  }, 120_000);
+
+  it('exits cleanly on SIGTERM, since node receives the signal directly', async () => {
+    const port = await freePort();
+    const app = runImage(appEnv(port, la!.url), config.Cmd ?? []);
+    await waitFor(
+      '/health',
+      async () => ((await fetch(`http://127.0.0.1:${port}/health`)).ok ? true : undefined),
+      { timeoutMs: 30_000 },
+    );
+    const node = descendants(app.child.pid!).find(
+      (p) => p.command.startsWith('/usr/local/bin/node') || p.command.startsWith('node '),
+    );
+    expect(node, JSON.stringify(descendants(app.child.pid!))).toBeDefined();
+    process.kill(node!.pid, 'SIGTERM');
+    const code = await Promise.race([
+      app.exited,
+      new Promise<string>((r) => setTimeout(() => r('still running after 15 s'), 15_000)),
+    ]);
+    expect(code).toBe(0);
+  }, 60_000);
+
+  it('refuses to start without an AWS Region, and says so', async () => {
+    const port = await freePort();
+    const app = runImage({ PORT: String(port), HOST: '127.0.0.1' }, config.Cmd ?? []);
+    const code = await Promise.race([
+      app.exited,
+      new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000)),
+    ]);
+    expect(code).not.toBe(0);
+    expect(typeof code).toBe('number');
+    expect(app.output()).toMatch(/AWS_REGION/);
+  }, 60_000);
+});
