@@ -23,8 +23,12 @@ const ENTITIES = `query Entities($representations: [_Any!]!) {
 }`;
 
 const CAP = 3;
-/** Long enough that calls overlap on a busy machine, short enough to keep the suite fast. */
-const LATENCY_MS = 30;
+/**
+ * Upstream latency while measuring concurrency: long enough that calls started together still
+ * overlap on a loaded CI machine (the SDK spends about 1 ms of CPU per call), short enough to keep
+ * the suite fast (10 calls, 3 at a time: about 4 x 50 ms).
+ */
+const LATENCY_MS = 50;
 
 type Representation = Record<string, unknown>;
 
