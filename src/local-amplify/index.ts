@@ -322,7 +322,7 @@ export async function startLocalAmplify(options: LocalAmplifyOptions = {}): Prom
       },
       getJobSummaryWire: (appId, branchName, jobId) => {
         const job = find(appId, branchName, jobId);
-        return job === undefined ? undefined : world.summary(job, clock.nowMs());
+        return job === undefined ? undefined : { ...world.summary(job, clock.nowMs()) };
       },
     },
     clock: {

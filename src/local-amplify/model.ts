@@ -3,6 +3,7 @@
  * the virtual clock, and a job stores its whole planned timeline so its state at any instant can
  * be derived without timers (see job-state.ts).
  */
+import type { JobSummaryWire } from './wire.js';
 
 export const JOB_STATUSES = [
   'CREATED',
@@ -78,8 +79,10 @@ export interface JobRecord {
   readonly quirk?: QuirkKind;
   /** Test artifacts listed by ListArtifacts once the TEST step has ended. */
   readonly artifacts: readonly ArtifactRecord[];
-  /** GetJob body and summary, cached once the job can no longer change. */
+  /** GetJob body, cached once the job can no longer change. */
   settledBody?: Buffer;
+  /** Its summary (no URLs in it), cached likewise for ListJobs. */
+  settledSummary?: JobSummaryWire;
 }
 
 export interface ArtifactRecord {

@@ -119,7 +119,12 @@ export class World {
   }
 
   summary(job: JobRecord, now: number): JobSummaryWire {
-    return summaryWire(job, deriveJob(job, now));
+    // Shared, not copied: callers serialize it and never change it.
+    if (job.settledSummary !== undefined) return job.settledSummary;
+    const derived = deriveJob(job, now);
+    const summary = summaryWire(job, derived);
+    if (derived.settled && job.quirk === undefined) job.settledSummary = summary;
+    return summary;
   }
 
   /** The exact GetJob response body; cached once the job is terminal (it cannot change then). */

@@ -35,7 +35,7 @@ async function getJob(branchName: string, jobId: string): Promise<GetJobCommandO
 }
 
 /** Polls GetJob every `stepMs` of virtual time until the job is terminal; returns what it saw. */
-async function follow(branchName: string, jobId: string, stepMs = 2 * SECOND) {
+async function follow(branchName: string, jobId: string, stepMs = 3 * SECOND) {
   const statuses: string[] = [];
   const stepsSeen: string[][] = [];
   for (let i = 0; i < 2000; i++) {
@@ -96,7 +96,7 @@ describe('job progression on the virtual clock', () => {
     expect(job?.steps?.[0]?.endTime).toBeUndefined();
     expect(job?.steps?.[0]?.context).toMatch(/^Image: amplify:/);
     while ((job?.steps ?? []).length < 2 && !TERMINAL.includes(job?.summary?.status ?? '')) {
-      la.clock.advance(SECOND);
+      la.clock.advance(4 * SECOND);
       job = await getJob('develop', jobId);
     }
     expect(job?.steps?.[0]?.endTime).toBeInstanceOf(Date);
