@@ -1,0 +1,72 @@
+/**
+ * Makes sure what is measured is compiled from the sources as they are now: the gateway's dist/
+ * (`npm run build`) and the bench's own servers, compiled by the same tsc with the same options
+ * into node_modules/.cache/amplify-jobs-bench (gitignored, and inside the tree so their imports
+ * resolve to the same node_modules). Both rebuild only when a source is newer than the output.
+ */
+import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { runToEnd } from './processes.js';
+
+export const SERVERS_OUT = 'node_modules/.cache/amplify-jobs-bench';
+
+function newestMtime(root: string, paths: readonly string[]): number {
+  let newest = 0;
+  const visit = (path: string) => {
+    if (!existsSync(path)) return;
+    const stat = statSync(path);
+    if (stat.isDirectory()) {
+      for (const entry of readdirSync(path)) visit(join(path, entry));
+    } else if (path.endsWith('.ts') || path.endsWith('.json')) {
+      newest = Math.max(newest, stat.mtimeMs);
+    }
+  };
+  for (const path of paths) visit(join(root, path));
+  return newest;
+}
+
+function mtime(path: string): number {
+  return existsSync(path) ? statSync(path).mtimeMs : 0;
+}
+
+async function tsc(root: string, project: string): Promise<void> {
+  const result = await runToEnd(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', project],
+    { cwd: root, timeoutMs: 300_000 },
+  );
+  if (result.code !== 0) {
+    throw new Error(
+      `tsc -p ${project} failed (exit ${result.code}); nothing was measured:\n${result.stdout}${result.stderr}`,
+    );
+  }
+}
+
+const SHARED_INPUTS = ['src', 'tsconfig.json', 'package-lock.json'];
+
+/** Rebuilds dist/ and the bench servers when stale; returns what was rebuilt. */
+export async function ensureBuilt(root: string): Promise<string[]> {
+  const rebuilt: string[] = [];
+  const distMain = join(root, 'dist/main.js');
+  if (newestMtime(root, [...SHARED_INPUTS, 'tsconfig.build.json']) > mtime(distMain)) {
+    console.log('build: dist/ is missing or older than src/: npm run build');
+    // Same command as `npm run build`, without npm's own start-up.
+    await tsc(root, 'tsconfig.build.json');
+    rebuilt.push('dist');
+  }
+  const out = join(root, SERVERS_OUT);
+  const marker = join(out, '.built');
+  if (
+    newestMtime(root, [...SHARED_INPUTS, 'bench/servers', 'bench/tsconfig.servers.json']) >
+    mtime(marker)
+  ) {
+    console.log(`build: compiling the bench servers into ${SERVERS_OUT}`);
+    await tsc(root, 'bench/tsconfig.servers.json');
+    mkdirSync(out, { recursive: true });
+    // Under node_modules no package.json of ours is in scope: say these files are ES modules.
+    writeFileSync(join(out, 'package.json'), '{ "type": "module" }\n');
+    writeFileSync(marker, `${new Date().toISOString()}\n`);
+    rebuilt.push('bench servers');
+  }
+  return rebuilt;
+}

@@ -1,0 +1,194 @@
+/** The bench's verdicts and tables: what is printed, and the goals of issue #5. */
+import type { ColdStartResult, SoakResult, ThroughputResult, W3Result } from './measure.js';
+import { TARGET_LABELS, TARGET_NAMES } from './targets.js';
+
+export interface Goal {
+  id: string;
+  goal: string;
+  value: string;
+  /** null: not measured in this run. */
+  met: boolean | null;
+}
+
+/** Goals as set in issue #5 (for Node 24); `null` results mean the workload was not run. */
+export function evaluateGoals(results: {
+  throughput: readonly ThroughputResult[];
+  w3: W3Result | null;
+  cold: ColdStartResult | null;
+  soak: SoakResult | null;
+  soakRequested: boolean;
+}): Goal[] {
+  const goals: Goal[] = [];
+  const w1 = results.throughput.find((r) => r.workload === 'W1');
+  const w2 = results.throughput.find((r) => r.workload === 'W2');
+  const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+
+  const w1Ratio = w1?.ratios.gatewayToCeiling ?? null;
+  goals.push({
+    id: 'W1',
+    goal: 'W1 gateway >= 50% of the static ceiling req/s',
+    value: w1Ratio === null ? 'not run' : pct(w1Ratio),
+    met: w1Ratio === null ? null : w1Ratio >= 0.5,
+  });
+  const w2Ratio = w2?.ratios.gatewayToFloor ?? null;
+  goals.push({
+    id: 'W2',
+    goal: 'W2 gateway >= 70% of the raw-SDK floor req/s',
+    value: w2Ratio === null ? 'not run' : pct(w2Ratio),
+    met: w2Ratio === null ? null : w2Ratio >= 0.7,
+  });
+  const w3 = results.w3?.targets.gateway;
+  goals.push({
+    id: 'W3',
+    goal: `W3 gateway median <= ${results.w3?.goalMs ?? 115} ms with exactly 20 GetJob per request`,
+    value:
+      w3 === undefined
+        ? 'not run'
+        : `${w3.medianMs} ms, ${w3.getJobPerRequest} GetJob/request${w3.exactCalls ? '' : ' (not exact)'}`,
+    met:
+      w3 === undefined || results.w3 === null
+        ? null
+        : w3.medianMs <= results.w3.goalMs && w3.exactCalls && w3.wrongAnswers === 0,
+  });
+  goals.push({
+    id: 'cold',
+    goal: 'cold start (spawn -> first job answer) <= 1 s',
+    value: results.cold === null ? 'not run' : `${results.cold.firstAnswerMs} ms`,
+    met:
+      results.cold === null
+        ? null
+        : results.cold.firstAnswerMs <= 1000 && results.cold.runs.every((r) => r.correct),
+  });
+  const rss = w1?.summary.gateway?.peakRssMb;
+  goals.push({
+    id: 'rss',
+    goal: 'gateway peak RSS <= 150 MB under W1',
+    value: rss === undefined ? 'not run' : `${rss} MB`,
+    met: rss === undefined ? null : rss <= 150,
+  });
+  goals.push({
+    id: 'soak',
+    goal: 'soak RSS drift <= 10%',
+    value:
+      results.soak === null
+        ? results.soakRequested
+          ? 'not run'
+          : 'not run (add --soak)'
+        : `${pct(results.soak.drift)} (${results.soak.firstRssMb} -> ${results.soak.lastRssMb} MB)`,
+    met: results.soak === null ? null : results.soak.drift <= 0.1,
+  });
+  return goals;
+}
+
+function table(headers: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = headers.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
+  const line = (cells: readonly string[]) =>
+    cells.map((c, i) => (i === 0 ? c.padEnd(widths[i]!) : c.padStart(widths[i]!))).join('  ');
+  return [line(headers), line(widths.map((w) => '-'.repeat(w))), ...rows.map(line)].join('\n');
+}
+
+const fixed = (value: number | undefined, digits: number) =>
+  value === undefined ? '-' : value.toFixed(digits);
+
+export function throughputTable(result: ThroughputResult): string {
+  const rows = TARGET_NAMES.flatMap((name) => {
+    const s = result.summary[name];
+    if (s === undefined) return [];
+    const flags = [
+      s.errors > 0 ? `${s.errors} errors` : '',
+      (s.mismatches ?? 0) > 0 ? `${s.mismatches} wrong` : '',
+    ]
+      .filter((f) => f !== '')
+      .join(', ');
+    return [
+      [
+        TARGET_LABELS[name],
+        fixed(s.rps, 0),
+        fixed(s.p50Ms, 2),
+        fixed(s.p99Ms, 2),
+        fixed(s.cpuUsPerRequest, 0),
+        fixed(s.amplifyCpuUsPerRequest, 0),
+        fixed(s.peakRssMb, 1),
+        fixed(s.getJobPerRequest, 2),
+        `${fixed(s.otherLoadPct, 1)}%`,
+        flags === '' ? 'ok' : flags,
+      ],
+    ];
+  });
+  const { gatewayToCeiling, gatewayToFloor } = result.ratios;
+  const ratios = [
+    gatewayToCeiling === null ? '' : `gateway/ceiling ${gatewayToCeiling.toFixed(3)}`,
+    gatewayToFloor === null ? '' : `gateway/floor ${gatewayToFloor.toFixed(3)}`,
+  ]
+    .filter((r) => r !== '')
+    .join(', ');
+  return [
+    `${result.workload}: ${result.title}`,
+    table(
+      [
+        'target',
+        'req/s',
+        'p50 ms',
+        'p99 ms',
+        'CPU µs/req',
+        'Amplify µs/req',
+        'peak RSS MB',
+        'GetJob/req',
+        'other load',
+        'check',
+      ],
+      rows,
+    ),
+    `ratios (req/s): ${ratios}`,
+  ].join('\n');
+}
+
+export function w3Table(result: W3Result): string {
+  const rows = TARGET_NAMES.flatMap((name) => {
+    const t = result.targets[name];
+    if (t === undefined) return [];
+    return [
+      [
+        TARGET_LABELS[name],
+        String(t.requests),
+        fixed(t.medianMs, 1),
+        fixed(t.p99Ms, 1),
+        fixed(t.minMs, 1),
+        fixed(t.getJobPerRequest, 2),
+        t.exactCalls && t.wrongAnswers === 0
+          ? 'ok'
+          : `${t.exactCalls ? '' : 'calls not exact '}${t.wrongAnswers} wrong`,
+      ],
+    ];
+  });
+  return [
+    `W3: ${result.title}`,
+    table(['target', 'requests', 'median ms', 'p99 ms', 'min ms', 'GetJob/req', 'check'], rows),
+    `goal: ceil(20 / ${result.maxConcurrency}) x ${result.latencyMs} ms + 15 ms = ${result.goalMs} ms`,
+  ].join('\n');
+}
+
+export function coldTable(result: ColdStartResult): string {
+  return [
+    `cold start (median of ${result.runs.length}): spawn -> first correct job(...) answer ${result.firstAnswerMs} ms; spawn -> listening log line ${result.listeningMs} ms (by the process's own clock: ${result.ownListeningMs ?? '-'} ms)`,
+  ].join('\n');
+}
+
+export function soakTable(result: SoakResult): string {
+  return `soak (gateway, W1/W2 alternating, ${result.seconds} s after ${result.warmupSeconds} s warm-up): RSS ${result.firstRssMb} -> ${result.lastRssMb} MB (max ${result.maxRssMb}), drift ${(result.drift * 100).toFixed(1)}%`;
+}
+
+export function goalsTable(goals: readonly Goal[], nodeVersion: string): string {
+  const header = nodeVersion.startsWith('v24.')
+    ? `Goals (issue #5, set for Node 24; this run: ${nodeVersion})`
+    : `Goals (issue #5, set for Node 24; this run: ${nodeVersion}, shown for reference)`;
+  const lines = goals.map((g) => {
+    const verdict = g.met === null ? '[ -      ]' : g.met ? '[met    ]' : '[NOT MET]';
+    return `  ${verdict} ${g.goal}: ${g.value}`;
+  });
+  return [
+    header,
+    ...lines,
+    '  [ -      ] W4 (SSE subscriptions): not applicable yet (no subscriptions)',
+  ].join('\n');
+}

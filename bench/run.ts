@@ -1,0 +1,340 @@
+/**
+ * `npm run bench`: the gateway against a static ceiling and a raw-SDK floor, all on one CPU with
+ * the local Amplify (frozen clock, seed 1), the load generator on the other CPU. Loopback only;
+ * every child is killed on the way out. See docs/performance.md.
+ */
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { JobKey } from '../src/amplify/shapes.js';
+import { loadConfig } from '../src/config.js';
+import { HELP, parseBenchArgs, type Workload as WorkloadName } from './args.js';
+import { ensureBuilt } from './build.js';
+import { type Generator, hasWrk } from './load.js';
+import {
+  type BenchContext,
+  type ColdStartResult,
+  runColdStarts,
+  runSoak,
+  runThroughput,
+  runW3,
+  type SoakResult,
+  type ThroughputResult,
+  type W3Result,
+  type Workload,
+} from './measure.js';
+import { killChildrenOnExit, pinSelf, readClockTicks, runToEnd } from './processes.js';
+import {
+  coldTable,
+  evaluateGoals,
+  goalsTable,
+  soakTable,
+  throughputTable,
+  w3Table,
+} from './report.js';
+import { compareWithGateway, takeGatewayAnswer } from './sanity.js';
+import {
+  ALIASES_OPERATION,
+  ALIASES_QUERY,
+  aliasesVariables,
+  DISTINCT_JOBS,
+  JOB_OPERATION,
+  JOB_QUERY,
+} from './servers/operations.js';
+import { startTarget, type Target, targetEnv } from './targets.js';
+import { jobsWithStatus, startUpstream } from './upstream-control.js';
+
+const ROOT = fileURLToPath(new URL('..', import.meta.url));
+/** The servers (targets and local Amplify) share this CPU; the load generator and runner use the other. */
+const SERVER_CPU = 0;
+const LOAD_CPU = 1;
+/** The local Amplify's default account (src/local-amplify): any signature is accepted. */
+const AWS_ENV = {
+  AWS_REGION: 'us-east-1',
+  AWS_ACCESS_KEY_ID: 'AKIALOCALAMPLIFY0001',
+  AWS_SECRET_ACCESS_KEY: 'local-amplify-secret-access-key',
+};
+
+function fail(message: string): never {
+  console.error(`\n${'!'.repeat(72)}\nbench: ${message}\n${'!'.repeat(72)}`);
+  process.exit(1);
+}
+
+function git(args: string[]): string {
+  try {
+    return execFileSync('git', args, { cwd: ROOT, encoding: 'utf8' }).trim();
+  } catch {
+    return '';
+  }
+}
+
+function jobBody(key: JobKey): string {
+  return JSON.stringify({ query: JOB_QUERY, operationName: JOB_OPERATION, variables: key });
+}
+
+function workload(name: Workload['name'], title: string, jobs: JobKey[], body: string): Workload {
+  return { name, title, jobs, body, expected: '', answers: {} };
+}
+
+async function main(): Promise<void> {
+  const parsed = parseBenchArgs(process.argv.slice(2));
+  if (!parsed.ok) fail(`invalid arguments:\n  - ${parsed.problems.join('\n  - ')}\n\n${HELP}`);
+  const { args } = parsed;
+  if (args.help) {
+    console.log(HELP);
+    return;
+  }
+  const want = (w: WorkloadName) => args.only.has(w);
+  killChildrenOnExit();
+
+  if (process.platform !== 'linux')
+    fail('the bench reads /proc and pins CPUs with taskset: Linux only');
+  if (cpus().length < 2)
+    fail(
+      `the bench needs 2 CPUs (servers on CPU 0, load on CPU 1); this machine has ${cpus().length}`,
+    );
+  if (!existsSync(args.node)) fail(`--node ${args.node}: no such file`);
+  try {
+    await runToEnd('taskset', ['--version'], { timeoutMs: 5_000 });
+  } catch {
+    fail('taskset is missing: apt-get install -y util-linux');
+  }
+  await readClockTicks();
+  await pinSelf(LOAD_CPU);
+
+  const wrk = await hasWrk();
+  if (args.loadgen === 'wrk' && !wrk)
+    fail('--loadgen wrk: wrk is not installed (Debian: apt-get install -y wrk)');
+  const generator: Generator = args.loadgen ?? (wrk ? 'wrk' : 'autocannon');
+  if (args.loadgen === null && !wrk) {
+    console.log(
+      'load generator: autocannon (wrk not found; `apt-get install -y wrk` for a C load generator that costs less per request)',
+    );
+  }
+  const nodeVersion = (
+    await runToEnd(args.node, ['--version'], { timeoutMs: 10_000 })
+  ).stdout.trim();
+  const loaded = loadConfig();
+  if (!loaded.ok)
+    fail(
+      `the gateway's configuration from this environment is invalid:\n  - ${loaded.problems.join('\n  - ')}`,
+    );
+  const maxConcurrency = loaded.config.upstream.maxConcurrency;
+
+  const startedAt = new Date();
+  const loadBefore = loadavg();
+  console.log(
+    `bench: targets on Node ${nodeVersion} (${args.node}), CPU ${SERVER_CPU}; load generator ${generator} on CPU ${LOAD_CPU}; LOG_LEVEL=${args.logLevel}; ${args.rounds} round(s) x ${args.seconds} s, ${args.connections} connections`,
+  );
+  console.log(
+    `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} CPUs, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  const rebuilt = await ensureBuilt(ROOT);
+
+  // The local Amplify runs on the runner's Node whatever --node says, so only the targets change.
+  const upstream = await startUpstream(process.execPath, ROOT, SERVER_CPU);
+  console.log(`local Amplify: ${upstream.url} (seed 1, clock frozen), CPU ${SERVER_CPU}`);
+  const succeeded = await jobsWithStatus(upstream, 'SUCCEED');
+  const running = await jobsWithStatus(upstream, 'RUNNING');
+  const terminalJob = succeeded[0];
+  const runningJob = running[0];
+  if (terminalJob === undefined || runningJob === undefined || succeeded.length < DISTINCT_JOBS) {
+    fail('the local Amplify world (seed 1) has too few SUCCEED or RUNNING jobs for the workloads');
+  }
+  const w3Jobs = succeeded.slice(0, DISTINCT_JOBS);
+  const w1 = workload(
+    'W1',
+    `one terminal (SUCCEED) job, every field`,
+    [terminalJob],
+    jobBody(terminalJob),
+  );
+  const w2 = workload(
+    'W2',
+    'one RUNNING job, every field (not cacheable: it can still change)',
+    [runningJob],
+    jobBody(runningJob),
+  );
+  const w3 = workload(
+    'W3',
+    `one operation, 100 aliases over ${DISTINCT_JOBS} distinct jobs, GetJob +50 ms, sequential, one connection`,
+    w3Jobs,
+    JSON.stringify({
+      query: ALIASES_QUERY,
+      operationName: ALIASES_OPERATION,
+      variables: aliasesVariables(w3Jobs),
+    }),
+  );
+  const throughputWorkloads = [w1, w2].filter((w) => want(w.name));
+  const needFloor = throughputWorkloads.length > 0 || want('W3');
+  const needCeiling = throughputWorkloads.length > 0;
+
+  const env = targetEnv(upstream, AWS_ENV, args.logLevel);
+  const gateway = await startTarget('gateway', args.node, ROOT, SERVER_CPU, env);
+  const floor = needFloor ? await startTarget('floor', args.node, ROOT, SERVER_CPU, env) : null;
+  console.log(`gateway: ${gateway.url}${floor ? `; raw-SDK floor: ${floor.url}` : ''}`);
+
+  // --- Sanity: the gateway's answers, then every other target against them.
+  const problems: string[] = [];
+  const notes: string[] = [];
+  // Every workload whose answer something needs: load runs, W3, cold start (W1), soak (W1, W2).
+  const checked = [w1, w2, w3].filter(
+    (w) =>
+      throughputWorkloads.includes(w) ||
+      (w === w3 && want('W3')) ||
+      (w === w1 && want('cold')) ||
+      (w !== w3 && args.soak),
+  );
+  for (const w of checked) problems.push(...(await takeGatewayAnswer(gateway, w)));
+  let ceiling: Target | null = null;
+  const scratch = mkdtempSync(join(tmpdir(), 'amplify-bench-'));
+  try {
+    if (needCeiling && problems.length === 0) {
+      const answersFile = join(scratch, 'answers.json');
+      writeFileSync(
+        answersFile,
+        JSON.stringify({
+          answers: throughputWorkloads.map((w) => ({ request: w.body, response: w.expected })),
+        }),
+      );
+      ceiling = await startTarget('ceiling', args.node, ROOT, SERVER_CPU, {
+        ...env,
+        BENCH_ANSWERS: answersFile,
+      });
+      console.log(`static ceiling: ${ceiling.url}`);
+    }
+    if (problems.length === 0) {
+      for (const w of checked) {
+        const measured = throughputWorkloads.includes(w);
+        const others = [
+          ...(floor && (measured || w === w3) ? [floor] : []),
+          ...(ceiling && measured ? [ceiling] : []),
+        ];
+        for (const target of others) {
+          const result = await compareWithGateway(target, w);
+          problems.push(...result.problems);
+          notes.push(...result.notes);
+        }
+      }
+    }
+  } finally {
+    rmSync(scratch, { recursive: true, force: true });
+  }
+  if (problems.length > 0) {
+    fail(
+      `SANITY CHECK FAILED: the targets do not answer the same data; nothing was measured.\n\n${problems.join('\n\n')}`,
+    );
+  }
+  for (const note of notes) console.log(`sanity: ${note}`);
+  console.log(
+    `sanity: ${checked.map((w) => w.name).join(', ')}: every target answers the gateway's bytes (${checked.map((w) => `${w.name} ${Buffer.byteLength(w.expected)} B`).join(', ')})`,
+  );
+
+  const ctx: BenchContext = {
+    args,
+    root: ROOT,
+    generator,
+    autocannonCli: join(ROOT, 'node_modules/autocannon/autocannon.js'),
+    upstream,
+    serverCpu: SERVER_CPU,
+    loadCpu: LOAD_CPU,
+    env,
+  };
+
+  let throughput: ThroughputResult[] = [];
+  if (throughputWorkloads.length > 0 && ceiling && floor) {
+    throughput = await runThroughput(ctx, [ceiling, floor, gateway], throughputWorkloads);
+  }
+  await ceiling?.process.stop();
+  let w3Result: W3Result | null = null;
+  if (want('W3') && floor) w3Result = await runW3(ctx, [gateway, floor], w3, maxConcurrency);
+  await floor?.process.stop();
+  let cold: ColdStartResult | null = null;
+  if (want('cold')) cold = await runColdStarts(ctx, w1);
+  let soak: SoakResult | null = null;
+  if (args.soak) soak = await runSoak(ctx, gateway, w1, w2);
+  await gateway.process.stop();
+  await upstream.process.stop();
+
+  const goals = evaluateGoals({ throughput, w3: w3Result, cold, soak, soakRequested: args.soak });
+  const loadAfter = loadavg();
+  console.log(`\n${'='.repeat(100)}`);
+  console.log(
+    `Node ${nodeVersion}, load generator ${generator}, ${args.rounds} round(s) x ${args.seconds} s, ${args.connections} connections, gateway LOG_LEVEL=${args.logLevel}; medians over rounds`,
+  );
+  for (const result of throughput) console.log(`\n${throughputTable(result)}`);
+  if (w3Result) console.log(`\n${w3Table(w3Result)}`);
+  if (want('W4')) console.log('\nW4: not applicable yet (no subscriptions)');
+  if (cold) console.log(`\n${coldTable(cold)}`);
+  if (soak) console.log(`\n${soakTable(soak)}`);
+  console.log(`\n${goalsTable(goals, nodeVersion)}`);
+  console.log(
+    `\nload average before ${loadBefore.map((l) => l.toFixed(2)).join(' ')}, after ${loadAfter.map((l) => l.toFixed(2)).join(' ')} ("other load" = CPU ${SERVER_CPU} time used by processes not under test)`,
+  );
+
+  const record = {
+    startedAt: startedAt.toISOString(),
+    finishedAt: new Date().toISOString(),
+    node: { path: args.node, version: nodeVersion },
+    runnerNode: process.version,
+    loadGenerator: generator,
+    machine: {
+      cpu: cpus()[0]?.model ?? null,
+      cpus: cpus().length,
+      kernel: release(),
+      loadavgBefore: loadBefore,
+      loadavgAfter: loadAfter,
+    },
+    git: {
+      commit: git(['rev-parse', 'HEAD']),
+      srcChanges: git(['status', '--porcelain', '--', 'src'])
+        .split('\n')
+        .filter((l) => l !== ''),
+    },
+    settings: {
+      rounds: args.rounds,
+      secondsPerRun: args.seconds,
+      warmupSeconds: args.warmupSeconds,
+      connections: args.connections,
+      gatewayLogLevel: args.logLevel,
+      upstreamMaxConcurrency: maxConcurrency,
+      quick: args.quick,
+      rebuilt,
+    },
+    throughput,
+    w3: w3Result,
+    cold,
+    soak,
+    goals,
+  };
+  const resultsDir = join(ROOT, 'bench/results');
+  mkdirSync(resultsDir, { recursive: true });
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
+  const json = `${JSON.stringify(record, null, 2)}\n`;
+  writeFileSync(join(resultsDir, `${stamp}.json`), json);
+  writeFileSync(join(resultsDir, 'latest.json'), json);
+  console.log(`results: bench/results/${stamp}.json (and bench/results/latest.json)`);
+
+  const broken = [
+    ...throughput.flatMap((r) =>
+      Object.entries(r.summary)
+        .filter(([, s]) => s.errors > 0 || (s.mismatches ?? 0) > 0)
+        .map(([name]) => `${r.workload} ${name}`),
+    ),
+    ...(w3Result
+      ? Object.entries(w3Result.targets)
+          .filter(([, t]) => t.wrongAnswers > 0 || !t.exactCalls)
+          .map(([name]) => `W3 ${name}`)
+      : []),
+    ...(cold && !cold.runs.every((r) => r.correct) ? ['cold start'] : []),
+    ...(soak?.samples.some((s) => s.errors > 0) ? ['soak'] : []),
+  ];
+  if (broken.length > 0)
+    fail(`requests failed or got wrong answers during measurement: ${broken.join(', ')}`);
+}
+
+main().then(
+  () => process.exit(0),
+  (error: unknown) => fail(error instanceof Error ? (error.stack ?? error.message) : String(error)),
+);

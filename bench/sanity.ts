@@ -1,0 +1,105 @@
+/**
+ * Before anything is measured: the gateway's answers must be what each workload says (the right
+ * job, the right status, no errors, stable from one call to the next), and every other target must
+ * answer the same bytes (or, at the least, the same JSON). A difference stops the bench.
+ */
+import { isDeepStrictEqual } from 'node:util';
+import { describeDifference } from './diff.js';
+import { postJson } from './http.js';
+import type { Workload } from './measure.js';
+import { TARGET_LABELS, type Target } from './targets.js';
+
+interface JobAnswer {
+  data?: Record<string, { summary?: { status?: string } } | null>;
+  errors?: unknown[];
+}
+
+/** What the gateway's own answer to a workload must look like; returns problems. */
+function checkGatewayAnswer(workload: Workload, body: string): string[] {
+  let parsed: JobAnswer;
+  try {
+    parsed = JSON.parse(body) as JobAnswer;
+  } catch {
+    return [
+      `${workload.name}: the gateway answered something that is not JSON: ${body.slice(0, 300)}`,
+    ];
+  }
+  const problems: string[] = [];
+  if (parsed.errors !== undefined) {
+    problems.push(
+      `${workload.name}: the gateway answered errors: ${JSON.stringify(parsed.errors).slice(0, 500)}`,
+    );
+  }
+  const values = Object.values(parsed.data ?? {});
+  if (values.length === 0 || values.some((v) => v === null)) {
+    problems.push(`${workload.name}: the gateway answered no job (or a null one)`);
+  }
+  const wanted =
+    workload.name === 'W1' ? 'SUCCEED' : workload.name === 'W2' ? 'RUNNING' : undefined;
+  const status = values[0]?.summary?.status;
+  if (wanted !== undefined && status !== wanted) {
+    problems.push(`${workload.name}: the job's status is ${status}, not ${wanted}`);
+  }
+  return problems;
+}
+
+/** Asks the gateway twice; its first answer becomes the workload's expected bytes. */
+export async function takeGatewayAnswer(gateway: Target, workload: Workload): Promise<string[]> {
+  const first = await postJson(gateway.url, workload.body, false);
+  if (first.status !== 200) {
+    return [
+      `${workload.name}: the gateway answered HTTP ${first.status}: ${first.body.slice(0, 500)}`,
+    ];
+  }
+  const problems = checkGatewayAnswer(workload, first.body);
+  const second = await postJson(gateway.url, workload.body, false);
+  if (second.body !== first.body) {
+    problems.push(
+      `${workload.name}: the gateway's answer changed between two calls (is the local Amplify's clock frozen?)\n${describeDifference('first', first.body, 'second', second.body)}`,
+    );
+  }
+  workload.expected = first.body;
+  return problems;
+}
+
+/**
+ * Compares a target's answer with the gateway's. Byte-identical passes; JSON-equal passes and is
+ * reported, and that target's own bytes become what its load run must get.
+ */
+export async function compareWithGateway(
+  target: Target,
+  workload: Workload,
+): Promise<{ problems: string[]; notes: string[] }> {
+  const answer = await postJson(target.url, workload.body, false);
+  const label = TARGET_LABELS[target.name];
+  if (answer.status !== 200) {
+    return {
+      problems: [
+        `${workload.name}: the ${label} answered HTTP ${answer.status}: ${answer.body.slice(0, 500)}`,
+      ],
+      notes: [],
+    };
+  }
+  if (answer.body === workload.expected) return { problems: [], notes: [] };
+  let equal = false;
+  try {
+    equal = isDeepStrictEqual(JSON.parse(answer.body), JSON.parse(workload.expected));
+  } catch {
+    equal = false;
+  }
+  if (equal) {
+    workload.answers[target.name] = answer.body;
+    return {
+      problems: [],
+      notes: [
+        `${workload.name}: the ${label}'s answer is JSON-equal to the gateway's, not byte-identical`,
+      ],
+    };
+  }
+  return {
+    problems: [
+      `${workload.name}: the ${label} answers differently from the gateway:\n${describeDifference('gateway', workload.expected, label, answer.body)}`,
+    ],
+    notes: [],
+  };
+}

@@ -1,0 +1,71 @@
+/**
+ * The local Amplify as the bench uses it: a separate process (compiled, on the servers' CPU) with
+ * a frozen clock and seed 1, steered and observed only through its /_local/ control API, exactly
+ * as the targets reach it only through the Amplify API.
+ */
+import { join } from 'node:path';
+import type { JobKey } from '../src/amplify/shapes.js';
+import { controlJson } from './http.js';
+import { type Pinned, spawnPinned } from './processes.js';
+
+export interface Upstream {
+  process: Pinned;
+  url: string;
+}
+
+export async function startUpstream(node: string, root: string, cpu: number): Promise<Upstream> {
+  const child = spawnPinned(
+    node,
+    [join(root, 'dist/local-amplify/cli.js'), '--port', '0', '--seed', '1', '--speed', '0'],
+    { cpu, cwd: root },
+  );
+  const url = await child.waitFor(
+    (line) => /^local Amplify listening on (http:\/\/\S+)/.exec(line)?.[1],
+    15_000,
+    'local Amplify',
+  );
+  return { process: child, url };
+}
+
+interface JobInfo extends JobKey {
+  status: string;
+  jobType: string;
+}
+
+/** Jobs with that status, outside the quirks app (its deviations are not what is measured). */
+export async function jobsWithStatus(upstream: Upstream, status: string): Promise<JobKey[]> {
+  const world = await controlJson<{ quirkJobs: { appId: string }[] }>(
+    `${upstream.url}/_local/world`,
+  );
+  const quirkApps = new Set(world.quirkJobs.map((q) => q.appId));
+  const { jobs } = await controlJson<{ jobs: JobInfo[] }>(
+    `${upstream.url}/_local/jobs?status=${encodeURIComponent(status)}`,
+  );
+  return jobs
+    .filter((job) => !quirkApps.has(job.appId))
+    .map(({ appId, branchName, jobId }) => ({ appId, branchName, jobId }));
+}
+
+/** GetJob calls the local Amplify has received since it started (retries included). */
+export async function getJobCalls(upstream: Upstream): Promise<number> {
+  const stats = await controlJson<{ calls: Record<string, number> }>(
+    `${upstream.url}/_local/stats`,
+  );
+  return stats.calls.GetJob ?? 0;
+}
+
+/** Adds fixed latency to every GetJob; returns the rule id. */
+export async function addGetJobLatency(upstream: Upstream, latencyMs: number): Promise<string> {
+  const { ids } = await controlJson<{ ids: string[] }>(`${upstream.url}/_local/faults`, 'POST', {
+    kind: 'latency',
+    operations: 'GetJob',
+    latencyMs,
+  });
+  const id = ids[0];
+  if (id === undefined) throw new Error('the local Amplify did not add the latency rule');
+  return id;
+}
+
+export async function removeFault(upstream: Upstream, id: string): Promise<void> {
+  await controlJson(`${upstream.url}/_local/faults/${encodeURIComponent(id)}`, 'DELETE');
+}
