@@ -277,8 +277,10 @@ export function loadConfig(
   }
 
   const routerSecret = raw('ROUTER_SECRET');
-  if (routerSecret !== '' && routerSecret.length < 16) {
-    problems.push('ROUTER_SECRET must be at least 16 characters long when set');
+  if (routerSecret !== '' && (routerSecret.length < 16 || !/^[\x21-\x7e]+$/.test(routerSecret))) {
+    // Printable ASCII only: HTTP header values and environment strings decode other bytes
+    // differently, so a non-ASCII secret could never match.
+    problems.push('ROUTER_SECRET must be at least 16 printable ASCII characters when set');
   }
 
   const config: Config = {

@@ -14,6 +14,12 @@ function quote(value: string): string {
 
 /** Returns one message per problem; an empty list means the key is well formed. */
 export function jobKeyProblems(key: JobKey): string[] {
+  // Keys can come from untyped places (federation representations): check types first so a bad
+  // key fails on its own instead of throwing inside a batch.
+  const notStrings = (['appId', 'branchName', 'jobId'] as const).filter(
+    (field) => typeof key[field] !== 'string',
+  );
+  if (notStrings.length > 0) return [`${notStrings.join(', ')} must be strings`];
   const problems: string[] = [];
   if (key.appId.length < 1 || key.appId.length > 20 || !APP_ID.test(key.appId)) {
     problems.push(

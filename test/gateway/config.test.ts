@@ -70,3 +70,16 @@ describe('configuration', () => {
     expect(missing).toEqual([]);
   });
 });
+
+describe('ROUTER_SECRET', () => {
+  it.each([
+    ['shorter than 16 characters', 'too-short'],
+    ['not ASCII', 'geheimnis-schlüssel-1234'],
+    ['containing spaces', 'a secret with spaces inside'],
+  ])('is rejected when %s', (_why, value) => {
+    const loaded = loadConfig({}, { ROUTER_SECRET: value });
+    expect(loaded.ok ? [] : loaded.problems).toEqual([
+      'ROUTER_SECRET must be at least 16 printable ASCII characters when set',
+    ]);
+  });
+});

@@ -1,0 +1,36 @@
+import { describe, expect, it } from 'vitest';
+import { jobKeyProblems } from '../../src/amplify/keys.js';
+import type { JobKey } from '../../src/amplify/shapes.js';
+
+describe('job key checks', () => {
+  it('accepts keys the Amplify API accepts, including odd branch names', () => {
+    for (const branchName of ['main', 'feature/login', 'fix ünïcode 日本', 'b'.repeat(255)]) {
+      expect(jobKeyProblems({ appId: 'd2jvwbzkj7re2a', branchName, jobId: '268' })).toEqual([]);
+    }
+  });
+
+  it('counts branch name length in characters, not UTF-16 units', () => {
+    expect(jobKeyProblems({ appId: 'd1', branchName: '😀'.repeat(255), jobId: '1' })).toEqual([]);
+    expect(jobKeyProblems({ appId: 'd1', branchName: '😀'.repeat(256), jobId: '1' })).toHaveLength(
+      1,
+    );
+  });
+
+  it('reports every problem of a key at once', () => {
+    expect(jobKeyProblems({ appId: 'D1', branchName: '', jobId: '-1' })).toHaveLength(3);
+  });
+
+  it('reports a key whose members are not strings instead of throwing', () => {
+    const key = { appId: 'd1', branchName: 7, jobId: null } as unknown as JobKey;
+    expect(jobKeyProblems(key)).toEqual(['branchName, jobId must be strings']);
+  });
+
+  it('cuts a huge value short in the message', () => {
+    const [problem] = jobKeyProblems({
+      appId: `d${'x'.repeat(5000)}`,
+      branchName: 'm',
+      jobId: '1',
+    });
+    expect(problem?.length).toBeLessThan(200);
+  });
+});
