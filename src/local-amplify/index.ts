@@ -184,7 +184,7 @@ interface ResolvedOptions {
 }
 
 /** Checks every option and reports all problems at once. */
-export function resolveOptions(options: LocalAmplifyOptions): ResolvedOptions {
+function resolveOptions(options: LocalAmplifyOptions): ResolvedOptions {
   const problems: string[] = [];
   const port = options.port ?? 0;
   if (!Number.isInteger(port) || port < 0 || port > 65535)
