@@ -40,6 +40,8 @@ async function demo(): Promise<void> {
     host: '127.0.0.1',
     seed: settings.seed,
     speed: settings.speed,
+    // The world is laid out relative to now, so the dashboard's "started 5 minutes ago" reads true.
+    startTime: 'now',
   });
   const upstream = createSdkUpstream({
     config: config.upstream,
