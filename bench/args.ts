@@ -20,6 +20,8 @@ CPU 0 with the local Amplify, the load generator on CPU 1. Loopback only.
   --connections N    Load generator connections (default 16)
   --loadgen NAME     wrk or autocannon (default: wrk when installed, else autocannon)
   --log-level LEVEL  The gateway's LOG_LEVEL (default info, the production default)
+  --profile          Also profile the gateway (node --cpu-prof) under W1 and W2 and one cold
+                     start; profiles and summaries go to bench/results/profiles/<timestamp>/
   -h, --help         This text
 
 Results: a table on stdout, JSON in bench/results/<timestamp>.json and bench/results/latest.json.`;
@@ -29,6 +31,7 @@ export interface BenchArgs {
   node: string;
   quick: boolean;
   soak: boolean;
+  profile: boolean;
   only: ReadonlySet<Workload>;
   rounds: number;
   seconds: number;
@@ -83,6 +86,7 @@ export function parseBenchArgs(argv: readonly string[]): ArgsResult {
     node: values.node ?? process.execPath,
     quick,
     soak: values.soak === true,
+    profile: values.profile === true,
     only,
     rounds: positiveInt('rounds', values.rounds, quick ? 1 : 3, problems),
     seconds: positiveInt('seconds', values.seconds, quick ? 2 : 5, problems),
@@ -105,6 +109,7 @@ function parse(argv: readonly string[]) {
       node: { type: 'string' },
       quick: { type: 'boolean' },
       soak: { type: 'boolean' },
+      profile: { type: 'boolean' },
       only: { type: 'string' },
       rounds: { type: 'string' },
       seconds: { type: 'string' },

@@ -26,6 +26,7 @@ import {
   type Workload,
 } from './measure.js';
 import { killChildrenOnExit, pinSelf, readClockTicks, runToEnd } from './processes.js';
+import { type ProfileResult, runProfiles } from './profile.js';
 import {
   coldTable,
   evaluateGoals,
@@ -34,7 +35,7 @@ import {
   throughputTable,
   w3Table,
 } from './report.js';
-import { compareWithGateway, takeGatewayAnswer } from './sanity.js';
+import { compareWithGateway, getJobPerRequest, takeGatewayAnswer } from './sanity.js';
 import {
   ALIASES_OPERATION,
   ALIASES_QUERY,
@@ -124,6 +125,7 @@ async function main(): Promise<void> {
   const maxConcurrency = loaded.config.upstream.maxConcurrency;
 
   const startedAt = new Date();
+  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const loadBefore = loadavg();
   console.log(
     `bench: targets on Node ${nodeVersion} (${args.node}), CPU ${SERVER_CPU}; load generator ${generator} on CPU ${LOAD_CPU}; LOG_LEVEL=${args.logLevel}; ${args.rounds} round(s) x ${args.seconds} s, ${args.connections} connections`,
@@ -226,9 +228,23 @@ async function main(): Promise<void> {
       `SANITY CHECK FAILED: the targets do not answer the same data; nothing was measured.\n\n${problems.join('\n\n')}`,
     );
   }
+  // One GetJob per request for W1 and W2, counted exactly (sequential requests).
+  const exactCalls: Record<string, Record<string, number>> = {};
+  for (const w of throughputWorkloads) {
+    for (const target of [gateway, floor]) {
+      if (target === null) continue;
+      const perRequest = await getJobPerRequest(target, w, upstream, 10);
+      exactCalls[w.name] = { ...exactCalls[w.name], [target.name]: perRequest };
+      if (perRequest !== 1)
+        problems.push(
+          `${w.name}: the ${target.name} made ${perRequest} GetJob calls per request, not 1`,
+        );
+    }
+  }
+  if (problems.length > 0) fail(`SANITY CHECK FAILED:\n\n${problems.join('\n\n')}`);
   for (const note of notes) console.log(`sanity: ${note}`);
   console.log(
-    `sanity: ${checked.map((w) => w.name).join(', ')}: every target answers the gateway's bytes (${checked.map((w) => `${w.name} ${Buffer.byteLength(w.expected)} B`).join(', ')})`,
+    `sanity: ${checked.map((w) => w.name).join(', ')}: every target answers the gateway's bytes (${checked.map((w) => `${w.name} ${Buffer.byteLength(w.expected)} B`).join(', ')}); W1/W2 cost exactly 1 GetJob per request`,
   );
 
   const ctx: BenchContext = {
@@ -252,6 +268,15 @@ async function main(): Promise<void> {
   await floor?.process.stop();
   let cold: ColdStartResult | null = null;
   if (want('cold')) cold = await runColdStarts(ctx, w1);
+  let profiles: ProfileResult[] = [];
+  if (args.profile) {
+    profiles = await runProfiles(
+      ctx,
+      [w1, w2].filter((w) => w.expected !== ''),
+      w1,
+      join(ROOT, 'bench/results/profiles', stamp),
+    );
+  }
   let soak: SoakResult | null = null;
   if (args.soak) soak = await runSoak(ctx, gateway, w1, w2);
   await gateway.process.stop();
@@ -302,15 +327,16 @@ async function main(): Promise<void> {
       quick: args.quick,
       rebuilt,
     },
+    getJobPerRequestSequential: exactCalls,
     throughput,
     w3: w3Result,
     cold,
     soak,
+    profiles: profiles.map((p) => ({ ...p, file: p.file.slice(ROOT.length) })),
     goals,
   };
   const resultsDir = join(ROOT, 'bench/results');
   mkdirSync(resultsDir, { recursive: true });
-  const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const json = `${JSON.stringify(record, null, 2)}\n`;
   writeFileSync(join(resultsDir, `${stamp}.json`), json);
   writeFileSync(join(resultsDir, 'latest.json'), json);

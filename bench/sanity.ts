@@ -8,6 +8,7 @@ import { describeDifference } from './diff.js';
 import { postJson } from './http.js';
 import type { Workload } from './measure.js';
 import { TARGET_LABELS, type Target } from './targets.js';
+import { getJobCalls, type Upstream } from './upstream-control.js';
 
 interface JobAnswer {
   data?: Record<string, { summary?: { status?: string } } | null>;
@@ -102,4 +103,19 @@ export async function compareWithGateway(
     ],
     notes: [],
   };
+}
+
+/**
+ * Sends `count` requests one after the other and returns the GetJob calls they cost per request:
+ * exact, unlike a load run, whose last in-flight requests are cut off when it stops.
+ */
+export async function getJobPerRequest(
+  target: Target,
+  workload: Workload,
+  upstream: Upstream,
+  count: number,
+): Promise<number> {
+  const before = await getJobCalls(upstream);
+  for (let i = 0; i < count; i++) await postJson(target.url, workload.body, false);
+  return ((await getJobCalls(upstream)) - before) / count;
 }
