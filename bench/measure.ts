@@ -10,17 +10,9 @@ import type { BenchArgs } from './args.js';
 import { postJson, singleConnectionAgent } from './http.js';
 import { type Generator, runLoad } from './load.js';
 import { median, percentile, round } from './numbers.js';
+import { cpuMicros, cpuTicks, microsPerTick, peakRssMb, resetPeakRss, rssMb } from './processes.js';
 import {
-  cpuMicros,
-  cpuTicks,
-  microsPerTick,
-  peakRssMb,
-  resetPeakRss,
-  rssMb,
-  spawnPinned,
-} from './processes.js';
-import {
-  listeningLine,
+  spawnServer,
   TARGET_LABELS,
   TARGET_SCRIPTS,
   type Target,
@@ -359,21 +351,20 @@ export async function runColdStarts(
   );
   const runs: ColdStartResult['runs'] = [];
   for (let i = 0; i < ctx.args.coldStarts; i++) {
-    const spawnedAt = Date.now();
-    const start = performance.now();
-    const child = spawnPinned(ctx.args.node, [`${ctx.root}/${TARGET_SCRIPTS.gateway}`], {
-      cpu: ctx.serverCpu,
-      env: ctx.env,
-      cwd: ctx.root,
-    });
+    const server = await spawnServer(
+      ctx.args.node,
+      [`${ctx.root}/${TARGET_SCRIPTS.gateway}`],
+      { cpu: ctx.serverCpu, env: ctx.env, cwd: ctx.root },
+      'gateway (cold start)',
+    );
+    const start = server.spawnedAtMs;
     try {
-      const listening = await child.waitFor(listeningLine, 20_000, 'gateway (cold start)');
       const listeningMs = performance.now() - start;
-      const answer = await postJson(listening.url, workload.body, false);
+      const answer = await postJson(server.url, workload.body, false);
       const firstAnswerMs = performance.now() - start;
       const run = {
         listeningMs: round(listeningMs, 1),
-        ownListeningMs: listening.time === undefined ? null : listening.time - spawnedAt,
+        ownListeningMs: server.time === undefined ? null : server.time - server.spawnedAt,
         firstAnswerMs: round(firstAnswerMs, 1),
         correct: answer.status === 200 && answer.body === workload.expected,
       };
@@ -382,7 +373,7 @@ export async function runColdStarts(
         `  run ${i + 1}: listening after ${run.listeningMs} ms, first answer after ${run.firstAnswerMs} ms${run.correct ? '' : ' (WRONG ANSWER)'}`,
       );
     } finally {
-      await child.stop();
+      await server.process.stop();
     }
   }
   const own = runs.map((r) => r.ownListeningMs).filter((v): v is number => v !== null);

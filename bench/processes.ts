@@ -194,13 +194,17 @@ export function runToEnd(
   });
 }
 
-/** Pins the calling process (all its threads) to one CPU. */
-export async function pinSelf(cpu: number): Promise<void> {
-  const result = await runToEnd('taskset', ['-a', '-p', '-c', String(cpu), String(process.pid)], {
+/** Moves a running process (all its threads) to one CPU. */
+export async function pin(pid: number, cpu: number): Promise<void> {
+  const result = await runToEnd('taskset', ['-a', '-p', '-c', String(cpu), String(pid)], {
     timeoutMs: 5_000,
   });
-  if (result.code !== 0)
-    throw new Error(`taskset could not pin the bench runner: ${result.stderr}`);
+  if (result.code !== 0) throw new Error(`taskset could not pin process ${pid}: ${result.stderr}`);
+}
+
+/** Pins the calling process (all its threads) to one CPU. */
+export function pinSelf(cpu: number): Promise<void> {
+  return pin(process.pid, cpu);
 }
 
 /** /proc/<pid>/stat and /proc/stat count CPU time in these (100 on Linux; read by readClockTicks). */

@@ -2,20 +2,21 @@
  * `--profile`: the gateway under `node --cpu-prof`, one fresh process per workload. Samples are
  * kept only from the measured window (after warm-up, before shutdown), by the monotonic clock
  * both the profiler and this runner read. Also profiles one cold start (spawn -> first answer).
+ * The local Amplify runs on the load CPU meanwhile (see runProfiles).
  */
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { postJson } from './http.js';
 import { runLoad } from './load.js';
 import type { BenchContext, Workload } from './measure.js';
-import { spawnPinned } from './processes.js';
+import { pin } from './processes.js';
 import {
   type CpuProfile,
   formatSummary,
   type ProfileSummary,
   summarize,
 } from './profile-summary.js';
-import { listeningLine, TARGET_SCRIPTS } from './targets.js';
+import { spawnServer, TARGET_SCRIPTS } from './targets.js';
 
 export interface ProfileResult {
   workload: string;
@@ -42,7 +43,7 @@ async function profileOne(
   name: string,
   during: (url: string) => Promise<{ fromUs: number; toUs: number }>,
 ): Promise<ProfileResult> {
-  const child = spawnPinned(
+  const server = await spawnServer(
     ctx.args.node,
     [
       '--cpu-prof',
@@ -51,14 +52,14 @@ async function profileOne(
       join(ctx.root, TARGET_SCRIPTS.gateway),
     ],
     { cpu: ctx.serverCpu, env: ctx.env, cwd: ctx.root },
+    'gateway (profiled)',
   );
   let window: { fromUs: number; toUs: number };
   try {
-    const { url } = await child.waitFor(listeningLine, 20_000, 'gateway (profiled)');
-    window = await during(url);
+    window = await during(server.url);
   } finally {
     // main.js exits through process.exit on SIGTERM, which writes the profile.
-    await child.stop(10_000);
+    await server.process.stop(10_000);
   }
   const file = readdirSync(dir).find((f) => f === `${name}.cpuprofile`);
   if (file === undefined)
@@ -76,6 +77,23 @@ export async function runProfiles(
   dir: string,
 ): Promise<ProfileResult[]> {
   mkdirSync(dir, { recursive: true });
+  // V8's sampler charges a preempted thread's time to the frame it was preempted in; with the
+  // local Amplify on the same CPU, every loopback write that wakes it would look expensive.
+  // While profiling, the local Amplify moves to the load CPU, so samples are the gateway's own work.
+  await pin(ctx.upstream.process.pid, ctx.loadCpu);
+  try {
+    return await profileAll(ctx, workloads, coldWorkload, dir);
+  } finally {
+    await pin(ctx.upstream.process.pid, ctx.serverCpu);
+  }
+}
+
+async function profileAll(
+  ctx: BenchContext,
+  workloads: readonly Workload[],
+  coldWorkload: Workload,
+  dir: string,
+): Promise<ProfileResult[]> {
   const results: ProfileResult[] = [];
   for (const workload of workloads) {
     const seconds = ctx.args.seconds * 2;

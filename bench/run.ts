@@ -44,7 +44,7 @@ import {
   JOB_OPERATION,
   JOB_QUERY,
 } from './servers/operations.js';
-import { startTarget, type Target, targetEnv } from './targets.js';
+import { startTarget, TARGET_LABELS, type Target, targetEnv } from './targets.js';
 import { jobsWithStatus, startUpstream } from './upstream-control.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -228,23 +228,27 @@ async function main(): Promise<void> {
       `SANITY CHECK FAILED: the targets do not answer the same data; nothing was measured.\n\n${problems.join('\n\n')}`,
     );
   }
-  // One GetJob per request for W1 and W2, counted exactly (sequential requests).
+  // GetJob per request, counted exactly (sequential requests): the floor makes one per request;
+  // the gateway one for the RUNNING job (W2: a cache must not keep it) and at most one for the
+  // terminal job (W1: a cache may make it 0).
   const exactCalls: Record<string, Record<string, number>> = {};
   for (const w of throughputWorkloads) {
     for (const target of [gateway, floor]) {
       if (target === null) continue;
       const perRequest = await getJobPerRequest(target, w, upstream, 10);
       exactCalls[w.name] = { ...exactCalls[w.name], [target.name]: perRequest };
-      if (perRequest !== 1)
+      const allowed = target === gateway && w === w1 ? perRequest <= 1 : perRequest === 1;
+      if (!allowed) {
         problems.push(
-          `${w.name}: the ${target.name} made ${perRequest} GetJob calls per request, not 1`,
+          `${w.name}: the ${TARGET_LABELS[target.name]} made ${perRequest} GetJob calls per request; expected ${target === gateway && w === w1 ? 'at most 1' : 'exactly 1'}`,
         );
+      }
     }
   }
   if (problems.length > 0) fail(`SANITY CHECK FAILED:\n\n${problems.join('\n\n')}`);
   for (const note of notes) console.log(`sanity: ${note}`);
   console.log(
-    `sanity: ${checked.map((w) => w.name).join(', ')}: every target answers the gateway's bytes (${checked.map((w) => `${w.name} ${Buffer.byteLength(w.expected)} B`).join(', ')}); W1/W2 cost exactly 1 GetJob per request`,
+    `sanity: ${checked.map((w) => w.name).join(', ')}: every target answers the gateway's bytes (${checked.map((w) => `${w.name} ${Buffer.byteLength(w.expected)} B`).join(', ')}); GetJob per request as expected`,
   );
 
   const ctx: BenchContext = {

@@ -3,7 +3,9 @@
  * production gateway would get (pointed at the local Amplify), then wait for the JSON line that
  * carries the URL.
  */
+import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
+import { performance } from 'node:perf_hooks';
 import { SERVERS_OUT } from './build.js';
 import { type Pinned, spawnPinned } from './processes.js';
 import type { Upstream } from './upstream-control.js';
@@ -43,7 +45,6 @@ export function targetEnv(
   return {
     ...inherited,
     NODE_ENV: 'production',
-    PORT: '0',
     HOST: '127.0.0.1',
     LOG_LEVEL: logLevel,
     // As deployed (Dockerfile, deploy/kubernetes/configmap.yaml).
@@ -63,7 +64,7 @@ export interface AwsEnv {
 
 export interface Listening {
   url: string;
-  /** The `time` field of the line (pino's epoch ms), when there is one. */
+  /** The `time` field of the listening log line (pino's epoch ms); undefined if none was seen. */
   time: number | undefined;
 }
 
@@ -79,6 +80,77 @@ export function listeningLine(line: string): Listening | undefined {
   }
 }
 
+/** A port nothing listens on right now (the kernel's pick), for PORT. */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createNetServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as AddressInfo;
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+function canConnect(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = connect({ port, host: '127.0.0.1' });
+    socket.once('connect', () => {
+      socket.destroy();
+      resolve(true);
+    });
+    socket.once('error', () => resolve(false));
+  });
+}
+
+export interface Server {
+  process: Pinned;
+  url: string;
+  /** From the listening log line, when the server printed one. */
+  time: number | undefined;
+  /** Date.now() and performance.now() just before the spawn. */
+  spawnedAt: number;
+  spawnedAtMs: number;
+}
+
+/**
+ * Starts a server on a free port and waits until it listens: its listening log line, or (when
+ * LOG_LEVEL hides that line) the first TCP connection it accepts, polled every 5 ms.
+ */
+export async function spawnServer(
+  node: string,
+  args: readonly string[],
+  options: { cpu: number; env: NodeJS.ProcessEnv; cwd: string },
+  what: string,
+  timeoutMs = 20_000,
+): Promise<Server> {
+  const port = await freePort();
+  const spawnedAt = Date.now();
+  const spawnedAtMs = performance.now();
+  const child = spawnPinned(node, args, {
+    ...options,
+    env: { ...options.env, PORT: String(port) },
+  });
+  let settled = false;
+  const line = child.waitFor(listeningLine, timeoutMs, what);
+  const polled = (async (): Promise<Listening | undefined> => {
+    const deadline = Date.now() + timeoutMs;
+    while (!settled && !child.exited && Date.now() < deadline) {
+      if (await canConnect(port))
+        return { url: `http://127.0.0.1:${port}/graphql`, time: undefined };
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    return undefined;
+  })();
+  try {
+    const first = await Promise.race([line, polled.then((l) => l ?? line)]);
+    return { process: child, url: first.url, time: first.time, spawnedAt, spawnedAtMs };
+  } finally {
+    settled = true;
+    line.catch(() => {});
+  }
+}
+
 export async function startTarget(
   name: TargetName,
   node: string,
@@ -86,7 +158,11 @@ export async function startTarget(
   cpu: number,
   env: NodeJS.ProcessEnv,
 ): Promise<Target> {
-  const child = spawnPinned(node, [join(root, TARGET_SCRIPTS[name])], { cpu, env, cwd: root });
-  const { url } = await child.waitFor(listeningLine, 20_000, TARGET_LABELS[name]);
-  return { name, process: child, url };
+  const server = await spawnServer(
+    node,
+    [join(root, TARGET_SCRIPTS[name])],
+    { cpu, env, cwd: root },
+    TARGET_LABELS[name],
+  );
+  return { name, process: server.process, url: server.url };
 }
