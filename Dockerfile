@@ -1,4 +1,3 @@
-# syntax=docker/dockerfile:1
 # Production image of the Amplify-jobs GraphQL gateway. See docs/deploy.md.
 #
 # Base: Debian bookworm "slim" Node image, pinned to an exact Node 24 LTS release (one pin: change
