@@ -170,7 +170,7 @@ export function w3Table(result: W3Result): string {
 
 export function coldTable(result: ColdStartResult): string {
   return [
-    `cold start (median of ${result.runs.length}): spawn -> first correct job(...) answer ${result.firstAnswerMs} ms; spawn -> listening ${result.listeningMs} ms (its listening log line by its own clock: ${result.ownListeningMs ?? 'not logged at this LOG_LEVEL'} ms)`,
+    `cold start (median of ${result.runs.length}): spawn -> first correct job(...) answer ${result.firstAnswerMs} ms; spawn -> listening ${result.listeningMs} ms${result.ownListeningMs === null ? '' : ` (${result.ownListeningMs} ms by the time in its listening log line)`}`,
   ].join('\n');
 }
 
