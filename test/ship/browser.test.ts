@@ -110,6 +110,11 @@ describe.skipIf(!runTests)('the demo in a real browser', () => {
   const servers: Server[] = [];
 
   beforeAll(async () => {
+    if (!fileExists(CHROMIUM)) {
+      throw new Error(
+        `${CHROMIUM} is missing; in CI, .ci/run installs it (apt-get install chromium)`,
+      );
+    }
     mkdirSync(artifacts, { recursive: true });
     browser = await chromium.launch({
       executablePath: CHROMIUM,

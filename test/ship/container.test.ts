@@ -120,6 +120,11 @@ describe.skipIf(!runTests)('the container image', () => {
   }
 
   beforeAll(async () => {
+    if (!commandWorks('buildah', ['--version'])) {
+      throw new Error(
+        'buildah is not installed; in CI, .ci/run installs it (apt-get install buildah)',
+      );
+    }
     storage = mkdtempSync(join(scratchDir(), 'ship-buildah-'));
     buildah = [
       'buildah',
@@ -141,7 +146,9 @@ describe.skipIf(!runTests)('the container image', () => {
         BUILDAH_RUNROOT: join(storage, 'run'),
       },
     });
-    if (base.status !== 0) throw new Error(`base image script failed:\n${base.stderr}`);
+    if (base.status !== 0) {
+      throw new Error(`base image script failed (${base.status ?? base.error}):\n${base.stderr}`);
+    }
     console.log(
       `[ship] stand-in base image made in ${((Date.now() - baseStarted) / 1000).toFixed(0)} s`,
     );
