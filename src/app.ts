@@ -7,6 +7,7 @@ import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
+import { renderGraphiQL } from '@graphql-yoga/render-graphiql';
 import { GraphQLError } from 'graphql';
 import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
@@ -195,6 +196,9 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
             credentials: false,
             maxAge: 600,
           },
+    // GraphiQL's scripts are inlined from the npm package instead of loaded from a CDN: it then
+    // works offline, in air-gapped clusters and under a strict Content-Security-Policy.
+    renderGraphiQL,
     graphiql: config.graphiql
       ? {
           title: 'Amplify jobs GraphQL',

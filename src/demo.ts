@@ -15,8 +15,26 @@ query Job($appId: ID!, $branchName: String!, $jobId: ID!) {
     appId
     branchName
     jobId
-    summary { jobArn status jobType commitId commitMessage commitTime startTime endTime }
-    steps { stepName status startTime endTime logUrl artifactsUrl statusReason screenshots { name url } }
+    summary {
+      jobArn
+      status
+      jobType
+      commitId
+      commitMessage
+      commitTime
+      startTime
+      endTime
+    }
+    steps {
+      stepName
+      status
+      startTime
+      endTime
+      logUrl
+      artifactsUrl
+      statusReason
+      screenshots { name url }
+    }
   }
 }
 `;

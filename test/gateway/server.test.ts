@@ -84,6 +84,9 @@ describe('the HTTP server', () => {
     expect(response.status).toBe(200);
     const html = await response.text();
     expect(html).toContain('GraphiQL');
+    // Self-contained: no script or style from a CDN, so it works offline and under a strict CSP.
+    expect(html).not.toMatch(/<script[^>]+src=["']https?:/);
+    expect(html).not.toMatch(/<link[^>]+href=["']https?:/);
     expect(html).toContain('job(appId: $appId, branchName: $branchName, jobId: $jobId)');
   });
 });

@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Installs the system tools the ship tests use, when missing: buildah (builds and runs the
+# Dockerfile without a Docker engine) and Debian's Chromium (the browser playwright-core drives).
+# Needs root (or sudo) and Debian's package mirrors. Safe to run again.
+set -euo pipefail
+missing=()
+command -v buildah >/dev/null 2>&1 || missing+=(buildah)
+[[ -x /usr/bin/chromium ]] || missing+=(chromium)
+if ((${#missing[@]} == 0)); then
+  echo "buildah and chromium are installed."
+  exit 0
+fi
+echo "installing: ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
