@@ -10,7 +10,6 @@ import {
   JOB_STATUSES,
   JOB_TYPES,
   type LocalAmplify,
-  startLocalAmplify,
 } from '../../src/local-amplify/index.js';
 import { clientFor, label, startFrozen } from './helpers.js';
 
