@@ -45,7 +45,7 @@ import {
   JOB_QUERY,
 } from './servers/operations.js';
 import { startTarget, TARGET_LABELS, type Target, targetEnv } from './targets.js';
-import { jobsWithStatus, startUpstream } from './upstream-control.js';
+import { jobsWithStatus, startJobs, startUpstream } from './upstream-control.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The servers (targets and local Amplify) share this CPU; the load generator and runner use the other. */
@@ -142,13 +142,14 @@ async function main(): Promise<void> {
   const running = await jobsWithStatus(upstream, 'RUNNING');
   const terminalJob = succeeded[0];
   const runningJob = running[0];
-  if (terminalJob === undefined || runningJob === undefined || succeeded.length < DISTINCT_JOBS) {
-    fail('the local Amplify world (seed 1) has too few SUCCEED or RUNNING jobs for the workloads');
+  if (terminalJob === undefined || runningJob === undefined) {
+    fail('the local Amplify world (seed 1) has no SUCCEED or no RUNNING job for the workloads');
   }
-  const w3Jobs = succeeded.slice(0, DISTINCT_JOBS);
+  // Jobs that never finish (frozen clock), so a cache of finished jobs cannot remove W3's calls.
+  const w3Jobs = want('W3') ? await startJobs(upstream, DISTINCT_JOBS) : [];
   const w1 = workload(
     'W1',
-    `one terminal (SUCCEED) job, every field`,
+    'one terminal (SUCCEED) job, every field',
     [terminalJob],
     jobBody(terminalJob),
   );
@@ -160,13 +161,15 @@ async function main(): Promise<void> {
   );
   const w3 = workload(
     'W3',
-    `one operation, 100 aliases over ${DISTINCT_JOBS} distinct jobs, GetJob +50 ms, sequential, one connection`,
+    `one operation, 100 aliases over ${DISTINCT_JOBS} distinct unfinished jobs, GetJob +50 ms, sequential, one connection`,
     w3Jobs,
-    JSON.stringify({
-      query: ALIASES_QUERY,
-      operationName: ALIASES_OPERATION,
-      variables: aliasesVariables(w3Jobs),
-    }),
+    want('W3')
+      ? JSON.stringify({
+          query: ALIASES_QUERY,
+          operationName: ALIASES_OPERATION,
+          variables: aliasesVariables(w3Jobs),
+        })
+      : '',
   );
   const throughputWorkloads = [w1, w2].filter((w) => want(w.name));
   const needFloor = throughputWorkloads.length > 0 || want('W3');

@@ -16,7 +16,12 @@ export interface Upstream {
 export async function startUpstream(node: string, root: string, cpu: number): Promise<Upstream> {
   const child = spawnPinned(
     node,
-    [join(root, 'dist/local-amplify/cli.js'), '--port', '0', '--seed', '1', '--speed', '0'],
+    [
+      join(root, 'dist/local-amplify/cli.js'),
+      ...['--port', '0', '--seed', '1', '--speed', '0'],
+      // W3 starts 20 jobs through the API; the default quota is 5 at once.
+      ...['--concurrent-jobs-limit', '100'],
+    ],
     { cpu, cwd: root },
   );
   const url = await child.waitFor(
@@ -68,4 +73,35 @@ export async function addGetJobLatency(upstream: Upstream, latencyMs: number): P
 
 export async function removeFault(upstream: Upstream, id: string): Promise<void> {
   await controlJson(`${upstream.url}/_local/faults/${encodeURIComponent(id)}`, 'DELETE');
+}
+
+interface WorldApps {
+  apps: { appId: string; branches: { branchName: string }[] }[];
+  quirkJobs: { appId: string }[];
+}
+
+/**
+ * Starts `count` jobs through the Amplify API (StartJob, RELEASE), one per branch in turn, outside
+ * the quirks app. With the clock frozen they never finish, so no cache may keep them: every
+ * request that names them must ask Amplify again.
+ */
+export async function startJobs(upstream: Upstream, count: number): Promise<JobKey[]> {
+  const world = await controlJson<WorldApps>(`${upstream.url}/_local/world`);
+  const quirkApps = new Set(world.quirkJobs.map((q) => q.appId));
+  const branches = world.apps
+    .filter((app) => !quirkApps.has(app.appId))
+    .flatMap((app) => app.branches.map((b) => ({ appId: app.appId, branchName: b.branchName })));
+  if (branches.length === 0)
+    throw new Error('the local Amplify world has no branch to start jobs on');
+  const keys: JobKey[] = [];
+  for (let i = 0; i < count; i++) {
+    const { appId, branchName } = branches[i % branches.length]!;
+    const started = await controlJson<{ jobSummary: { jobId: string } }>(
+      `${upstream.url}/apps/${encodeURIComponent(appId)}/branches/${encodeURIComponent(branchName)}/jobs`,
+      'POST',
+      { jobType: 'RELEASE' },
+    );
+    keys.push({ appId, branchName, jobId: started.jobSummary.jobId });
+  }
+  return keys;
 }
