@@ -100,10 +100,12 @@ export function throughputTable(result: ThroughputResult): string {
     ]
       .filter((f) => f !== '')
       .join(', ');
+    const rps = (result.samples[name] ?? []).map((sample) => sample.rps);
     return [
       [
         TARGET_LABELS[name],
         fixed(s.rps, 0),
+        rps.length > 1 ? `${Math.min(...rps).toFixed(0)}-${Math.max(...rps).toFixed(0)}` : '-',
         fixed(s.p50Ms, 2),
         fixed(s.p99Ms, 2),
         fixed(s.cpuUsPerRequest, 0),
@@ -128,6 +130,7 @@ export function throughputTable(result: ThroughputResult): string {
       [
         'target',
         'req/s',
+        'rounds range',
         'p50 ms',
         'p99 ms',
         'CPU µs/req',
