@@ -6,11 +6,7 @@ import {
   ListJobsCommand,
 } from '@aws-sdk/client-amplify';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  JOB_STATUSES,
-  JOB_TYPES,
-  type LocalAmplify,
-} from '../../src/local-amplify/index.js';
+import { JOB_STATUSES, JOB_TYPES, type LocalAmplify } from '../../src/local-amplify/index.js';
 import { clientFor, label, startFrozen } from './helpers.js';
 
 let la: LocalAmplify;
