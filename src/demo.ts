@@ -3,7 +3,7 @@
  * fresh machine with no AWS account. Prints the GraphiQL URL and a query for a job that exists.
  */
 import { createSdkUpstream } from './amplify/upstream.js';
-import { createGatewayApp } from './app.js';
+import { createGatewayApp, loadGraphiQLRenderer } from './app.js';
 import { loadConfig, loadDemoConfig } from './config.js';
 import { startLocalAmplify } from './local-amplify/index.js';
 import { createLogger, unknownValueLogger } from './logger.js';
@@ -78,6 +78,7 @@ async function demo(): Promise<void> {
     upstream,
     log,
     example: { query: DEMO_QUERY, variables },
+    renderGraphiQL: await loadGraphiQLRenderer(config),
   });
   const running = await listen(app, config, log);
   const curlBody = JSON.stringify({

@@ -2,13 +2,17 @@
  * Production entry point: real Amplify through the AWS SDK's standard configuration (region,
  * credentials and AWS_ENDPOINT_URL_AMPLIFY from the environment, profile or role).
  */
+import module from 'node:module';
 import { createSdkUpstream } from './amplify/upstream.js';
-import { createGatewayApp } from './app.js';
+import { createGatewayApp, loadGraphiQLRenderer } from './app.js';
 import { loadConfig } from './config.js';
 import { createLogger, unknownValueLogger } from './logger.js';
 import { closeOnSignals, listen } from './server.js';
 
 async function main(): Promise<void> {
+  // Node 22.1+ keeps compiled modules on disk between starts (in the OS temp folder): a faster
+  // cold start for a scaled-out replica. Absent on Node 20, where this does nothing.
+  module.enableCompileCache?.();
   const loaded = loadConfig();
   if (!loaded.ok) {
     console.error(
@@ -33,7 +37,12 @@ async function main(): Promise<void> {
     process.exit(1);
   }
 
-  const app = createGatewayApp({ config, upstream, log });
+  const app = createGatewayApp({
+    config,
+    upstream,
+    log,
+    renderGraphiQL: await loadGraphiQLRenderer(config),
+  });
   const running = await listen(app, { ...config, port: config.port, host: config.host }, log);
   log.info(
     { url: `${running.url}/graphql`, region },

@@ -14,7 +14,10 @@ export const silentLog = pino({ level: 'silent' });
 
 /** The gateway's config as the environment `env` would give it; no /ready probe, no logs. */
 export function configFrom(env: Record<string, string> = {}): Config {
-  const loaded = loadConfig({}, { READINESS_PROBE: 'off', LOG_LEVEL: 'silent', ...env });
+  const loaded = loadConfig(
+    {},
+    { READINESS_PROBE: 'off', LOG_LEVEL: 'silent', GRAPHIQL: 'false', ...env },
+  );
   if (!loaded.ok) throw new Error(`bad test config: ${loaded.problems.join('; ')}`);
   return loaded.config;
 }

@@ -36,7 +36,7 @@ describe('the HTTP server', () => {
   let running: RunningServer;
 
   beforeAll(async () => {
-    stack = await startStack({ env: { MAX_BODY_BYTES: '2048' } });
+    stack = await startStack({ env: { MAX_BODY_BYTES: '2048', GRAPHIQL: 'true' } });
     running = await listen(
       stack.app,
       { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 5000 },

@@ -4,7 +4,7 @@
  */
 import { pino } from 'pino';
 import { createSdkUpstream } from '../../src/amplify/upstream.js';
-import { createGatewayApp, type GatewayApp } from '../../src/app.js';
+import { createGatewayApp, type GatewayApp, loadGraphiQLRenderer } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
 import {
   type LocalAmplify,
@@ -40,7 +40,10 @@ export interface GraphQLBody {
 export const silentLog = pino({ level: 'silent' });
 
 export function testConfig(env: Record<string, string> = {}): Config {
-  const loaded = loadConfig({}, { READINESS_PROBE: 'off', LOG_LEVEL: 'silent', ...env });
+  const loaded = loadConfig(
+    {},
+    { READINESS_PROBE: 'off', LOG_LEVEL: 'silent', GRAPHIQL: 'false', ...env },
+  );
   if (!loaded.ok) throw new Error(loaded.problems.join('; '));
   return loaded.config;
 }
@@ -67,7 +70,12 @@ export async function startStack(
     ...la.clientConfig(),
     onUnknownValue: (enumName, value) => unknownValues.push([enumName, value]),
   });
-  const app = createGatewayApp({ config, upstream, log: silentLog });
+  const app = createGatewayApp({
+    config,
+    upstream,
+    log: silentLog,
+    renderGraphiQL: await loadGraphiQLRenderer(config),
+  });
   let counter = 0;
   return {
     la,
