@@ -15,6 +15,7 @@ import {
   type YogaServerInstance,
 } from 'graphql-yoga';
 import type { Logger } from 'pino';
+import { withSingleFlight } from './amplify/single-flight.js';
 import type { AmplifyUpstream } from './amplify/upstream.js';
 import type { Config } from './config.js';
 import { createGatewayContext, type GatewayContext } from './context.js';
@@ -193,7 +194,9 @@ export async function loadGraphiQLRenderer(
 }
 
 export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
-  const { config, upstream, log } = options;
+  const { config, log } = options;
+  // Concurrent requests for one job share one GetJob (see single-flight.ts).
+  const upstream = withSingleFlight(options.upstream);
   if (config.graphiql && options.renderGraphiQL === undefined) {
     throw new Error('GRAPHIQL is on: pass renderGraphiQL (see loadGraphiQLRenderer)');
   }
