@@ -45,7 +45,8 @@ export interface AppBlueprint {
   readonly branches: readonly BranchBlueprint[];
 }
 
-const branch = (
+/** A branch blueprint with the defaults most branches share. */
+export const branch = (
   name: string,
   stage: string,
   description: string,
