@@ -5,7 +5,7 @@
  * servers' CPU) and the local Amplify's GetJob counter.
  */
 import { performance } from 'node:perf_hooks';
-import type { JobKey } from '../src/amplify/shapes.js';
+import type { JobKey } from '../src/upstream/shapes.js';
 import type { BenchArgs } from './args.js';
 import { postJson, singleConnectionAgent } from './http.js';
 import { type Generator, runLoad } from './load.js';

@@ -8,8 +8,8 @@ import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:
 import { cpus, loadavg, release, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { JobKey } from '../src/amplify/shapes.js';
 import { loadConfig } from '../src/config.js';
+import type { JobKey } from '../src/upstream/shapes.js';
 import { HELP, parseBenchArgs, type Workload as WorkloadName } from './args.js';
 import { ensureBuilt } from './build.js';
 import { type Generator, hasWrk } from './load.js';

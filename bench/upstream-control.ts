@@ -4,7 +4,7 @@
  * as the targets reach it only through the Amplify API.
  */
 import { join } from 'node:path';
-import type { JobKey } from '../src/amplify/shapes.js';
+import type { JobKey } from '../src/upstream/shapes.js';
 import { controlJson } from './http.js';
 import { type Pinned, spawnPinned } from './processes.js';
 

@@ -1,305 +1,229 @@
 /**
- * The gateway's configuration: the one module that reads `process.env`.
- *
- * Every variable is validated at start and every problem is reported at once, so an operator fixes
- * a bad deployment in one round trip. Disabled features are `null`, never half-filled objects.
- * The AWS SDK reads its own standard variables (AWS_REGION, AWS_PROFILE, AWS_ENDPOINT_URL_AMPLIFY,
- * credentials...) itself; they are listed here so documentation and manifests can be checked.
+ * The gateway's configuration, declared once: the only module that reads `process.env`. Each
+ * variable below has its schema (type, range), default and description; parsing, the start-up
+ * report (every problem at once), the nested `Config` object and the README's configuration table
+ * (`npm run docs:config`) all come from these declarations. A disabled feature is `null`.
  */
+import { z } from 'zod';
 
-export type LogLevel = 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'trace' | 'silent';
-const LOG_LEVELS: readonly LogLevel[] = [
-  'fatal',
-  'error',
-  'warn',
-  'info',
-  'debug',
-  'trace',
-  'silent',
-];
-
-export interface UpstreamConfig {
-  /** Time allowed to open a TCP/TLS connection to Amplify. */
-  connectTimeoutMs: number;
-  /** Time allowed for one attempt of one call, from request sent to response complete. */
-  requestTimeoutMs: number;
-  /** Total attempts per call, first one included (standard retry mode). */
-  maxAttempts: number;
-  /** Most upstream calls one GraphQL request may have in flight at once. */
-  maxConcurrency: number;
-  /** Keep-alive socket pool size of the one process-wide client. */
-  maxSockets: number;
-}
-
-export interface Config {
-  port: number;
-  host: string;
-  logLevel: LogLevel;
-  upstream: UpstreamConfig;
-  /** Allowed browser origins; `null` disables CORS (same-origin only); `['*']` allows any. */
-  corsOrigins: string[] | null;
-  graphiql: boolean;
-  maxBodyBytes: number;
-  shutdownTimeoutMs: number;
-  /** Shared secret a federation router must send in `x-router-secret`; `null` = not required. */
-  routerSecret: string | null;
-  /** Whether `/ready` asks Amplify (ListApps, 1 item) before reporting ready. */
-  readinessProbe: boolean;
-}
-
-interface VariableSpec {
-  name: string;
-  description: string;
+type Env = Readonly<Record<string, string | undefined>>;
+type Reader = 'gateway' | 'demo' | 'AWS SDK';
+interface Variable<S extends z.ZodType = z.ZodType> {
+  schema: S;
   default?: string;
-  /** Read by the AWS SDK, not parsed by us; documented so operators know it exists. */
-  sdk?: true;
+  description: string;
+  readBy: Reader;
 }
 
-/** Every environment variable the gateway (or its AWS SDK client) reads. */
-export const VARIABLES: readonly VariableSpec[] = [
-  { name: 'PORT', default: '4000', description: 'TCP port to listen on (0 picks a free port).' },
-  {
-    name: 'HOST',
-    default: '0.0.0.0',
-    description: 'Interface to listen on (the demo defaults to 127.0.0.1).',
-  },
-  {
-    name: 'LOG_LEVEL',
-    default: 'info',
-    description: 'fatal, error, warn, info, debug, trace or silent.',
-  },
-  {
-    name: 'UPSTREAM_CONNECT_TIMEOUT_MS',
-    default: '1000',
-    description: 'Milliseconds to open a connection to Amplify before giving up on that attempt.',
-  },
-  {
-    name: 'UPSTREAM_REQUEST_TIMEOUT_MS',
-    default: '5000',
-    description: 'Milliseconds one attempt of one Amplify call may take.',
-  },
-  {
-    name: 'UPSTREAM_MAX_ATTEMPTS',
-    default: '3',
-    description: 'Attempts per Amplify call, the first included (standard retry mode, 1..10).',
-  },
-  {
-    name: 'UPSTREAM_MAX_CONCURRENCY',
-    default: '10',
-    description: 'Most Amplify calls one GraphQL request may have in flight at once (1..100).',
-  },
-  {
-    name: 'UPSTREAM_MAX_SOCKETS',
-    default: '50',
-    description: 'Keep-alive connections the process keeps to Amplify at most.',
-  },
-  {
-    name: 'CORS_ORIGINS',
-    default: '',
-    description:
-      'Comma-separated browser origins allowed to call the API (`*` for any). Empty: same-origin only.',
-  },
-  { name: 'GRAPHIQL', default: 'true', description: 'Serve GraphiQL to browsers at /graphql.' },
-  {
-    name: 'MAX_BODY_BYTES',
-    default: '102400',
-    description: 'Largest request body accepted; larger ones get HTTP 413.',
-  },
-  {
-    name: 'SHUTDOWN_TIMEOUT_MS',
-    default: '10000',
-    description:
-      'On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections are cut.',
-  },
-  {
-    name: 'ROUTER_SECRET',
-    default: '',
-    description:
-      'If set, every GraphQL request must carry it in the `x-router-secret` header (router-to-subgraph).',
-  },
-  {
-    name: 'READINESS_PROBE',
-    default: 'upstream',
-    description:
-      '`upstream`: /ready calls Amplify ListApps (1 item, cached 5 s); `off`: ready once listening.',
-  },
-  {
-    name: 'DEMO_SEED',
-    default: '1',
-    description:
-      '`npm run demo` only: seed of the local Amplify demo world (same seed, same world).',
-  },
-  {
-    name: 'DEMO_SPEED',
-    default: '1',
-    description:
-      '`npm run demo` only: virtual seconds per real second for running jobs (0 freezes time, 60 = a minute per second).',
-  },
-  {
-    name: 'DEMO_AMPLIFY_PORT',
-    default: '0',
-    description: '`npm run demo` only: port of the embedded local Amplify (0 picks a free one).',
-  },
-  {
-    name: 'AWS_REGION',
-    sdk: true,
-    description: 'AWS Region of the Amplify apps (or `region` in the AWS profile). Required.',
-  },
-  {
-    name: 'AWS_PROFILE',
-    sdk: true,
-    description: 'Named profile from ~/.aws/config and ~/.aws/credentials.',
-  },
-  {
-    name: 'AWS_ACCESS_KEY_ID',
-    sdk: true,
-    description: 'Static credentials (prefer roles: IRSA, instance or task roles).',
-  },
-  { name: 'AWS_SECRET_ACCESS_KEY', sdk: true, description: 'Static credentials, with the key id.' },
-  { name: 'AWS_SESSION_TOKEN', sdk: true, description: 'Session token for temporary credentials.' },
-  {
-    name: 'AWS_ROLE_ARN',
-    sdk: true,
-    description: 'Role to assume with a web identity token (set by EKS for IRSA).',
-  },
-  {
-    name: 'AWS_WEB_IDENTITY_TOKEN_FILE',
-    sdk: true,
-    description: 'Web identity token file (set by EKS for IRSA).',
-  },
-  {
-    name: 'AWS_ENDPOINT_URL_AMPLIFY',
-    sdk: true,
-    description: 'Send Amplify calls to this URL instead of AWS, e.g. a local Amplify.',
-  },
-];
+const declare = <S extends z.ZodType>(
+  schema: S,
+  defaultValue: string | undefined,
+  description: string,
+  readBy: Reader = 'gateway',
+): Variable<S> => ({
+  schema,
+  ...(defaultValue === undefined ? {} : { default: defaultValue }),
+  description,
+  readBy,
+});
 
-/** The names in {@link VARIABLES}, for manifests and docs checks. */
-export const CONFIG_VARIABLES: readonly string[] = VARIABLES.map((v) => v.name);
+/** A whole number in [min, max], written in decimal digits. */
+const int = (min: number, max: number) =>
+  z
+    .string()
+    .refine((t) => /^\d+$/.test(t) && Number.isSafeInteger(Number(t)) && +t >= min && +t <= max, {
+      error: (issue) => `must be a whole number from ${min} to ${max} (got "${issue.input}")`,
+    })
+    .transform(Number);
+/** A decimal number in [min, max]. */
+const decimal = (min: number, max: number) =>
+  z
+    .string()
+    .refine((t) => t !== '' && Number(t) >= min && Number(t) <= max, {
+      error: (issue) => `must be a number from ${min} to ${max} (got "${issue.input}")`,
+    })
+    .transform(Number);
+const bool = z.stringbool({
+  truthy: ['true', '1', 'yes', 'on'],
+  falsy: ['false', '0', 'no', 'off'],
+  error: (issue) => `must be true or false (got "${issue.input}")`,
+});
+const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
+  z
+    .string()
+    .toLowerCase()
+    .pipe(
+      z.enum(values, {
+        error: (issue) => `must be one of ${values.join(', ')} (got "${issue.input}")`,
+      }),
+    );
+const nonEmpty = z.string().min(1, 'must not be empty');
+
+/** Comma-separated browser origins, `*` for any; empty means none (same-origin only). */
+const origins = z.string().transform((text, ctx) => {
+  const list = text
+    .split(',')
+    .map((o) => o.trim())
+    .filter((o) => o !== '');
+  for (const origin of list) {
+    if (origin !== '*' && (!URL.canParse(origin) || new URL(origin).origin !== origin)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `entries must be origins like https://app.example.com (got "${origin}")`,
+      });
+    }
+  }
+  return list.length === 0 ? null : list;
+});
+
+/** Printable ASCII only: header values and environment strings decode other bytes differently. */
+const secret = z
+  .string()
+  .refine((s) => s === '' || (s.length >= 16 && /^[\x21-\x7e]+$/.test(s)), {
+    error: 'must be at least 16 printable ASCII characters when set',
+  })
+  .transform((s) => (s === '' ? null : s));
+
+const sdk = (description: string) =>
+  declare(z.string().optional(), undefined, description, 'AWS SDK');
+
+// biome-ignore format: one variable per line, read as a table
+export const GATEWAY_VARIABLES = {
+  PORT: declare(int(0, 65535), '4000', 'TCP port to listen on (0 picks a free port).'),
+  HOST: declare(nonEmpty, '0.0.0.0', 'Interface to listen on (the demo defaults to 127.0.0.1).'),
+  LOG_LEVEL: declare(oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'fatal, error, warn, info, debug, trace or silent.'),
+  UPSTREAM_CONNECT_TIMEOUT_MS: declare(int(1, 60_000), '1000', 'Milliseconds to open a connection to Amplify before giving up on that attempt.'),
+  UPSTREAM_REQUEST_TIMEOUT_MS: declare(int(1, 300_000), '5000', 'Milliseconds one attempt of one Amplify call may take.'),
+  UPSTREAM_MAX_ATTEMPTS: declare(int(1, 10), '3', 'Attempts per Amplify call, the first included (standard retry mode, 1..10).'),
+  UPSTREAM_MAX_CONCURRENCY: declare(int(1, 100), '10', 'Most Amplify calls one GraphQL request may have in flight at once (1..100).'),
+  UPSTREAM_MAX_SOCKETS: declare(int(1, 1000), '50', 'Keep-alive connections the process keeps to Amplify at most.'),
+  CORS_ORIGINS: declare(origins, '', 'Comma-separated browser origins allowed to call the API (`*` for any). Empty: same-origin only.'),
+  GRAPHIQL: declare(bool, 'true', 'Serve GraphiQL to browsers at /graphql.'),
+  MAX_BODY_BYTES: declare(int(1024, 10 * 1024 * 1024), '102400', 'Largest request body accepted; larger ones get HTTP 413.'),
+  SHUTDOWN_TIMEOUT_MS: declare(int(0, 600_000), '10000', 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections are cut.'),
+  ROUTER_SECRET: declare(secret, '', 'If set, every GraphQL request must carry it in the `x-router-secret` header (router-to-subgraph).'),
+  READINESS_PROBE: declare(oneOf(['upstream', 'off']), 'upstream', '`upstream`: /ready calls Amplify ListApps (1 item, cached 5 s); `off`: ready once listening.'),
+};
+
+// biome-ignore format: one variable per line, read as a table
+export const DEMO_VARIABLES = {
+  DEMO_SEED: declare(nonEmpty, '1', '`npm run demo` only: seed of the local Amplify demo world (same seed, same world).', 'demo'),
+  DEMO_SPEED: declare(decimal(0, 10_000), '1', '`npm run demo` only: virtual seconds per real second for running jobs (0 freezes time, 60 = a minute per second).', 'demo'),
+  DEMO_AMPLIFY_PORT: declare(int(0, 65535), '0', '`npm run demo` only: port of the embedded local Amplify (0 picks a free one).', 'demo'),
+};
+
+/** Read by the AWS SDK itself, not by us; declared so docs and manifests can be checked. */
+// biome-ignore format: one variable per line, read as a table
+export const SDK_VARIABLES = {
+  AWS_REGION: sdk('AWS Region of the Amplify apps (or `region` in the AWS profile). Required.'),
+  AWS_PROFILE: sdk('Named profile from ~/.aws/config and ~/.aws/credentials.'),
+  AWS_ACCESS_KEY_ID: sdk('Static credentials (prefer roles: IRSA, instance or task roles).'),
+  AWS_SECRET_ACCESS_KEY: sdk('Static credentials, with the key id.'),
+  AWS_SESSION_TOKEN: sdk('Session token for temporary credentials.'),
+  AWS_ROLE_ARN: sdk('Role to assume with a web identity token (set by EKS for IRSA).'),
+  AWS_WEB_IDENTITY_TOKEN_FILE: sdk('Web identity token file (set by EKS for IRSA).'),
+  AWS_ENDPOINT_URL_AMPLIFY: sdk('Send Amplify calls to this URL instead of AWS, e.g. a local Amplify.'),
+};
+
+const VARIABLES: Record<string, Variable> = {
+  ...GATEWAY_VARIABLES,
+  ...DEMO_VARIABLES,
+  ...SDK_VARIABLES,
+};
+
+/** Every variable the gateway, the demo or the AWS SDK client reads, for docs and manifest checks. */
+export const CONFIG_VARIABLES: readonly string[] = Object.keys(VARIABLES);
+
+type Parsed<T extends Record<string, Variable>> = { [K in keyof T]: z.output<T[K]['schema']> };
+type Result<T> = { ok: true; value: T } | { ok: false; problems: string[] };
+
+/** Parses `names` from env, then caller defaults, then declared defaults; values are trimmed. */
+function parse<T extends Record<string, Variable>>(
+  declared: T,
+  env: Env,
+  defaults: Env,
+): Result<Parsed<T>> {
+  const raw = Object.fromEntries(
+    Object.entries(declared).map(([name, v]) => [
+      name,
+      (env[name] ?? defaults[name] ?? v.default)?.trim(),
+    ]),
+  );
+  const shape = Object.fromEntries(Object.entries(declared).map(([name, v]) => [name, v.schema]));
+  const result = z.object(shape).safeParse(raw);
+  if (result.success) return { ok: true, value: result.data as Parsed<T> };
+  return {
+    ok: false,
+    problems: result.error.issues.map((i) => `${String(i.path[0])} ${i.message}`),
+  };
+}
+
+function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
+  return {
+    port: v.PORT,
+    host: v.HOST,
+    logLevel: v.LOG_LEVEL,
+    upstream: {
+      connectTimeoutMs: v.UPSTREAM_CONNECT_TIMEOUT_MS,
+      requestTimeoutMs: v.UPSTREAM_REQUEST_TIMEOUT_MS,
+      maxAttempts: v.UPSTREAM_MAX_ATTEMPTS,
+      maxConcurrency: v.UPSTREAM_MAX_CONCURRENCY,
+      maxSockets: v.UPSTREAM_MAX_SOCKETS,
+    },
+    /** `null`: CORS off (same-origin only); `['*']`: any origin. */
+    corsOrigins: v.CORS_ORIGINS,
+    graphiql: v.GRAPHIQL,
+    maxBodyBytes: v.MAX_BODY_BYTES,
+    shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    /** `null`: no router secret required. */
+    routerSecret: v.ROUTER_SECRET,
+    readinessProbe: v.READINESS_PROBE === 'upstream',
+  };
+}
+
+export type Config = ReturnType<typeof toConfig>;
+export type LogLevel = Config['logLevel'];
+export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+
+/**
+ * Reads and validates the gateway's configuration. `defaults` replace the declared defaults (the
+ * demo uses them, e.g. HOST=127.0.0.1) and the environment still wins; pass `env` in tests.
+ */
+export function loadConfig(defaults: Env = {}, env: Env = process.env): ConfigResult {
+  const parsed = parse(GATEWAY_VARIABLES, env, defaults);
+  return parsed.ok ? { ok: true, config: toConfig(parsed.value) } : parsed;
+}
 
 export interface DemoConfig {
   seed: string;
   speed: number;
   amplifyPort: number;
 }
-
 export type DemoConfigResult = { ok: true; demo: DemoConfig } | { ok: false; problems: string[] };
 
-/** The demo's own settings (the embedded local Amplify); the gateway's come from loadConfig. */
+/** The demo's own settings (its embedded local Amplify). */
 export function loadDemoConfig(env: Env = process.env): DemoConfigResult {
-  const problems: string[] = [];
-  const seed = (env.DEMO_SEED ?? '1').trim();
-  if (seed === '') problems.push('DEMO_SEED must not be empty');
-  const speedText = (env.DEMO_SPEED ?? '1').trim();
-  const speed = Number(speedText);
-  if (speedText === '' || !Number.isFinite(speed) || speed < 0 || speed > 10_000) {
-    problems.push(`DEMO_SPEED must be a number from 0 to 10000 (got "${speedText}")`);
-  }
-  const portText = (env.DEMO_AMPLIFY_PORT ?? '0').trim();
-  const amplifyPort = Number(portText);
-  if (!/^\d+$/.test(portText) || amplifyPort > 65535) {
-    problems.push(`DEMO_AMPLIFY_PORT must be a whole number from 0 to 65535 (got "${portText}")`);
-  }
-  return problems.length > 0
-    ? { ok: false, problems }
-    : { ok: true, demo: { seed, speed, amplifyPort } };
+  const parsed = parse(DEMO_VARIABLES, env, {});
+  if (!parsed.ok) return parsed;
+  const v = parsed.value;
+  return {
+    ok: true,
+    demo: { seed: v.DEMO_SEED, speed: v.DEMO_SPEED, amplifyPort: v.DEMO_AMPLIFY_PORT },
+  };
 }
 
-export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+/** Where the generated table sits in the README. */
+export const CONFIG_TABLE_MARKERS = [
+  '<!-- config-table:start (generated by `npm run docs:config`) -->',
+  '<!-- config-table:end -->',
+] as const;
 
-type Env = Readonly<Record<string, string | undefined>>;
-
-/**
- * Reads and validates the configuration. `defaults` replace the built-in defaults (the demo uses
- * them, e.g. HOST=127.0.0.1) and the environment still wins over them; pass `env` to test without
- * touching `process.env`.
- */
-export function loadConfig(
-  defaults: Record<string, string> = {},
-  env: Env = process.env,
-): ConfigResult {
-  const problems: string[] = [];
-  const raw = (name: string): string => {
-    const spec = VARIABLES.find((v) => v.name === name);
-    const value = env[name] ?? defaults[name] ?? spec?.default ?? '';
-    return value.trim();
-  };
-  const int = (name: string, min: number, max: number): number => {
-    const text = raw(name);
-    const value = Number(text);
-    if (!/^\d+$/.test(text) || !Number.isSafeInteger(value) || value < min || value > max) {
-      problems.push(`${name} must be a whole number from ${min} to ${max} (got "${text}")`);
-      return min;
-    }
-    return value;
-  };
-  const bool = (name: string): boolean => {
-    const text = raw(name).toLowerCase();
-    if (['true', '1', 'yes', 'on'].includes(text)) return true;
-    if (['false', '0', 'no', 'off'].includes(text)) return false;
-    problems.push(`${name} must be true or false (got "${text}")`);
-    return false;
-  };
-
-  const logLevel = raw('LOG_LEVEL').toLowerCase() as LogLevel;
-  if (!LOG_LEVELS.includes(logLevel)) {
-    problems.push(`LOG_LEVEL must be one of ${LOG_LEVELS.join(', ')} (got "${logLevel}")`);
-  }
-  const host = raw('HOST');
-  if (host === '') problems.push('HOST must not be empty');
-
-  const corsText = raw('CORS_ORIGINS');
-  let corsOrigins: string[] | null = null;
-  if (corsText !== '') {
-    corsOrigins = corsText
-      .split(',')
-      .map((o) => o.trim())
-      .filter((o) => o !== '');
-    for (const origin of corsOrigins) {
-      if (origin === '*') continue;
-      let parsed: URL | null = null;
-      try {
-        parsed = new URL(origin);
-      } catch {
-        parsed = null;
-      }
-      if (parsed === null || parsed.origin !== origin) {
-        problems.push(
-          `CORS_ORIGINS entries must be origins like https://app.example.com (got "${origin}")`,
-        );
-      }
-    }
-  }
-
-  const probe = raw('READINESS_PROBE').toLowerCase();
-  if (probe !== 'upstream' && probe !== 'off') {
-    problems.push(`READINESS_PROBE must be upstream or off (got "${probe}")`);
-  }
-
-  const routerSecret = raw('ROUTER_SECRET');
-  if (routerSecret !== '' && (routerSecret.length < 16 || !/^[\x21-\x7e]+$/.test(routerSecret))) {
-    // Printable ASCII only: HTTP header values and environment strings decode other bytes
-    // differently, so a non-ASCII secret could never match.
-    problems.push('ROUTER_SECRET must be at least 16 printable ASCII characters when set');
-  }
-
-  const config: Config = {
-    port: int('PORT', 0, 65535),
-    host,
-    logLevel,
-    upstream: {
-      connectTimeoutMs: int('UPSTREAM_CONNECT_TIMEOUT_MS', 1, 60_000),
-      requestTimeoutMs: int('UPSTREAM_REQUEST_TIMEOUT_MS', 1, 300_000),
-      maxAttempts: int('UPSTREAM_MAX_ATTEMPTS', 1, 10),
-      maxConcurrency: int('UPSTREAM_MAX_CONCURRENCY', 1, 100),
-      maxSockets: int('UPSTREAM_MAX_SOCKETS', 1, 1000),
-    },
-    corsOrigins,
-    graphiql: bool('GRAPHIQL'),
-    maxBodyBytes: int('MAX_BODY_BYTES', 1024, 10 * 1024 * 1024),
-    shutdownTimeoutMs: int('SHUTDOWN_TIMEOUT_MS', 0, 600_000),
-    routerSecret: routerSecret === '' ? null : routerSecret,
-    readinessProbe: probe !== 'off',
-  };
-  return problems.length > 0 ? { ok: false, problems } : { ok: true, config };
+/** The README's configuration table, generated from the declarations above. */
+export function configTable(): string {
+  const cell = (text: string) => text.replaceAll('|', '\\|');
+  const rows = Object.entries(VARIABLES).map(([name, v]) => {
+    const shown = v.default === undefined ? '—' : v.default === '' ? '(empty)' : `\`${v.default}\``;
+    return `| \`${name}\` | ${shown} | ${v.readBy} | ${cell(v.description)} |`;
+  });
+  return ['| variable | default | read by | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -2,12 +2,14 @@
  * `npm run demo`: the gateway in front of an embedded local Amplify, so everything works on a
  * fresh machine with no AWS account. Prints the GraphiQL URL and a query for a job that exists.
  */
-import { createSdkUpstream } from './amplify/upstream.js';
-import { createGatewayApp, loadGraphiQLRenderer } from './app.js';
+
 import { loadConfig, loadDemoConfig } from './config.js';
+import { createGatewayApp } from './http/app.js';
+import { loadGraphiQLRenderer } from './http/graphiql.js';
+import { closeOnSignals, listen } from './http/server.js';
 import { startLocalAmplify } from './local-amplify/index.js';
-import { createLogger, unknownValueLogger } from './logger.js';
-import { closeOnSignals, listen } from './server.js';
+import { createLogger, unknownValueLogger } from './observability/logger.js';
+import { createSdkUpstream } from './upstream/sdk-upstream.js';
 
 const DEMO_QUERY = `# A job from the demo world of the embedded local Amplify. Run it with ▶ (or Ctrl+Enter).
 query Job($appId: ID!, $branchName: String!, $jobId: ID!) {

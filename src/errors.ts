@@ -1,7 +1,7 @@
 /**
  * The gateway's error catalog: every error a client can see has one of these stable codes in
  * `extensions.code`. Foreign errors (AWS SDK exceptions, network errors) are mapped onto it in one
- * place (src/amplify/errors.ts); everything else is masked as INTERNAL_SERVER_ERROR.
+ * place (src/upstream/errors.ts); everything else is masked as INTERNAL_SERVER_ERROR.
  */
 export const ErrorCode = {
   /** The job (or app, branch) does not exist, or is not visible to the gateway's credentials. */

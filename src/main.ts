@@ -3,11 +3,12 @@
  * credentials and AWS_ENDPOINT_URL_AMPLIFY from the environment, profile or role).
  */
 import module from 'node:module';
-import { createSdkUpstream } from './amplify/upstream.js';
-import { createGatewayApp, loadGraphiQLRenderer } from './app.js';
 import { loadConfig } from './config.js';
-import { createLogger, unknownValueLogger } from './logger.js';
-import { closeOnSignals, listen } from './server.js';
+import { createGatewayApp } from './http/app.js';
+import { loadGraphiQLRenderer } from './http/graphiql.js';
+import { closeOnSignals, listen } from './http/server.js';
+import { createLogger, unknownValueLogger } from './observability/logger.js';
+import { createSdkUpstream } from './upstream/sdk-upstream.js';
 
 async function main(): Promise<void> {
   // Node 22.1+ keeps compiled modules on disk between starts (in the OS temp folder): a faster

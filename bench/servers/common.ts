@@ -21,7 +21,7 @@ export function readBody(req: IncomingMessage): Promise<string> {
 
 /**
  * Listens on HOST:PORT (default 127.0.0.1, a free port) with the gateway's keep-alive settings
- * (src/server.ts) and prints `{"msg":"listening","url":"http://host:port/graphql"}`.
+ * (src/http/server.ts) and prints `{"msg":"listening","url":"http://host:port/graphql"}`.
  */
 export function serve(name: string, listener: RequestListener): Server {
   const server = createServer({ keepAliveTimeout: 65_000 }, listener);

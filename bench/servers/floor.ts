@@ -9,11 +9,11 @@
  * per-request loader (same limiter).
  */
 import { GetJobCommand } from '@aws-sdk/client-amplify';
-import { jobKeyId } from '../../src/amplify/keys.js';
-import { type JobKey, type JobRecord, toJobRecord } from '../../src/amplify/shapes.js';
-import { createAmplifyClient } from '../../src/amplify/upstream.js';
 import { loadConfig } from '../../src/config.js';
-import { createLimiter } from '../../src/loaders.js';
+import { createLimiter } from '../../src/loaders/limiter.js';
+import { jobKeyId } from '../../src/upstream/keys.js';
+import { createAmplifyClient } from '../../src/upstream/sdk-upstream.js';
+import { type JobKey, type JobRecord, toJobRecord } from '../../src/upstream/shapes.js';
 import { CONTENT_TYPE, readBody, serve } from './common.js';
 import {
   ALIAS_COUNT,

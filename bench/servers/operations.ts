@@ -4,7 +4,7 @@
  * other; the runner's sanity check proves the floor's answer equals the gateway's before any
  * measurement.
  */
-import type { JobKey, JobRecord } from '../../src/amplify/shapes.js';
+import type { JobKey, JobRecord } from '../../src/upstream/shapes.js';
 
 /** W1 and W2: one job with every field a job page shows. */
 export const JOB_OPERATION = 'BenchJob';

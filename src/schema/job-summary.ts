@@ -1,4 +1,4 @@
-import type { JobSummaryRecord } from '../amplify/shapes.js';
+import type { JobSummaryRecord } from '../upstream/shapes.js';
 import { builder } from './builder.js';
 import { JobStatusEnum, JobTypeEnum, SourceUrlTypeEnum } from './enums.js';
 

@@ -1,6 +1,6 @@
-import { jobKeyProblems } from '../amplify/keys.js';
-import type { JobRecord } from '../amplify/shapes.js';
 import { ErrorCode, GatewayError } from '../errors.js';
+import { jobKeyProblems } from '../upstream/keys.js';
+import type { JobRecord } from '../upstream/shapes.js';
 import { builder } from './builder.js';
 import { JobSummaryRef } from './job-summary.js';
 import { StepRef } from './step.js';

@@ -1,4 +1,4 @@
-import type { ScreenshotRecord, StepRecord } from '../amplify/shapes.js';
+import type { ScreenshotRecord, StepRecord } from '../upstream/shapes.js';
 import { builder } from './builder.js';
 import { JobStatusEnum } from './enums.js';
 

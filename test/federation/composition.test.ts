@@ -2,7 +2,7 @@ import { composeServices } from '@apollo/composition';
 import { parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { printSubgraphSdl } from '../../src/schema/index.js';
-import { RELEASES_SDL } from './releases-subgraph.js';
+import { RELEASES_SDL } from '../support/releases-subgraph.js';
 
 function composeWithReleases(amplifyJobsSdl: string) {
   return composeServices([

@@ -1,14 +1,8 @@
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { JobKey } from '../../src/amplify/shapes.js';
 import type { LocalAmplify } from '../../src/local-amplify/index.js';
-import {
-  type AmplifyBackedApp,
-  createAmplifyBackedApp,
-  jobsFromDistinctBranches,
-  postGraphQL,
-  startFrozenLocalAmplify,
-  wireJob,
-} from './harness.js';
+import type { JobKey } from '../../src/upstream/shapes.js';
+import { type Gateway, type Stack, startStack } from '../support/stack.js';
+import { jobsFromDistinctBranches, wireJob } from '../support/world.js';
 
 const ENTITIES = `query Entities($representations: [_Any!]!) {
   _entities(representations: $representations) {
@@ -44,29 +38,27 @@ interface EntityError {
 
 describe('_entities against the local Amplify', () => {
   let la: LocalAmplify;
-  let capped: AmplifyBackedApp;
-  let wide: AmplifyBackedApp;
+  let capped: Stack;
+  let wide: Gateway;
   let tenJobs: JobKey[];
   const faultIds: string[] = [];
 
   beforeAll(async () => {
-    la = await startFrozenLocalAmplify();
-    capped = createAmplifyBackedApp(la, { UPSTREAM_MAX_CONCURRENCY: String(CAP) });
-    wide = createAmplifyBackedApp(la, { UPSTREAM_MAX_CONCURRENCY: '10' });
+    capped = await startStack({ env: { UPSTREAM_MAX_CONCURRENCY: String(CAP) } });
+    la = capped.la;
+    wide = await capped.gateway({ UPSTREAM_MAX_CONCURRENCY: '10' });
     tenJobs = jobsFromDistinctBranches(la, 10);
   });
   afterAll(async () => {
     await capped?.close();
-    await wide?.close();
-    await la?.close();
   });
   beforeEach(() => la.stats.reset());
   afterEach(() => {
     for (const id of faultIds.splice(0)) la.faults.remove(id);
   });
 
-  async function entities(target: AmplifyBackedApp, representations: Representation[]) {
-    const { status, body } = await postGraphQL(target.app, {
+  async function entities(target: Gateway, representations: Representation[]) {
+    const { status, body } = await target.post({
       query: ENTITIES,
       variables: { representations },
     });

@@ -1,15 +1,9 @@
 // A dependency of @graphql-yoga/plugin-apollo-inline-trace, the same decoder routers use.
 import { Trace } from '@apollo/usage-reporting-protobuf';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { JobKey } from '../../src/amplify/shapes.js';
-import type { LocalAmplify } from '../../src/local-amplify/index.js';
-import {
-  type AmplifyBackedApp,
-  createAmplifyBackedApp,
-  jobsFromDistinctBranches,
-  postGraphQL,
-  startFrozenLocalAmplify,
-} from './harness.js';
+import type { JobKey } from '../../src/upstream/shapes.js';
+import { type Stack, startStack } from '../support/stack.js';
+import { jobsFromDistinctBranches } from '../support/world.js';
 
 const INCLUDE_TRACE = { 'apollo-federation-include-trace': 'ftv1' };
 
@@ -35,26 +29,17 @@ function rootField(trace: Trace, name: string): Trace.INode {
 }
 
 describe('inline traces for routers (ftv1)', () => {
-  let la: LocalAmplify;
-  let subgraph: AmplifyBackedApp;
+  let subgraph: Stack;
   let job: JobKey;
 
   beforeAll(async () => {
-    la = await startFrozenLocalAmplify();
-    subgraph = createAmplifyBackedApp(la);
-    [job] = jobsFromDistinctBranches(la, 1) as [JobKey];
+    subgraph = await startStack();
+    [job] = jobsFromDistinctBranches(subgraph.la, 1) as [JobKey];
   });
-  afterAll(async () => {
-    await subgraph?.close();
-    await la?.close();
-  });
+  afterAll(() => subgraph?.close());
 
   it('returns a decodable trace of the job field when the router asks for one', async () => {
-    const { body } = await postGraphQL(
-      subgraph.app,
-      { query: JOB, variables: { ...job } },
-      INCLUDE_TRACE,
-    );
+    const { body } = await subgraph.post({ query: JOB, variables: { ...job } }, INCLUDE_TRACE);
 
     expect(body.errors).toBeUndefined();
     const trace = decodeTrace(body.extensions?.ftv1);
@@ -73,8 +58,7 @@ describe('inline traces for routers (ftv1)', () => {
       { __typename: 'Job', ...job, jobId: 'not-digits' },
     ];
 
-    const { body } = await postGraphQL(
-      subgraph.app,
+    const { body } = await subgraph.post(
       { query: ENTITIES, variables: { representations } },
       INCLUDE_TRACE,
     );
@@ -104,7 +88,7 @@ describe('inline traces for routers (ftv1)', () => {
   });
 
   it('adds no trace when the header is absent', async () => {
-    const { body } = await postGraphQL(subgraph.app, { query: JOB, variables: { ...job } });
+    const { body } = await subgraph.post({ query: JOB, variables: { ...job } });
 
     expect(body.errors).toBeUndefined();
     expect(body.data?.job).not.toBeNull();

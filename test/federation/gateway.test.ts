@@ -8,25 +8,12 @@ import {
 import type { Trace } from '@apollo/usage-reporting-protobuf';
 import { type GraphQLSchema, Kind, type OperationDefinitionNode, parse } from 'graphql';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { jobKeyId } from '../../src/amplify/keys.js';
-import type { JobKey } from '../../src/amplify/shapes.js';
 import type { LocalAmplify } from '../../src/local-amplify/index.js';
-import { listen, type RunningServer } from '../../src/server.js';
-import {
-  type AmplifyBackedApp,
-  createAmplifyBackedApp,
-  jobsFromDistinctBranches,
-  silentLog,
-  startFrozenLocalAmplify,
-  wireJob,
-} from './harness.js';
-import {
-  planReleases,
-  type ReleaseRecord,
-  type RunningReleasesSubgraph,
-  referencedJobs,
-  startReleasesSubgraph,
-} from './releases-subgraph.js';
+import { jobKeyId } from '../../src/upstream/keys.js';
+import type { JobKey } from '../../src/upstream/shapes.js';
+import { type ReleaseRecord, referencedJobs } from '../support/releases-subgraph.js';
+import { type Stack, startStack } from '../support/stack.js';
+import { wireJob } from '../support/world.js';
 
 const SECRET = 'gateway-test-secret-0123456789';
 
@@ -123,10 +110,8 @@ function requestContext(
 }
 
 describe('a real gateway in front of amplify-jobs and a releases subgraph', () => {
+  let stack: Stack;
   let la: LocalAmplify;
-  let amplifyJobs: AmplifyBackedApp;
-  let amplifyJobsServer: RunningServer;
-  let releasesSubgraph: RunningReleasesSubgraph;
   let gateway: ApolloGateway;
   let schema: GraphQLSchema;
   let releases: ReleaseRecord[];
@@ -135,15 +120,11 @@ describe('a real gateway in front of amplify-jobs and a releases subgraph', () =
   const faultIds: string[] = [];
 
   beforeAll(async () => {
-    la = await startFrozenLocalAmplify();
-    amplifyJobs = createAmplifyBackedApp(la, { ROUTER_SECRET: SECRET });
-    amplifyJobsServer = await listen(
-      amplifyJobs.app,
-      { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 1000 },
-      silentLog,
-    );
-    releases = planReleases(jobsFromDistinctBranches(la, 4));
-    releasesSubgraph = await startReleasesSubgraph(releases);
+    stack = await startStack({ env: { ROUTER_SECRET: SECRET }, releases: 4 });
+    la = stack.la;
+    const amplifyJobsServer = await stack.listen();
+    const releasesSubgraph = stack.releases!;
+    releases = releasesSubgraph.records;
     const logger = {
       debug: () => {},
       info: () => {},
@@ -167,10 +148,7 @@ describe('a real gateway in front of amplify-jobs and a releases subgraph', () =
   });
   afterAll(async () => {
     await gateway?.stop();
-    await releasesSubgraph?.close();
-    await amplifyJobsServer?.close();
-    await amplifyJobs?.close();
-    await la?.close();
+    await stack?.close();
   });
   beforeEach(() => {
     la.stats.reset();

@@ -1,14 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { JobKey } from '../../src/amplify/shapes.js';
+import type { RunningServer } from '../../src/http/server.js';
 import type { LocalAmplify } from '../../src/local-amplify/index.js';
-import { listen, type RunningServer } from '../../src/server.js';
-import {
-  type AmplifyBackedApp,
-  createAmplifyBackedApp,
-  jobsFromDistinctBranches,
-  silentLog,
-  startFrozenLocalAmplify,
-} from './harness.js';
+import type { JobKey } from '../../src/upstream/shapes.js';
+import { type Stack, startStack } from '../support/stack.js';
+import { jobsFromDistinctBranches } from '../support/world.js';
 
 const SECRET = 'router-secret-0123456789abcdef';
 
@@ -26,36 +21,20 @@ interface Reply {
 }
 
 describe('the router secret, over real HTTP', () => {
+  let stack: Stack;
   let la: LocalAmplify;
   let job: JobKey;
-  const apps: AmplifyBackedApp[] = [];
-  const servers: RunningServer[] = [];
   let open: RunningServer;
   let guarded: RunningServer;
 
-  async function start(env: Record<string, string>): Promise<RunningServer> {
-    const subgraph = createAmplifyBackedApp(la, env);
-    apps.push(subgraph);
-    const server = await listen(
-      subgraph.app,
-      { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 1000 },
-      silentLog,
-    );
-    servers.push(server);
-    return server;
-  }
-
   beforeAll(async () => {
-    la = await startFrozenLocalAmplify();
+    stack = await startStack();
+    la = stack.la;
     [job] = jobsFromDistinctBranches(la, 1) as [JobKey];
-    open = await start({});
-    guarded = await start({ ROUTER_SECRET: SECRET });
+    open = await stack.listen();
+    guarded = await (await stack.gateway({ ROUTER_SECRET: SECRET })).listen();
   });
-  afterAll(async () => {
-    await Promise.all(servers.map((server) => server.close()));
-    await Promise.all(apps.map((subgraph) => subgraph.close()));
-    await la?.close();
-  });
+  afterAll(() => stack?.close());
   beforeEach(() => la.stats.reset());
 
   async function request(

@@ -1,17 +1,19 @@
 import { readFileSync } from 'node:fs';
-import { afterAll, describe, expect, it } from 'vitest';
-import { createGatewayApp } from '../../src/app.js';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FEDERATION_LINK, printSubgraphSdl } from '../../src/schema/index.js';
-import { configFrom, noUpstream, postGraphQL, silentLog } from './harness.js';
+import { createGateway, type Gateway, noUpstream } from '../support/stack.js';
 
 const committedSdl = readFileSync(new URL('../../schema.graphql', import.meta.url), 'utf8');
 
 describe('the subgraph SDL', () => {
-  const app = createGatewayApp({ config: configFrom(), upstream: noUpstream, log: silentLog });
-  afterAll(() => app.yoga.dispose());
+  let gateway: Gateway;
+  beforeAll(async () => {
+    gateway = await createGateway({ upstream: noUpstream });
+  });
+  afterAll(() => gateway?.close());
 
   async function serviceSdl(): Promise<string> {
-    const { status, body } = await postGraphQL(app, { query: '{ _service { sdl } }' });
+    const { status, body } = await gateway.post({ query: '{ _service { sdl } }' });
     expect(status).toBe(200);
     expect(body.errors).toBeUndefined();
     const sdl = (body.data?._service as { sdl?: unknown } | undefined)?.sdl;

@@ -1,5 +1,12 @@
+import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
-import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
+import {
+  CONFIG_TABLE_MARKERS,
+  CONFIG_VARIABLES,
+  configTable,
+  loadConfig,
+  loadDemoConfig,
+} from '../../src/config.js';
 
 describe('configuration', () => {
   it('uses documented defaults when nothing is set', () => {
@@ -64,10 +71,16 @@ describe('configuration', () => {
   });
 
   it('documents every variable it reads in the README', async () => {
-    const { readFile } = await import('node:fs/promises');
     const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
     const missing = CONFIG_VARIABLES.filter((name) => !readme.includes(`\`${name}\``));
     expect(missing).toEqual([]);
+  });
+
+  it('has the README configuration table generated from the declarations (npm run docs:config)', async () => {
+    const readme = await readFile(new URL('../../README.md', import.meta.url), 'utf8');
+    const [start, end] = CONFIG_TABLE_MARKERS;
+    const section = readme.slice(readme.indexOf(start) + start.length, readme.indexOf(end));
+    expect(section.trim()).toBe(configTable());
   });
 });
 
@@ -80,6 +93,86 @@ describe('ROUTER_SECRET', () => {
     const loaded = loadConfig({}, { ROUTER_SECRET: value });
     expect(loaded.ok ? [] : loaded.problems).toEqual([
       'ROUTER_SECRET must be at least 16 printable ASCII characters when set',
+    ]);
+  });
+});
+
+describe('bad values', () => {
+  it.each([
+    ['PORT', '65536', 'PORT must be a whole number from 0 to 65535 (got "65536")'],
+    ['PORT', '-1', 'PORT must be a whole number from 0 to 65535 (got "-1")'],
+    ['HOST', ' ', 'HOST must not be empty'],
+    [
+      'LOG_LEVEL',
+      'LOUD',
+      'LOG_LEVEL must be one of fatal, error, warn, info, debug, trace, silent (got "loud")',
+    ],
+    [
+      'UPSTREAM_REQUEST_TIMEOUT_MS',
+      '1.5',
+      'UPSTREAM_REQUEST_TIMEOUT_MS must be a whole number from 1 to 300000 (got "1.5")',
+    ],
+    [
+      'UPSTREAM_MAX_ATTEMPTS',
+      '11',
+      'UPSTREAM_MAX_ATTEMPTS must be a whole number from 1 to 10 (got "11")',
+    ],
+    [
+      'MAX_BODY_BYTES',
+      '1000',
+      'MAX_BODY_BYTES must be a whole number from 1024 to 10485760 (got "1000")',
+    ],
+    ['GRAPHIQL', 'maybe', 'GRAPHIQL must be true or false (got "maybe")'],
+    ['READINESS_PROBE', 'always', 'READINESS_PROBE must be one of upstream, off (got "always")'],
+    [
+      'CORS_ORIGINS',
+      'https://a.example/path',
+      'CORS_ORIGINS entries must be origins like https://app.example.com (got "https://a.example/path")',
+    ],
+  ])(
+    '%s=%j is refused with a message naming the variable and the value',
+    (name, value, message) => {
+      const loaded = loadConfig({}, { [name]: value });
+      expect(loaded.ok ? [] : loaded.problems).toEqual([message]);
+    },
+  );
+
+  it('accepts the usual spellings of booleans, in any case', () => {
+    for (const [text, value] of [
+      ['TRUE', true],
+      ['on', true],
+      ['Yes', true],
+      ['1', true],
+      ['off', false],
+      ['No', false],
+      ['0', false],
+    ] as const) {
+      const loaded = loadConfig({}, { GRAPHIQL: text });
+      expect(loaded.ok && loaded.config.graphiql, text).toBe(value);
+    }
+  });
+
+  it('reads READINESS_PROBE=off as a disabled probe', () => {
+    const loaded = loadConfig({}, { READINESS_PROBE: 'OFF' });
+    expect(loaded.ok && loaded.config.readinessProbe).toBe(false);
+  });
+});
+
+describe('the demo settings', () => {
+  it('default to seed 1, real time, and a free port for the local Amplify', () => {
+    expect(loadDemoConfig({})).toEqual({ ok: true, demo: { seed: '1', speed: 1, amplifyPort: 0 } });
+  });
+
+  it('list every bad demo value at once', () => {
+    const loaded = loadDemoConfig({
+      DEMO_SEED: ' ',
+      DEMO_SPEED: 'fast',
+      DEMO_AMPLIFY_PORT: '99999',
+    });
+    expect(loaded.ok ? [] : loaded.problems).toEqual([
+      'DEMO_SEED must not be empty',
+      'DEMO_SPEED must be a number from 0 to 10000 (got "fast")',
+      'DEMO_AMPLIFY_PORT must be a whole number from 0 to 65535 (got "99999")',
     ]);
   });
 });

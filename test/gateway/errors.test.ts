@@ -167,7 +167,7 @@ describe('signed requests', () => {
       const good = await stack.graphql(QUERY, vars(job));
       expect(good.errors).toBeUndefined();
 
-      const { createSdkUpstream } = await import('../../src/amplify/upstream.js');
+      const { createSdkUpstream } = await import('../../src/upstream/sdk-upstream.js');
       const wrong = createSdkUpstream({
         config: stack.config.upstream,
         ...stack.la.clientConfig(),

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { jobKeyProblems } from '../../src/amplify/keys.js';
-import type { JobKey } from '../../src/amplify/shapes.js';
+import { jobKeyProblems } from '../../src/upstream/keys.js';
+import type { JobKey } from '../../src/upstream/shapes.js';
 
 describe('job key checks', () => {
   it('accepts keys the Amplify API accepts, including odd branch names', () => {

@@ -1,22 +1,19 @@
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSdkUpstream } from '../../src/amplify/upstream.js';
-import { createGatewayApp } from '../../src/app.js';
-import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
-import { listen, type RunningServer } from '../../src/server.js';
-import { testConfig } from '../support/stack.js';
+import type { RunningServer } from '../../src/http/server.js';
+import type { LocalAmplify } from '../../src/local-amplify/index.js';
+import { type Stack, startStack } from '../support/stack.js';
 
 const SECRET = 'router-secret-value-0123456789';
 
 describe('structured logs', () => {
   const lines: Array<Record<string, unknown>> = [];
+  let stack: Stack;
   let la: LocalAmplify;
   let running: RunningServer;
-  let destroy: () => void;
 
   beforeAll(async () => {
-    la = await startLocalAmplify({ port: 0, host: '127.0.0.1', seed: 1, speed: 0 });
     const sink = new Writable({
       write(chunk: Buffer, _encoding, done) {
         for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line));
@@ -24,24 +21,11 @@ describe('structured logs', () => {
       },
     });
     const log = pino({ level: 'debug' }, sink);
-    const config = testConfig({ ROUTER_SECRET: SECRET, UPSTREAM_MAX_ATTEMPTS: '1' });
-    const upstream = createSdkUpstream({
-      config: config.upstream,
-      ...la.clientConfig(),
-      onUnknownValue: () => undefined,
-    });
-    destroy = () => upstream.destroy();
-    running = await listen(
-      createGatewayApp({ config, upstream, log }),
-      { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 1000 },
-      log,
-    );
+    stack = await startStack({ env: { ROUTER_SECRET: SECRET }, log });
+    la = stack.la;
+    running = await stack.listen();
   });
-  afterAll(async () => {
-    await running.close();
-    destroy();
-    await la.close();
-  });
+  afterAll(() => stack?.close());
 
   it('logs each request and each error with the request id, and never the secrets', async () => {
     const response = await fetch(`${running.url}/graphql`, {

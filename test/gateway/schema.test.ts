@@ -9,7 +9,7 @@ import {
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { buildSchema, printSubgraphSdl } from '../../src/schema/index.js';
-import { silentLog, testConfig } from '../support/stack.js';
+import { createGateway, noUpstream } from '../support/stack.js';
 
 describe('the schema', () => {
   it('matches the committed schema.graphql (run `npm run schema:print` when this fails)', async () => {
@@ -67,32 +67,12 @@ describe('the schema', () => {
   });
 
   it('loads a single copy of graphql, so validation errors are not masked', async () => {
-    const { createGatewayApp } = await import('../../src/app.js');
-    const app = createGatewayApp({
-      config: testConfig(),
-      log: silentLog,
-      upstream: {
-        getJob: () => Promise.reject(new Error('not called')),
-        checkReady: () => Promise.resolve(),
-        region: () => Promise.resolve('us-east-1'),
-        destroy: () => undefined,
-      },
-    });
-    const response = await app.yoga.fetch(
-      'http://gateway.test/graphql',
-      {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          query: '{ job(appId: "d1", branchName: "main", jobId: "1") { nope } }',
-        }),
-      },
-      { requestId: 't', log: silentLog },
+    const gateway = await createGateway({ upstream: noUpstream });
+    const body = await gateway.graphql(
+      '{ job(appId: "d1", branchName: "main", jobId: "1") { nope } }',
     );
-    const body = (await response.json()) as {
-      errors: Array<{ message: string; extensions: { code: string } }>;
-    };
-    expect(body.errors[0]?.message).toBe('Cannot query field "nope" on type "Job".');
-    expect(body.errors[0]?.extensions.code).toBe('GRAPHQL_VALIDATION_FAILED');
+    await gateway.close();
+    expect(body.errors?.[0]?.message).toBe('Cannot query field "nope" on type "Job".');
+    expect(body.errors?.[0]?.extensions?.code).toBe('GRAPHQL_VALIDATION_FAILED');
   });
 });

@@ -1,13 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createSdkUpstream } from '../../src/amplify/upstream.js';
-import { createGatewayApp } from '../../src/app.js';
-import { listen, type RunningServer } from '../../src/server.js';
+import type { RunningServer } from '../../src/http/server.js';
+import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
 import {
+  createGateway,
   type GraphQLBody,
   type Stack,
-  silentLog,
   startStack,
   testConfig,
 } from '../support/stack.js';
@@ -37,16 +36,9 @@ describe('the HTTP server', () => {
 
   beforeAll(async () => {
     stack = await startStack({ env: { MAX_BODY_BYTES: '2048', GRAPHIQL: 'true' } });
-    running = await listen(
-      stack.app,
-      { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 5000 },
-      silentLog,
-    );
+    running = await stack.listen();
   });
-  afterAll(async () => {
-    await running.close();
-    await stack.close();
-  });
+  afterAll(() => stack?.close());
 
   it('answers /health with 200 without touching the upstream', async () => {
     stack.la.stats.reset();
@@ -107,29 +99,20 @@ describe('readiness', () => {
       credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
       onUnknownValue: () => undefined,
     });
-    const app = createGatewayApp({ config, upstream, log: silentLog });
-    const running = await listen(
-      app,
-      { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 1000 },
-      silentLog,
-    );
+    const gateway = await createGateway({ upstream, env: { READINESS_PROBE: 'upstream' } });
     try {
+      const running = await gateway.listen();
       const response = await fetch(`${running.url}/ready`);
       expect(response.status).toBe(503);
       expect(await response.json()).toMatchObject({ ready: false, reason: 'UPSTREAM_UNAVAILABLE' });
     } finally {
-      await running.close();
-      upstream.destroy();
+      await gateway.close();
     }
   });
 
   it('answers 200 once the upstream answers, and 503 while draining', async () => {
     const stack = await startStack({ env: { READINESS_PROBE: 'upstream' } });
-    const running = await listen(
-      stack.app,
-      { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 1000 },
-      silentLog,
-    );
+    const running = await stack.listen();
     try {
       const ready = await fetch(`${running.url}/ready`);
       expect(ready.status).toBe(200);
@@ -142,7 +125,6 @@ describe('readiness', () => {
       const draining = await fetch(`${running.url}/ready`);
       expect(draining.status).toBe(503);
     } finally {
-      await running.close();
       await stack.close();
     }
   });
@@ -151,11 +133,7 @@ describe('readiness', () => {
 describe('graceful shutdown', () => {
   it('finishes an in-flight request, then stops accepting connections', async () => {
     const stack = await startStack();
-    const running = await listen(
-      stack.app,
-      { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 5000 },
-      silentLog,
-    );
+    const running = await stack.listen();
     try {
       const [job] = stack.la.world.listJobKeys({ status: 'FAILED' });
       stack.la.faults.add({ operations: 'GetJob', kind: 'latency', latencyMs: 400, count: 1 });
@@ -175,7 +153,6 @@ describe('graceful shutdown', () => {
       await closed;
       await expect(fetch(`${running.url}/health`)).rejects.toThrow();
     } finally {
-      await running.close();
       await stack.close();
     }
   });

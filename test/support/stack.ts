@@ -1,56 +1,188 @@
 /**
- * A gateway wired to a real local Amplify over HTTP through the real AWS SDK: the setup most
- * gateway tests share. Everything listens on 127.0.0.1, ephemeral ports.
+ * The one test harness: a local Amplify, one or more gateway apps reaching it through the real AWS
+ * SDK over HTTP, optionally served over real HTTP, and optionally the releases subgraph beside
+ * them for federation tests. Everything listens on 127.0.0.1, on ephemeral ports, and `close()`
+ * stops all of it in reverse order.
  */
+import type { Logger } from 'pino';
 import { pino } from 'pino';
-import { createSdkUpstream } from '../../src/amplify/upstream.js';
-import { createGatewayApp, type GatewayApp, loadGraphiQLRenderer } from '../../src/app.js';
 import { type Config, loadConfig } from '../../src/config.js';
+import { createGatewayApp, type GatewayApp } from '../../src/http/app.js';
+import { loadGraphiQLRenderer } from '../../src/http/graphiql.js';
+import { listen, type RunningServer } from '../../src/http/server.js';
 import {
   type LocalAmplify,
   type LocalAmplifyOptions,
   startLocalAmplify,
 } from '../../src/local-amplify/index.js';
+import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
+import type { AmplifyUpstream } from '../../src/upstream/upstream.js';
+import {
+  planReleases,
+  type ReleaseRecord,
+  type RunningReleasesSubgraph,
+  startReleasesSubgraph,
+} from './releases-subgraph.js';
+import { jobsFromDistinctBranches } from './world.js';
 
-export interface Stack {
-  la: LocalAmplify;
-  app: GatewayApp;
-  config: Config;
-  /** Unknown enum values the gateway reported, in order. */
-  unknownValues: Array<[string, string]>;
-  /** POSTs one GraphQL operation through Yoga (no socket) and returns the parsed body. */
-  graphql(
-    query: string,
-    variables?: Record<string, unknown>,
-    headers?: Record<string, string>,
-  ): Promise<GraphQLBody>;
-  close(): Promise<void>;
-}
+export const silentLog = pino({ level: 'silent' });
 
 export interface GraphQLBody {
   data?: Record<string, unknown> | null;
   errors?: Array<{
     message: string;
     path?: Array<string | number>;
+    locations?: Array<{ line: number; column: number }>;
     extensions?: Record<string, unknown> & { code?: string };
   }>;
   extensions?: Record<string, unknown>;
 }
 
-export const silentLog = pino({ level: 'silent' });
+export interface GraphQLReply {
+  status: number;
+  headers: Headers;
+  body: GraphQLBody;
+}
 
+export interface GraphQLRequest {
+  query: string;
+  variables?: Record<string, unknown>;
+  operationName?: string;
+}
+
+/**
+ * The gateway's config as environment `env` would give it, with test defaults: no /ready probe,
+ * no logs, no GraphiQL.
+ */
 export function testConfig(env: Record<string, string> = {}): Config {
   const loaded = loadConfig(
     {},
     { READINESS_PROBE: 'off', LOG_LEVEL: 'silent', GRAPHIQL: 'false', ...env },
   );
-  if (!loaded.ok) throw new Error(loaded.problems.join('; '));
+  if (!loaded.ok) throw new Error(`bad test config: ${loaded.problems.join('; ')}`);
   return loaded.config;
 }
 
-export async function startStack(
-  options: { env?: Record<string, string>; amplify?: Partial<LocalAmplifyOptions> } = {},
-): Promise<Stack> {
+/** For tests that must never reach Amplify: any call fails the request loudly. */
+export const noUpstream: AmplifyUpstream = {
+  getJob: () => Promise.reject(new Error('this test must not call Amplify')),
+  checkReady: () => Promise.reject(new Error('this test must not call Amplify')),
+  region: () => Promise.resolve('us-east-1'),
+  destroy: () => {},
+};
+
+export interface Gateway {
+  app: GatewayApp;
+  config: Config;
+  /** Unknown enum values the gateway reported, in order. */
+  unknownValues: Array<[string, string]>;
+  /** POSTs one operation through `yoga.fetch` (no socket) and returns status, headers, body. */
+  post(request: GraphQLRequest, headers?: Record<string, string>): Promise<GraphQLReply>;
+  /** The same, returning only the parsed body. */
+  graphql(
+    query: string,
+    variables?: Record<string, unknown>,
+    headers?: Record<string, string>,
+  ): Promise<GraphQLBody>;
+  /** Serves this gateway over real HTTP (once; later calls return the same server). */
+  listen(): Promise<RunningServer>;
+  close(): Promise<void>;
+}
+
+export interface GatewayOptions {
+  /** The gateway's environment on top of the test defaults. */
+  env?: Record<string, string>;
+  /** Where Amplify calls go: a local Amplify (through the real SDK), or a hand-made upstream. */
+  upstream: LocalAmplify | AmplifyUpstream;
+  log?: Logger;
+}
+
+let requestCounter = 0;
+
+/** A gateway app; with a local Amplify, tests default to one attempt and a 2 s request timeout. */
+export async function createGateway(options: GatewayOptions): Promise<Gateway> {
+  const target = options.upstream;
+  const la = 'world' in target ? target : null;
+  // Tests must not wait seconds on SDK backoff unless they ask for retries.
+  const config = testConfig({
+    ...(la ? { UPSTREAM_MAX_ATTEMPTS: '1', UPSTREAM_REQUEST_TIMEOUT_MS: '2000' } : {}),
+    ...options.env,
+  });
+  const log = options.log ?? silentLog;
+  const unknownValues: Array<[string, string]> = [];
+  const upstream =
+    la === null
+      ? (target as AmplifyUpstream)
+      : createSdkUpstream({
+          config: config.upstream,
+          ...la.clientConfig(),
+          onUnknownValue: (enumName, value) => unknownValues.push([enumName, value]),
+        });
+  const app = createGatewayApp({
+    config,
+    upstream,
+    log,
+    renderGraphiQL: await loadGraphiQLRenderer(config),
+  });
+  let server: Promise<RunningServer> | null = null;
+
+  const post = async (request: GraphQLRequest, headers: Record<string, string> = {}) => {
+    requestCounter += 1;
+    const response = await app.yoga.fetch(
+      'http://gateway.test/graphql',
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', ...headers },
+        body: JSON.stringify(request),
+      },
+      { requestId: `test-${requestCounter}`, log },
+    );
+    return {
+      status: response.status,
+      headers: response.headers,
+      body: (await response.json()) as GraphQLBody,
+    };
+  };
+
+  return {
+    app,
+    config,
+    unknownValues,
+    post,
+    async graphql(query, variables, headers) {
+      return (await post({ query, ...(variables ? { variables } : {}) }, headers)).body;
+    },
+    listen() {
+      server ??= listen(app, { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 1000 }, log);
+      return server;
+    },
+    async close() {
+      if (server !== null) await (await server).close();
+      await app.yoga.dispose();
+      upstream.destroy();
+    },
+  };
+}
+
+export interface StackOptions {
+  /** The first gateway's environment on top of the test defaults. */
+  env?: Record<string, string>;
+  /** Local Amplify options; by default seed 1 with a frozen clock, so data holds still. */
+  amplify?: Partial<LocalAmplifyOptions>;
+  log?: Logger;
+  /** Also start the releases subgraph, over one job from each of this many distinct branches. */
+  releases?: number;
+}
+
+export interface Stack extends Gateway {
+  la: LocalAmplify;
+  /** Another gateway app on the same local Amplify, closed with the stack. */
+  gateway(env?: Record<string, string>): Promise<Gateway>;
+  /** The releases subgraph and what it serves, when asked for. */
+  releases: (RunningReleasesSubgraph & { records: ReleaseRecord[] }) | null;
+}
+
+export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const la = await startLocalAmplify({
     port: 0,
     host: '127.0.0.1',
@@ -58,45 +190,30 @@ export async function startStack(
     speed: 0,
     ...options.amplify,
   });
-  const config = testConfig({
-    // Tests must not wait seconds on SDK backoff unless they ask for retries.
-    UPSTREAM_MAX_ATTEMPTS: '1',
-    UPSTREAM_REQUEST_TIMEOUT_MS: '2000',
-    ...options.env,
-  });
-  const unknownValues: Array<[string, string]> = [];
-  const upstream = createSdkUpstream({
-    config: config.upstream,
-    ...la.clientConfig(),
-    onUnknownValue: (enumName, value) => unknownValues.push([enumName, value]),
-  });
-  const app = createGatewayApp({
-    config,
-    upstream,
-    log: silentLog,
-    renderGraphiQL: await loadGraphiQLRenderer(config),
-  });
-  let counter = 0;
+  const gateways: Gateway[] = [];
+  const gateway = async (env: Record<string, string> = {}) => {
+    const created = await createGateway({
+      upstream: la,
+      env,
+      ...(options.log ? { log: options.log } : {}),
+    });
+    gateways.push(created);
+    return created;
+  };
+  const first = await gateway(options.env);
+  let releases: Stack['releases'] = null;
+  if (options.releases !== undefined) {
+    const records = planReleases(jobsFromDistinctBranches(la, options.releases));
+    releases = { ...(await startReleasesSubgraph(records)), records };
+  }
   return {
+    ...first,
     la,
-    app,
-    config,
-    unknownValues,
-    async graphql(query, variables, headers) {
-      counter += 1;
-      const response = await app.yoga.fetch(
-        'http://gateway.test/graphql',
-        {
-          method: 'POST',
-          headers: { 'content-type': 'application/json', ...headers },
-          body: JSON.stringify({ query, variables }),
-        },
-        { requestId: `test-${counter}`, log: silentLog },
-      );
-      return (await response.json()) as GraphQLBody;
-    },
+    gateway,
+    releases,
     async close() {
-      upstream.destroy();
+      await releases?.close();
+      for (const created of gateways.reverse()) await created.close();
       await la.close();
     },
   };

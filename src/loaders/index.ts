@@ -5,29 +5,11 @@
  * sockets to AWS. A failed key fails only its own slot, never the batch.
  */
 import DataLoader from 'dataloader';
-import { jobKeyId, jobKeyProblems } from './amplify/keys.js';
-import type { JobKey, JobRecord } from './amplify/shapes.js';
-import type { AmplifyUpstream } from './amplify/upstream.js';
-import { ErrorCode, GatewayError } from './errors.js';
-
-/** Runs tasks with at most `limit` of them pending at once, in the order they were queued. */
-export function createLimiter(limit: number): <T>(task: () => Promise<T>) => Promise<T> {
-  let active = 0;
-  const queue: Array<() => void> = [];
-  const next = () => {
-    active -= 1;
-    queue.shift()?.();
-  };
-  return <T>(task: () => Promise<T>): Promise<T> =>
-    new Promise<T>((resolve, reject) => {
-      const run = () => {
-        active += 1;
-        task().then(resolve, reject).finally(next);
-      };
-      if (active < limit) run();
-      else queue.push(run);
-    });
-}
+import { ErrorCode, GatewayError } from '../errors.js';
+import { jobKeyId, jobKeyProblems } from '../upstream/keys.js';
+import type { JobKey, JobRecord } from '../upstream/shapes.js';
+import type { AmplifyUpstream } from '../upstream/upstream.js';
+import { createLimiter } from './limiter.js';
 
 export interface Loaders {
   job: DataLoader<JobKey, JobRecord, string>;

@@ -3,8 +3,8 @@
  * loaders are built per request so batching and caching never leak between callers.
  */
 import type { Logger } from 'pino';
-import type { AmplifyUpstream } from './amplify/upstream.js';
-import { createLoaders, type Loaders } from './loaders.js';
+import { createLoaders, type Loaders } from '../loaders/index.js';
+import type { AmplifyUpstream } from '../upstream/upstream.js';
 
 export interface GatewayContext {
   requestId: string;

@@ -1,38 +1,24 @@
 /**
- * The seam between the gateway and Amplify. Everything above it (loaders, schema) sees only
- * {@link AmplifyUpstream} and plain shapes, so a cache or single-flight layer can wrap it later
- * without touching the schema. The SDK implementation owns the one AmplifyClient of the process.
+ * The innermost upstream: the one AmplifyClient of the process (kept-alive sockets, explicit
+ * timeouts, standard retries), with SDK answers turned into plain shapes and SDK exceptions into
+ * catalog errors right here.
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { AmplifyClient, GetJobCommand, ListAppsCommand } from '@aws-sdk/client-amplify';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
-import type { UpstreamConfig } from '../config.js';
+import type { Config } from '../config.js';
 import { toGatewayError } from './errors.js';
-import { type JobKey, type JobRecord, toJobRecord, type UnknownValueListener } from './shapes.js';
-
-export interface AmplifyUpstream {
-  /** One GetJob. Rejects with a GatewayError (NOT_FOUND, UPSTREAM_*). */
-  getJob(key: JobKey): Promise<JobRecord>;
-  /** Resolves when Amplify answers with the gateway's credentials; rejects with a GatewayError. */
-  checkReady(): Promise<void>;
-  /** The AWS Region the client signs for (resolved through the SDK's standard chain). */
-  region(): Promise<string>;
-  /** Closes kept-alive sockets. */
-  destroy(): void;
-}
+import { toJobRecord, type UnknownValueListener } from './shapes.js';
+import { type AmplifyUpstream, describeJob } from './upstream.js';
 
 export interface SdkUpstreamOptions {
-  config: UpstreamConfig;
+  config: Config['upstream'];
   /** Overrides AWS_ENDPOINT_URL_AMPLIFY and the standard chain (the demo and tests use these). */
   endpoint?: string;
   region?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
   onUnknownValue: UnknownValueListener;
-}
-
-export function describeJob(key: JobKey): string {
-  return `job ${key.jobId} of branch ${JSON.stringify(key.branchName)} in app ${key.appId}`;
 }
 
 export function createAmplifyClient(options: SdkUpstreamOptions): AmplifyClient {

@@ -1,5 +1,5 @@
 import { type Logger, pino } from 'pino';
-import type { LogLevel } from './config.js';
+import type { LogLevel } from '../config.js';
 
 /** Structured JSON logs on stdout. Credentials and secrets never reach them. */
 export function createLogger(level: LogLevel): Logger {

@@ -8,7 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import { parse } from 'graphql';
 import { createYoga } from 'graphql-yoga';
-import type { JobKey } from '../../src/amplify/shapes.js';
+import type { JobKey } from '../../src/upstream/shapes.js';
 
 export const RELEASES_SDL = `extend schema
   @link(url: "https://specs.apollo.dev/federation/v2.6", import: ["@key"])

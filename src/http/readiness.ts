@@ -2,8 +2,9 @@
  * `/ready`: whether this instance can serve jobs now. It asks Amplify at most once per interval
  * (concurrent probes share one call) so a fleet of probes cannot become load on AWS.
  */
-import type { AmplifyUpstream } from './amplify/upstream.js';
-import { ErrorCode, GatewayError } from './errors.js';
+
+import { ErrorCode, GatewayError } from '../errors.js';
+import type { AmplifyUpstream } from '../upstream/upstream.js';
 
 export interface ReadyState {
   ready: boolean;

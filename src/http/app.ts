@@ -1,0 +1,179 @@
+/**
+ * The gateway as a node:http request handler: the cheap routes an orchestrator polls (/health,
+ * /ready), the checks that must happen before any GraphQL work (body size, router secret), an
+ * access log line, then Yoga for /graphql. Listening is server.ts's job, so tests can drive
+ * `yoga.fetch` without a socket.
+ */
+import { randomUUID, timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { ErrorCode } from '../errors.js';
+import { withSingleFlight } from '../upstream/single-flight.js';
+import type { AmplifyUpstream } from '../upstream/upstream.js';
+import { DEFAULT_EXAMPLE, type GraphiQLExample, type GraphiQLRenderer } from './graphiql.js';
+import { createReadiness, type Readiness } from './readiness.js';
+import { createGraphQLServer, type GraphQLServer } from './yoga.js';
+
+export interface GatewayAppOptions {
+  config: Config;
+  upstream: AmplifyUpstream;
+  log: Logger;
+  /**
+   * Renders GraphiQL's page; required when `config.graphiql` is on. Passed in rather than imported
+   * here because the self-contained GraphiQL bundle costs ~40 MB of memory and ~80 ms of start-up,
+   * which a production instance with GraphiQL off should not pay: see loadGraphiQLRenderer.
+   */
+  renderGraphiQL?: GraphiQLRenderer | undefined;
+  /** GraphiQL's opening document; the demo passes a job that exists in its world. */
+  example?: GraphiQLExample;
+}
+
+export interface GatewayApp {
+  yoga: GraphQLServer;
+  readiness: Readiness;
+  /** The node:http request listener. */
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** From now on /ready answers 503 and responses ask clients to close their connection. */
+  startDraining(): void;
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  // Compare equal-length buffers only; the length of the secret itself is not a secret worth
+  // hiding, but comparing contents must not leak how many leading bytes matched.
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function sendJson(
+  res: ServerResponse,
+  status: number,
+  body: unknown,
+  extra?: Record<string, string>,
+) {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store',
+    ...extra,
+  });
+  res.end(payload);
+}
+
+function graphQLErrorBody(message: string, code: string) {
+  return { errors: [{ message, extensions: { code } }] };
+}
+
+const REQUEST_ID = /^[\w.:-]{1,128}$/;
+
+export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
+  const { config, log } = options;
+  // Concurrent requests for one job share one GetJob (see single-flight.ts).
+  const upstream = withSingleFlight(options.upstream);
+  if (config.graphiql && options.renderGraphiQL === undefined) {
+    throw new Error('GRAPHIQL is on: pass renderGraphiQL (see loadGraphiQLRenderer)');
+  }
+  const readiness = createReadiness(upstream, config.readinessProbe);
+  const yoga = createGraphQLServer({
+    config,
+    deps: { upstream, maxConcurrency: config.upstream.maxConcurrency },
+    log,
+    renderGraphiQL: options.renderGraphiQL,
+    example: options.example ?? DEFAULT_EXAMPLE,
+  });
+  let draining = false;
+
+  function handle(req: IncomingMessage, res: ServerResponse): void {
+    const headerId = req.headers['x-request-id'];
+    const requestId =
+      typeof headerId === 'string' && REQUEST_ID.test(headerId) ? headerId : randomUUID();
+    res.setHeader('x-request-id', requestId);
+    if (draining) res.setHeader('connection', 'close');
+    const path = (req.url ?? '/').split('?', 1)[0];
+
+    if (path === '/health') {
+      sendJson(res, 200, { status: 'ok' });
+      return;
+    }
+    if (path === '/ready') {
+      if (draining) {
+        sendJson(res, 503, { status: 'draining' });
+        return;
+      }
+      readiness.check().then(
+        (state) => sendJson(res, state.ready ? 200 : 503, state),
+        (error: unknown) => {
+          log.error({ err: error }, 'readiness check failed');
+          sendJson(res, 503, { status: 'unavailable', reason: ErrorCode.INTERNAL_SERVER_ERROR });
+        },
+      );
+      return;
+    }
+
+    const length = req.headers['content-length'];
+    if (length !== undefined && Number(length) > config.maxBodyBytes) {
+      sendJson(
+        res,
+        413,
+        graphQLErrorBody(
+          `Request body is larger than ${config.maxBodyBytes} bytes.`,
+          ErrorCode.BAD_USER_INPUT,
+        ),
+        { connection: 'close' },
+      );
+      req.resume();
+      return;
+    }
+    if (length === undefined && req.headers['transfer-encoding'] !== undefined) {
+      // Without a length the size cannot be checked up front; clients here always know it.
+      sendJson(
+        res,
+        411,
+        graphQLErrorBody('Send a Content-Length header.', ErrorCode.BAD_USER_INPUT),
+        { connection: 'close' },
+      );
+      req.resume();
+      return;
+    }
+    if (config.routerSecret !== null && req.method !== 'OPTIONS') {
+      const given = req.headers['x-router-secret'];
+      if (typeof given !== 'string' || !sameSecret(given, config.routerSecret)) {
+        sendJson(
+          res,
+          401,
+          graphQLErrorBody('Missing or wrong x-router-secret header.', ErrorCode.UNAUTHENTICATED),
+        );
+        req.resume();
+        return;
+      }
+    }
+
+    const requestLog = log.child({ reqId: requestId });
+    if (requestLog.isLevelEnabled('info')) {
+      const started = process.hrtime.bigint();
+      res.once('finish', () => {
+        requestLog.info(
+          {
+            method: req.method,
+            path,
+            status: res.statusCode,
+            ms: Number(process.hrtime.bigint() - started) / 1e6,
+          },
+          'request',
+        );
+      });
+    }
+    void yoga(req, res, { requestId, log: requestLog });
+  }
+
+  return {
+    yoga,
+    readiness,
+    handle,
+    startDraining() {
+      draining = true;
+    },
+  };
+}

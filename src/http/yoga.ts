@@ -1,0 +1,71 @@
+/**
+ * The GraphQL server for /graphql: Yoga over the subgraph schema, with its plugins in the order
+ * they run. Transport checks that must happen before any GraphQL work (body size, router secret)
+ * are made by the HTTP edge in app.ts, not here.
+ */
+import { useGraphQlJit } from '@envelop/graphql-jit';
+import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { type ContextDeps, createGatewayContext, type GatewayContext } from '../schema/context.js';
+import { buildSchema } from '../schema/index.js';
+import type { GraphiQLExample, GraphiQLRenderer } from './graphiql.js';
+import { maskError, useErrorLog, yogaLogger } from './graphql-errors.js';
+
+/** What the HTTP edge hands to Yoga with each request. */
+export interface ServerContext {
+  requestId: string;
+  log: Logger;
+}
+
+export type GraphQLServer = YogaServerInstance<ServerContext, GatewayContext>;
+
+export interface GraphQLServerOptions {
+  config: Config;
+  deps: ContextDeps;
+  log: Logger;
+  renderGraphiQL: GraphiQLRenderer | undefined;
+  example: GraphiQLExample;
+}
+
+export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServer {
+  const { config, deps, log, example } = options;
+  return createYoga<ServerContext, GatewayContext>({
+    schema: buildSchema(),
+    graphqlEndpoint: '/graphql',
+    landingPage: false,
+    // Checked from the Content-Length header by the HTTP edge: Yoga's streaming limit costs a
+    // quarter of its CPU per request (stack notes).
+    maxRequestBodySize: false,
+    context: ({ requestId, log: requestLog }) => createGatewayContext(deps, requestId, requestLog),
+    maskedErrors: { maskError },
+    cors:
+      config.corsOrigins === null
+        ? false
+        : {
+            origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
+            methods: ['GET', 'POST'],
+            allowedHeaders: ['content-type', 'x-request-id', 'apollo-require-preflight'],
+            exposedHeaders: ['x-request-id'],
+            credentials: false,
+            maxAge: 600,
+          },
+    ...(options.renderGraphiQL ? { renderGraphiQL: options.renderGraphiQL } : {}),
+    graphiql: config.graphiql
+      ? {
+          title: 'Amplify jobs GraphQL',
+          defaultQuery: example.query,
+          ...(example.variables ? { variables: JSON.stringify(example.variables, null, 2) } : {}),
+        }
+      : false,
+    logging: yogaLogger(log),
+    plugins: [
+      useGraphQlJit(),
+      // Federated tracing: a router sending `apollo-federation-include-trace: ftv1` gets an
+      // inline trace in `extensions.ftv1`; others pay nothing.
+      useApolloInlineTrace(),
+      useErrorLog(),
+    ],
+  });
+}
