@@ -11,7 +11,7 @@ import type { QuirkKind } from './model.js';
 import { createRequestListener } from './server.js';
 import { type Credentials, SigV4Verifier } from './sigv4.js';
 import { type RequestRecord, StatsRecorder, type StatsSnapshot } from './stats.js';
-import type { JobSummaryWire, JobWire } from './wire.js';
+import type { JobSummaryWire, JobWire } from './wire-types.js';
 import { type JobKeyFilter, type JobKeyInfo, World } from './world.js';
 
 export type { FaultKind, FaultRule, FaultRuleState } from './faults.js';
@@ -23,7 +23,7 @@ export type { Labels, OperationName } from './router.js';
 export { OPERATION_NAMES } from './router.js';
 export type { Credentials } from './sigv4.js';
 export type { RequestRecord, StatsSnapshot } from './stats.js';
-export type { AppWire, BranchWire, JobSummaryWire, JobWire, StepWire } from './wire.js';
+export type { AppWire, BranchWire, JobSummaryWire, JobWire, StepWire } from './wire-types.js';
 export type { JobKeyFilter, JobKeyInfo } from './world.js';
 export { CANCEL_DELAY_MS } from './world.js';
 

@@ -27,15 +27,8 @@ import {
   type WorldConfig,
 } from './seed.js';
 import type { StartDeploymentInput, StartJobInput } from './validation.js';
-import {
-  FileUrls,
-  type JobSummaryWire,
-  type JobWire,
-  jobWire,
-  summaryWire,
-  wireJobType,
-  wireStatus,
-} from './wire.js';
+import { FileUrls, jobWire, summaryWire, wireJobType, wireStatus } from './wire.js';
+import type { JobSummaryWire, JobWire } from './wire-types.js';
 
 /** How long a stopped job stays CANCELLING before it is CANCELLED (virtual time). */
 export const CANCEL_DELAY_MS = 5000;
