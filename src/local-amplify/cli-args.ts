@@ -25,10 +25,15 @@ Options:
                                 (default AKIALOCALAMPLIFY0001:local-amplify-secret-access-key)
       --fault <spec>            Fault rule, repeatable: <ops>:<kind>[:k=v,...]
                                 ops: * or Op1,Op2; kinds: latency throttle internal
-                                unavailable unauthorized accessDenied reset hang malformed;
-                                keys: count ratio ms jitter retryAfter message appId
-                                branchName jobId artifactId
+                                unavailable unauthorized accessDenied reset hang malformed
+                                corrupt status;
+                                keys: count ratio ms jitter retryAfter message for appId
+                                branchName jobId artifactId; corrupt: variant (nullStep
+                                msTimestamps isoTimestamps farFuture wrongTypes noJob
+                                stepsNotList badEntries logUrl), url (last); status: code
+                                body (html json empty text) errorType
                                 e.g. 'GetJob:throttle:ratio=0.1'  '*:latency:ms=50,jitter=20'
+                                'GetJob:corrupt:variant=nullStep'  '*:status:code=502,for=30s'
       --concurrent-jobs-limit <n>  Concurrent jobs started through the API (default 5)
       --public-url <url>        Base URL to put in log/artifact URLs (default: the listen URL)
   -h, --help                    Show this help

@@ -14,8 +14,10 @@ import { type RequestRecord, StatsRecorder, type StatsSnapshot } from './stats.j
 import type { JobSummaryWire, JobWire } from './wire-types.js';
 import { type JobKeyFilter, type JobKeyInfo, World } from './world.js';
 
-export type { FaultKind, FaultRule, FaultRuleState } from './faults.js';
-export { FAULT_KINDS, parseFaultSpec } from './faults.js';
+export type { CorruptVariant } from './corrupt.js';
+export { CORRUPT_OPERATIONS, CORRUPT_VARIANTS } from './corrupt.js';
+export type { FaultKind, FaultRule, FaultRuleState, StatusBody } from './faults.js';
+export { FAULT_KINDS, parseFaultSpec, STATUS_BODIES } from './faults.js';
 export type { JobStatus, JobType, QuirkKind } from './model.js';
 export { JOB_STATUSES, JOB_TYPES } from './model.js';
 export { PAGE_SIZE } from './operations.js';

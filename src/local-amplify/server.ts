@@ -4,10 +4,11 @@
  * operation. It does not listen: index.ts owns the socket.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { VirtualClock } from './clock.js';
 import { handleControl } from './control.js';
+import { corruptBody, type Json } from './corrupt.js';
 import { AmplifyError, type AmplifyErrorType, badRequest } from './errors.js';
 import type { FaultEngine, FaultKind, FaultRule, TerminalFaultKind } from './faults.js';
 import { serveFile } from './files.js';
@@ -98,6 +99,47 @@ const FAULT_ERRORS: Readonly<
   },
 };
 
+/**
+ * The `status` fault's response: any status 200..599 with the chosen body shape. HTML and text
+ * bodies look like a proxy's own page, so they carry no Amplify headers; JSON and empty bodies
+ * carry `x-amzn-RequestId`. 3xx answers point `Location` back at the request's own URL, and 204 and
+ * 304 never have a body.
+ */
+function sendStatusFault(
+  res: ServerResponse,
+  requestId: string,
+  rule: FaultRule,
+  selfUrl: string,
+): void {
+  if (res.headersSent || res.destroyed) return;
+  const code = rule.statusCode ?? 502;
+  const reason = STATUS_CODES[code] ?? 'Unknown';
+  const bodiless = code === 204 || code === 304;
+  const shape = bodiless ? 'empty' : (rule.body ?? 'html');
+  const text = rule.message ?? `${code} ${reason}`;
+  let contentType = 'application/json';
+  let payload = '';
+  if (shape === 'html') {
+    contentType = 'text/html';
+    payload = `<html>\r\n<head><title>${text}</title></head>\r\n<body>\r\n<center><h1>${text}</h1></center>\r\n<hr><center>awselb/2.0</center>\r\n</body>\r\n</html>\r\n`;
+  } else if (shape === 'text') {
+    contentType = 'text/plain; charset=utf-8';
+    payload = `${text}\n`;
+  } else if (shape === 'json') {
+    payload = JSON.stringify({ message: rule.message ?? reason });
+  }
+  const headers: Record<string, string | number> = {};
+  if (!bodiless) {
+    headers['Content-Type'] = contentType;
+    headers['Content-Length'] = Buffer.byteLength(payload);
+  }
+  if (shape === 'json' || shape === 'empty') headers['x-amzn-RequestId'] = requestId;
+  if (rule.errorType !== undefined) headers['x-amzn-ErrorType'] = rule.errorType;
+  if (code >= 300 && code < 400) headers.Location = selfUrl;
+  res.writeHead(code, headers);
+  res.end(bodiless ? undefined : payload);
+}
+
 export function createRequestListener(state: ServerState): RequestListener {
   const hung = new Set<ServerResponse>();
   const timers = new Set<NodeJS.Timeout>();
@@ -180,6 +222,8 @@ export function createRequestListener(state: ServerState): RequestListener {
       const proceed = (): void => {
         if (res.destroyed || res.headersSent) return;
         const terminal = decision?.terminal;
+        // corrupt: answer for real, then damage the 200 body before it is sent.
+        let corruptWith: FaultRule | undefined;
         if (terminal !== undefined && operation !== undefined) {
           fault = terminal.kind;
           switch (terminal.kind) {
@@ -205,6 +249,12 @@ export function createRequestListener(state: ServerState): RequestListener {
               }
               return;
             }
+            case 'status':
+              sendStatusFault(res, requestId, terminal.rule, `${state.url()}${url}`);
+              return;
+            case 'corrupt':
+              corruptWith = terminal.rule;
+              break;
             default:
               fail(faultError(terminal.kind, terminal.rule, operation));
               return;
@@ -255,12 +305,17 @@ export function createRequestListener(state: ServerState): RequestListener {
             body,
             now: state.clock.nowMs(),
           });
-          sendJson(
-            res,
-            200,
-            Buffer.isBuffer(result) ? result : Buffer.from(JSON.stringify(result)),
-            requestId,
-          );
+          let payload = Buffer.isBuffer(result) ? result : Buffer.from(JSON.stringify(result));
+          if (corruptWith?.variant !== undefined) {
+            const damaged = corruptBody(
+              corruptWith.variant,
+              route.operation,
+              JSON.parse(payload.toString('utf8')) as Json,
+              corruptWith.url,
+            );
+            payload = Buffer.from(JSON.stringify(damaged));
+          }
+          sendJson(res, 200, payload, requestId);
         } catch (error) {
           if (error instanceof AmplifyError) fail(error);
           else {
