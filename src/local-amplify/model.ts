@@ -36,7 +36,8 @@ export type QuirkKind =
   | 'sparseSummary'
   | 'unknownEnums'
   | 'emptyUrls'
-  | 'runningStepWithoutEndTime';
+  | 'runningStepWithoutEndTime'
+  | 'hugeLog';
 
 export interface StepPlan {
   readonly name: StepName;

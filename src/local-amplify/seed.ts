@@ -518,6 +518,8 @@ function seedQuirksApp(
   );
   for (let i = 0; i < 3; i++)
     commitJob(legacy, plan(t0 - (10 - i) * DAY - rng.int(0, HOUR), 'SUCCEED'));
+  // 6: finished, its BUILD log a few MiB long (drawn after the others, so they stay as they were).
+  const huge = commitJob(main, plan(t0 - 12 * HOUR - rng.int(0, HOUR), 'SUCCEED'), 'hugeLog');
   return {
     app,
     quirkJobs: [
@@ -525,6 +527,7 @@ function seedQuirksApp(
       { kind: 'unknownEnums', job: weird },
       { kind: 'emptyUrls', job: empty },
       { kind: 'runningStepWithoutEndTime', job: running },
+      { kind: 'hugeLog', job: huge },
     ],
     quirkBranches: [main, legacy],
   };

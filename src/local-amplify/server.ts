@@ -11,7 +11,7 @@ import { handleControl } from './control.js';
 import { corruptBody, type Json } from './corrupt.js';
 import { AmplifyError, type AmplifyErrorType, badRequest } from './errors.js';
 import type { FaultEngine, FaultKind, FaultRule, TerminalFaultKind } from './faults.js';
-import { serveFile } from './files.js';
+import { serveFile, withRange } from './files.js';
 import { OPERATIONS } from './operations.js';
 import { type Labels, matchRoute, type OperationName, parseQuery } from './router.js';
 import type { SigV4Verifier } from './sigv4.js';
@@ -379,16 +379,17 @@ export function createRequestListener(state: ServerState): RequestListener {
       res.end();
       return;
     }
-    const file = serveFile(
-      state.world,
-      state.clock.nowMs(),
-      path.slice('/_files/'.length).split('/'),
+    const file = withRange(
+      serveFile(state.world, state.clock.nowMs(), path.slice('/_files/'.length).split('/')),
+      req.headers.range,
     );
     res.writeHead(file.status, {
       'Content-Type': file.contentType,
       'Content-Length': file.body.length,
+      ...file.headers,
       'x-amzn-RequestId': requestId,
     });
+    // A client that stops reading early just closes its socket; Node drops the rest of the body.
     res.end(req.method === 'HEAD' ? undefined : file.body);
   }
 
