@@ -10,6 +10,7 @@ import type { VirtualClock } from './clock.js';
 import { handleControl } from './control.js';
 import { corruptBody, type Json } from './corrupt.js';
 import { AmplifyError, type AmplifyErrorType, badRequest } from './errors.js';
+import type { EventPublisher } from './events.js';
 import type { FaultEngine, FaultKind, FaultRule, TerminalFaultKind } from './faults.js';
 import { serveFile, withRange } from './files.js';
 import { OPERATIONS } from './operations.js';
@@ -30,7 +31,15 @@ export interface ServerState {
   /** undefined: signatures are not checked. */
   verifier: SigV4Verifier | undefined;
   readonly url: () => string;
+  readonly events: EventPublisher;
 }
+
+/** Operations after whose success job statuses may have changed, so events are looked for. */
+const CHANGES_JOBS: ReadonlySet<OperationName> = new Set([
+  'StartJob',
+  'StopJob',
+  'StartDeployment',
+]);
 
 export interface RequestListener {
   (req: IncomingMessage, res: ServerResponse): void;
@@ -316,6 +325,8 @@ export function createRequestListener(state: ServerState): RequestListener {
             payload = Buffer.from(JSON.stringify(damaged));
           }
           sendJson(res, 200, payload, requestId);
+          // After the answer is written: a scan is cheap and only queues events.
+          if (CHANGES_JOBS.has(route.operation)) state.events.scan();
         } catch (error) {
           if (error instanceof AmplifyError) fail(error);
           else {
@@ -355,6 +366,7 @@ export function createRequestListener(state: ServerState): RequestListener {
           clock: state.clock,
           faults: state.faults,
           stats: state.stats,
+          events: state.events,
           url: state.url,
           signaturesRequired: () => state.verifier !== undefined,
         },

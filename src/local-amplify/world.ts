@@ -61,6 +61,8 @@ export class World {
   readonly #appsById = new Map<string, AppRecord>();
   /** Jobs started through the API that may still be running (pruned lazily). */
   readonly #apiJobs = new Set<JobRecord>();
+  /** Called with each job StartJob or StartDeployment creates (the event publisher watches it). */
+  onJobCreated: ((job: JobRecord) => void) | undefined;
 
   constructor(config: WorldConfig, concurrentJobsLimit: number, baseUrl: string) {
     this.config = config;
@@ -166,6 +168,7 @@ export class World {
     });
     const job = addJob(this.config, this.artifacts, branch, fields, timeline, { viaApi: true });
     this.#apiJobs.add(job);
+    this.onJobCreated?.(job);
     return job;
   }
 
