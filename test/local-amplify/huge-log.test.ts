@@ -53,7 +53,9 @@ describe('the hugeLog quirk job', () => {
     const { job } = await client.send(new GetJobCommand(key));
     expect(job?.summary?.status).toBe('SUCCEED');
     expect(job?.steps?.map((s) => s.stepName)).toEqual(['BUILD', 'DEPLOY', 'VERIFY']);
-    expect(logUrl).toMatch(new RegExp(`/_files/logs/${key.appId}/main/${key.jobId}/BUILD\\.log$`));
+    expect(logUrl).toBe(
+      `${la.url}/_files/logs/${key.appId}/${key.branchName}/${key.jobId}/BUILD.log`,
+    );
     const head = await fetch(logUrl, { method: 'HEAD' });
     expect(head.status).toBe(200);
     expect(head.headers.get('accept-ranges')).toBe('bytes');

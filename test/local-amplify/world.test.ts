@@ -161,7 +161,7 @@ describe('live-service quirks (spec §7)', () => {
       { kind: 'unknownEnums', appId, branchName: 'main', jobId: '3' },
       { kind: 'emptyUrls', appId, branchName: 'main', jobId: '4' },
       { kind: 'runningStepWithoutEndTime', appId, branchName: 'main', jobId: '5' },
-      { kind: 'hugeLog', appId, branchName: 'main', jobId: '6' },
+      { kind: 'hugeLog', appId, branchName: 'legacy', jobId: '4' },
     ]);
   });
 
