@@ -53,7 +53,7 @@ export interface FaultRule {
   readonly latencyMs?: number;
   /** latency: extra random delay in [0, jitterMs). */
   readonly jitterMs?: number;
-  /** throttle: adds a `Retry-After: <seconds>` header. */
+  /** throttle and status: adds a `Retry-After: <seconds>` header. */
   readonly retryAfterSeconds?: number;
   /** Replaces the default error message (error kinds), body (malformed) or text (status). */
   readonly message?: string;

@@ -112,7 +112,7 @@ const FAULT_ERRORS: Readonly<
  * The `status` fault's response: any status 200..599 with the chosen body shape. HTML and text
  * bodies look like a proxy's own page, so they carry no Amplify headers; JSON and empty bodies
  * carry `x-amzn-RequestId`. 3xx answers point `Location` back at the request's own URL, and 204 and
- * 304 never have a body.
+ * 304 never have a body. `errorType` and `retryAfterSeconds` add their headers to any shape.
  */
 function sendStatusFault(
   res: ServerResponse,
@@ -144,6 +144,7 @@ function sendStatusFault(
   }
   if (shape === 'json' || shape === 'empty') headers['x-amzn-RequestId'] = requestId;
   if (rule.errorType !== undefined) headers['x-amzn-ErrorType'] = rule.errorType;
+  if (rule.retryAfterSeconds !== undefined) headers['Retry-After'] = String(rule.retryAfterSeconds);
   if (code >= 300 && code < 400) headers.Location = selfUrl;
   res.writeHead(code, headers);
   res.end(bodiless ? undefined : payload);

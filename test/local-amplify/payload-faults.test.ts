@@ -262,6 +262,15 @@ describe('status: any HTTP status with a chosen body', () => {
     expect(metadataOf(error).httpStatusCode).toBe(400);
   });
 
+  it('adds Retry-After to a status answer when asked', async () => {
+    la.faults.add(parseFaultSpec('*:status:code=429,body=json,retryAfter=7,errorType=SlowDown'));
+    const raw = await fetch(`${la.url}/apps`);
+    expect(raw.status).toBe(429);
+    expect(raw.headers.get('retry-after')).toBe('7');
+    expect(raw.headers.get('x-amzn-errortype')).toBe('SlowDown');
+    expect(await raw.json()).toEqual({ message: 'Too Many Requests' });
+  });
+
   it('answers a 302 with a Location and no body', async () => {
     la.faults.add({ kind: 'status', statusCode: 302, body: 'empty' });
     const path = `/apps/${key.appId}`;
