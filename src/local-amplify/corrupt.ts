@@ -82,7 +82,8 @@ const TIMESTAMP_MEMBERS: ReadonlySet<string> = new Set([
   'lastDeployTime',
 ]);
 
-type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+/** A parsed JSON value. */
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 type JsonObject = { [key: string]: Json };
 
 function isObject(value: Json | undefined): value is JsonObject {
@@ -215,5 +216,3 @@ function wrongTypes(body: JsonObject): JsonObject {
   }
   return body;
 }
-
-export type { Json };

@@ -272,7 +272,10 @@ export class EventPublisher {
     this.#pump();
   }
 
-  /** Stops scanning and delivering. Queued events are dropped (and counted); an attempt in flight is aborted. */
+  /**
+   * Stops scanning and delivering: queued events are dropped (and counted) and an attempt in
+   * flight is aborted. Setting a target again watches the unfinished jobs afresh.
+   */
   clearTarget(): void {
     this.#target = undefined;
     if (this.#scanTimer !== undefined) clearInterval(this.#scanTimer);
