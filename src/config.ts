@@ -103,6 +103,13 @@ export const GATEWAY_VARIABLES = {
   SHUTDOWN_TIMEOUT_MS: declare(int(0, 600_000), '10000', 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections are cut.'),
   ROUTER_SECRET: declare(secret, '', 'If set, every GraphQL request must carry it in the `x-router-secret` header (router-to-subgraph).'),
   READINESS_PROBE: declare(oneOf(['upstream', 'off']), 'upstream', '`upstream`: /ready calls Amplify ListApps (1 item, cached 5 s); `off`: ready once listening.'),
+  CONTROL_MUTATIONS: declare(bool, 'false', 'Let `startJob` and `stopJob` run (the caller also needs the `write` scope). Off: they answer FORBIDDEN.'),
+  LIVE_POLL_INTERVAL_MS: declare(int(100, 600_000), '5000', 'Milliseconds between two reads of a running job that has live subscribers: one poller per job for the whole cluster.'),
+  LIVE_POLL_MAX_INTERVAL_MS: declare(int(100, 3_600_000), '60000', 'Longest poll interval while backing off (Amplify throttling, failing, or its circuit breaker open); at least LIVE_POLL_INTERVAL_MS.'),
+  LIVE_MAX_SUBSCRIPTIONS: declare(int(1, 1_000_000), '10000', 'Live subscriptions one process holds at most; more answer TOO_MANY_SUBSCRIPTIONS.'),
+  LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: declare(int(1, 1_000_000), '100', 'Live subscriptions one client (its credentials, or its address when anonymous) holds at most in one process.'),
+  SSE_KEEPALIVE_MS: declare(int(1000, 300_000), '15000', 'Milliseconds between keep-alive comments on an open SSE stream, so idle proxies do not cut it.'),
+  AMPLIFY_EVENTS_SECRET: declare(secret, '', 'Shared secret EventBridge sends in the `x-amplify-events-secret` header to POST /events/amplify. Empty: the route answers 404.'),
 };
 
 // biome-ignore format: one variable per line, read as a table
@@ -178,6 +185,17 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
     /** `null`: no router secret required. */
     routerSecret: v.ROUTER_SECRET,
     readinessProbe: v.READINESS_PROBE === 'upstream',
+    /** Whether startJob/stopJob may run at all (the caller still needs the write scope). */
+    controlMutations: v.CONTROL_MUTATIONS,
+    live: {
+      pollIntervalMs: v.LIVE_POLL_INTERVAL_MS,
+      maxPollIntervalMs: Math.max(v.LIVE_POLL_MAX_INTERVAL_MS, v.LIVE_POLL_INTERVAL_MS),
+      maxSubscriptions: v.LIVE_MAX_SUBSCRIPTIONS,
+      maxSubscriptionsPerClient: v.LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT,
+      keepAliveMs: v.SSE_KEEPALIVE_MS,
+    },
+    /** `null`: POST /events/amplify is off. */
+    amplifyEvents: v.AMPLIFY_EVENTS_SECRET === null ? null : { secret: v.AMPLIFY_EVENTS_SECRET },
   };
 }
 

@@ -16,6 +16,27 @@ export const ErrorCode = {
   UPSTREAM_UNAUTHORIZED: 'UPSTREAM_UNAUTHORIZED',
   /** A router secret was required and missing or wrong. */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /**
+   * The caller may not do this: control mutations are off (`CONTROL_MUTATIONS`), or the caller
+   * lacks the `write` scope. Nothing was sent upstream.
+   */
+  FORBIDDEN: 'FORBIDDEN',
+  /**
+   * Amplify refused to start a job because the account's concurrent-jobs quota is used up
+   * (LimitExceededException on StartJob). Nothing was started; try again once a job has finished.
+   */
+  QUOTA_EXCEEDED: 'QUOTA_EXCEEDED',
+  /**
+   * A call that changes something (StartJob) failed in a way that leaves its outcome unknown: the
+   * connection broke, it timed out or Amplify answered 5xx. The job may have started; look at the
+   * branch's jobs before trying again. Never retried automatically.
+   */
+  UPSTREAM_OUTCOME_UNKNOWN: 'UPSTREAM_OUTCOME_UNKNOWN',
+  /**
+   * The gateway already holds as many live subscriptions as it allows, for this caller or in all
+   * (`LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT`, `LIVE_MAX_SUBSCRIPTIONS`). Close one, or retry later.
+   */
+  TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
   /** A bug or an unexpected failure in the gateway; details are in the server log only. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -26,6 +47,8 @@ export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.UPSTREAM_THROTTLED,
   ErrorCode.UPSTREAM_UNAVAILABLE,
+  ErrorCode.QUOTA_EXCEEDED,
+  ErrorCode.TOO_MANY_SUBSCRIPTIONS,
 ]);
 
 export interface UpstreamDetails {

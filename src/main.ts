@@ -50,8 +50,16 @@ async function main(): Promise<void> {
     `Amplify jobs GraphQL listening; compose it with: rover dev --name amplify-jobs --url ${running.url}/graphql`,
   );
   closeOnSignals(running, log, () => {
-    upstream.destroy();
-    process.exit(0);
+    app.close().then(
+      () => {
+        upstream.destroy();
+        process.exit(0);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'error while stopping the live pollers');
+        process.exit(1);
+      },
+    );
   });
 }
 

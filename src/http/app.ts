@@ -9,10 +9,18 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
+import { createMemoryCoordination, type LiveCoordination } from '../live/coordination.js';
+import { createLiveJobs, type LiveJobs } from '../live/live-jobs.js';
 import { withSingleFlight } from '../upstream/single-flight.js';
 import type { AmplifyUpstream } from '../upstream/upstream.js';
+import {
+  type AmplifyEventReceiver,
+  createAmplifyEventReceiver,
+  EVENTS_PATH,
+} from './amplify-events.js';
 import { DEFAULT_EXAMPLE, type GraphiQLExample, type GraphiQLRenderer } from './graphiql.js';
 import { createReadiness, type Readiness } from './readiness.js';
+import { createSseStreams, type SseStreams } from './sse.js';
 import { createGraphQLServer, type GraphQLServer } from './yoga.js';
 
 export interface GatewayAppOptions {
@@ -27,15 +35,31 @@ export interface GatewayAppOptions {
   renderGraphiQL?: GraphiQLRenderer | undefined;
   /** GraphiQL's opening document; the demo passes a job that exists in its world. */
   example?: GraphiQLExample;
+  /**
+   * How live-status replicas share poll claims and fan out changes: in memory (one process) by
+   * default. The app owns it: `close()` closes it.
+   */
+  coordination?: LiveCoordination;
 }
 
 export interface GatewayApp {
   yoga: GraphQLServer;
   readiness: Readiness;
+  /** Live job subscriptions and their pollers. */
+  live: LiveJobs;
+  /** Open SSE streams. */
+  sseStreams: SseStreams;
+  /** POST /events/amplify, when AMPLIFY_EVENTS_SECRET is set. */
+  events: AmplifyEventReceiver | null;
   /** The node:http request listener. */
   handle(req: IncomingMessage, res: ServerResponse): void;
-  /** From now on /ready answers 503 and responses ask clients to close their connection. */
+  /**
+   * From now on /ready answers 503, responses ask clients to close their connection, and every
+   * SSE stream ends (without `complete`, so clients reconnect to another replica).
+   */
   startDraining(): void;
+  /** Stops the live pollers and waits for background reads; call after the server closed. */
+  close(): Promise<void>;
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -71,17 +95,48 @@ const REQUEST_ID = /^[\w.:-]{1,128}$/;
 export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   const { config, log } = options;
   // Concurrent requests for one job share one GetJob (see single-flight.ts).
-  const upstream = withSingleFlight(options.upstream);
+  const fresh = withSingleFlight(options.upstream);
+  // What requests and live polls read through (the cache will wrap `fresh` here).
+  const upstream = fresh;
   if (config.graphiql && options.renderGraphiQL === undefined) {
     throw new Error('GRAPHIQL is on: pass renderGraphiQL (see loadGraphiQLRenderer)');
   }
+  const liveLog = log.child({ component: 'live' });
+  const coordination =
+    options.coordination ??
+    createMemoryCoordination((error) => liveLog.error({ err: error }, 'live listener failed'));
+  // Polls and first answers read through the cache; pushed events and stops read around it.
+  const live = createLiveJobs({
+    read: (key) => upstream.getJob(key),
+    readFresh: (key) => fresh.getJob(key),
+    coordination,
+    ...config.live,
+    log: liveLog,
+  });
+  const events =
+    config.amplifyEvents === null
+      ? null
+      : createAmplifyEventReceiver({
+          secret: config.amplifyEvents.secret,
+          live,
+          claims: coordination.claims,
+          maxBodyBytes: config.maxBodyBytes,
+          log: liveLog,
+        });
+  const sseStreams = createSseStreams();
   const readiness = createReadiness(upstream, config.readinessProbe);
   const yoga = createGraphQLServer({
     config,
-    deps: { upstream, maxConcurrency: config.upstream.maxConcurrency },
+    deps: {
+      upstream,
+      maxConcurrency: config.upstream.maxConcurrency,
+      live,
+      controlMutations: config.controlMutations,
+    },
     log,
     renderGraphiQL: options.renderGraphiQL,
     example: options.example ?? DEFAULT_EXAMPLE,
+    sseStreams,
   });
   let draining = false;
 
@@ -137,6 +192,11 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       req.resume();
       return;
     }
+    if (path === EVENTS_PATH && events !== null) {
+      // Not GraphQL: its own secret (EventBridge's connection), not the router's or a caller's.
+      events.handle(req, res);
+      return;
+    }
     if (config.routerSecret !== null && req.method !== 'OPTIONS') {
       const given = req.headers['x-router-secret'];
       if (typeof given !== 'string' || !sameSecret(given, config.routerSecret)) {
@@ -165,15 +225,33 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
         );
       });
     }
-    void yoga(req, res, { requestId, log: requestLog });
+    void yoga(req, res, {
+      requestId,
+      log: requestLog,
+      clientAddress: req.socket.remoteAddress,
+    });
   }
 
+  let closing: Promise<void> | null = null;
   return {
     yoga,
     readiness,
+    live,
+    sseStreams,
+    events,
     handle,
     startDraining() {
       draining = true;
+      sseStreams.closeAll();
+    },
+    close() {
+      closing ??= (async () => {
+        sseStreams.closeAll();
+        await events?.close();
+        await live.close();
+        await coordination.close();
+      })();
+      return closing;
     },
   };
 }

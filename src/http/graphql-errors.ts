@@ -17,6 +17,10 @@ const LOG_LEVEL_OF: Record<string, 'debug' | 'warn' | 'error'> = {
   [ErrorCode.UPSTREAM_THROTTLED]: 'warn',
   [ErrorCode.UPSTREAM_UNAVAILABLE]: 'warn',
   [ErrorCode.UPSTREAM_UNAUTHORIZED]: 'error',
+  [ErrorCode.FORBIDDEN]: 'warn',
+  [ErrorCode.QUOTA_EXCEEDED]: 'warn',
+  [ErrorCode.UPSTREAM_OUTCOME_UNKNOWN]: 'error',
+  [ErrorCode.TOO_MANY_SUBSCRIPTIONS]: 'warn',
   [ErrorCode.INTERNAL_SERVER_ERROR]: 'error',
 };
 

@@ -8,16 +8,19 @@ import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { type ContextDeps, createGatewayContext, type GatewayContext } from '../schema/context.js';
+import {
+  type ContextDeps,
+  createGatewayContext,
+  type GatewayContext,
+  type RequestFacts,
+} from '../schema/context.js';
 import { buildSchema } from '../schema/index.js';
 import type { GraphiQLExample, GraphiQLRenderer } from './graphiql.js';
 import { maskError, useErrorLog, yogaLogger } from './graphql-errors.js';
+import { type createSseStreams, useSseStreams } from './sse.js';
 
 /** What the HTTP edge hands to Yoga with each request. */
-export interface ServerContext {
-  requestId: string;
-  log: Logger;
-}
+export type ServerContext = RequestFacts;
 
 export type GraphQLServer = YogaServerInstance<ServerContext, GatewayContext>;
 
@@ -27,6 +30,8 @@ export interface GraphQLServerOptions {
   log: Logger;
   renderGraphiQL: GraphiQLRenderer | undefined;
   example: GraphiQLExample;
+  /** The app's open SSE streams (closed on shutdown). */
+  sseStreams: ReturnType<typeof createSseStreams>;
 }
 
 export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServer {
@@ -38,7 +43,8 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     // Checked from the Content-Length header by the HTTP edge: Yoga's streaming limit costs a
     // quarter of its CPU per request (stack notes).
     maxRequestBodySize: false,
-    context: ({ requestId, log: requestLog }) => createGatewayContext(deps, requestId, requestLog),
+    context: ({ requestId, log: requestLog, caller, clientAddress }) =>
+      createGatewayContext(deps, { requestId, log: requestLog, caller, clientAddress }),
     maskedErrors: { maskError },
     cors:
       config.corsOrigins === null
@@ -66,6 +72,8 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       // inline trace in `extensions.ftv1`; others pay nothing.
       useApolloInlineTrace(),
       useErrorLog(),
+      // Subscriptions over SSE: keep-alives, freeing on disconnect, closing on shutdown.
+      useSseStreams({ keepAliveMs: config.live.keepAliveMs }, options.sseStreams),
     ],
   });
 }

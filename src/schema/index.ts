@@ -10,6 +10,8 @@ import './enums.js';
 import './job-summary.js';
 import './step.js';
 import './job.js';
+import './live.js';
+import './control.js';
 
 /** The Federation 2 spec version the SDL links to; pinned so the supergraph does not drift. */
 export const FEDERATION_LINK = 'https://specs.apollo.dev/federation/v2.6';

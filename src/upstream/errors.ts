@@ -142,3 +142,46 @@ export function toGatewayError(error: unknown, subject: Subject): GatewayError {
     { cause: error, upstream },
   );
 }
+
+/** Network failures that happen before a request leaves: nothing reached Amplify. */
+const NOT_SENT = new Set(['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']);
+
+/**
+ * Errors of the calls that change something. StartJob has no idempotency token, so a failure
+ * after the request may have reached Amplify (5xx, timeout, reset, unreadable answer) leaves its
+ * outcome unknown: UPSTREAM_OUTCOME_UNKNOWN, not retryable. Its LimitExceededException is the
+ * concurrent-jobs quota, not throttling: QUOTA_EXCEEDED at once. StopJob is safe to repeat, so
+ * its errors map as reads do.
+ */
+export function toControlError(
+  error: unknown,
+  operation: 'StartJob' | 'StopJob',
+  subject: Subject,
+): GatewayError {
+  if (error instanceof GatewayError) return error;
+  const e = (typeof error === 'object' && error !== null ? error : {}) as SdkLikeError;
+  const name = typeof e.name === 'string' ? e.name : '';
+  const code = typeof e.code === 'string' ? e.code : '';
+  if (operation === 'StartJob' && name === 'LimitExceededException') {
+    const said = typeof e.message === 'string' && e.message !== '' ? ` (${e.message})` : '';
+    return new GatewayError(
+      ErrorCode.QUOTA_EXCEEDED,
+      `Amplify did not start ${subject}: the account's concurrent-jobs quota is used up${said}. Nothing was started; try again once a job has finished.`,
+      { cause: error, upstream: details(e) },
+    );
+  }
+  const mapped = toGatewayError(error, subject);
+  if (
+    operation === 'StartJob' &&
+    mapped.code === ErrorCode.UPSTREAM_UNAVAILABLE &&
+    !NOT_SENT.has(name) &&
+    !NOT_SENT.has(code)
+  ) {
+    return new GatewayError(
+      ErrorCode.UPSTREAM_OUTCOME_UNKNOWN,
+      `Amplify did not confirm ${subject} (${mapped.upstream?.errorName ?? 'no answer'}${mapped.upstream?.httpStatus ? `, HTTP ${mapped.upstream.httpStatus}` : ''}); the job may have started. Look at the branch's jobs before starting it again.`,
+      { cause: error, upstream: details(e) },
+    );
+  }
+  return mapped;
+}

@@ -67,6 +67,8 @@ export function testConfig(env: Record<string, string> = {}): Config {
 export const noUpstream: AmplifyUpstream = {
   getJob: () => Promise.reject(new Error('this test must not call Amplify')),
   checkReady: () => Promise.reject(new Error('this test must not call Amplify')),
+  startJob: () => Promise.reject(new Error('this test must not call Amplify')),
+  stopJob: () => Promise.reject(new Error('this test must not call Amplify')),
   region: () => Promise.resolve('us-east-1'),
   destroy: () => {},
 };
@@ -158,6 +160,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     },
     async close() {
       if (server !== null) await (await server).close();
+      await app.close();
       await app.yoga.dispose();
       upstream.destroy();
     },

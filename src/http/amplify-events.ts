@@ -1,0 +1,176 @@
+/**
+ * `POST /events/amplify`: Amplify's EventBridge events ("Amplify Deployment Status Change"), as an
+ * EventBridge API destination sends them, so live subscribers hear of a build's start and end at
+ * once instead of at the next poll. Not a GraphQL route: it sits before Yoga, with its own
+ * authentication (a shared secret in `x-amplify-events-secret`, compared in constant time).
+ *
+ * In order: wrong method 405; missing or wrong secret 401; a body that is not such an event 400;
+ * an event id already seen (EventBridge delivers at least once) 200 `duplicate`; otherwise 202 at
+ * once, then ONE fresh read of the job (around the cache, through the single-flight) that reaches
+ * every subscriber in the cluster. Nothing is read for a refused request. The event is a hint to
+ * read the job now, never the job itself: its status is not trusted for anything.
+ */
+import { timingSafeEqual } from 'node:crypto';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { Claims } from '../live/coordination.js';
+import type { LiveJobs } from '../live/live-jobs.js';
+import { jobKeyProblems } from '../upstream/keys.js';
+
+export const EVENTS_PATH = '/events/amplify';
+export const EVENTS_SECRET_HEADER = 'x-amplify-events-secret';
+
+/** How long an event id is remembered: EventBridge retries for up to 24 h, mostly within minutes. */
+const SEEN_EVENT_TTL_MS = 15 * 60_000;
+
+const AmplifyEvent = z.object({
+  id: z.string().min(1).max(256),
+  source: z.literal('aws.amplify'),
+  'detail-type': z.literal('Amplify Deployment Status Change'),
+  detail: z.object({
+    appId: z.string(),
+    branchName: z.string(),
+    jobId: z.string(),
+    // STARTED, SUCCEED, FAILED documented; other status names are accepted (they only hint).
+    jobStatus: z.string().regex(/^[A-Z_]{1,32}$/),
+  }),
+});
+
+export interface AmplifyEventReceiverOptions {
+  secret: string;
+  live: LiveJobs;
+  claims: Claims;
+  maxBodyBytes: number;
+  log: Logger;
+}
+
+export interface AmplifyEventReceiver {
+  handle(req: IncomingMessage, res: ServerResponse): void;
+  /** Counters for tests and logs. */
+  stats(): { accepted: number; duplicates: number; rejected: number; unauthorized: number };
+  /** Waits for the refreshes still running. */
+  close(): Promise<void>;
+}
+
+function sameSecret(given: string, expected: string): boolean {
+  const a = Buffer.from(given);
+  const b = Buffer.from(expected);
+  return a.length === b.length && timingSafeEqual(a, b);
+}
+
+function reply(res: ServerResponse, status: number, body: Record<string, unknown>): void {
+  const payload = JSON.stringify(body);
+  res.writeHead(status, {
+    'content-type': 'application/json; charset=utf-8',
+    'content-length': Buffer.byteLength(payload),
+    'cache-control': 'no-store',
+  });
+  res.end(payload);
+}
+
+function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    req.on('data', (chunk: Buffer) => {
+      size += chunk.length;
+      if (size > limit) {
+        resolve(null);
+        req.resume();
+        return;
+      }
+      chunks.push(chunk);
+    });
+    req.on('end', () => resolve(Buffer.concat(chunks)));
+    req.on('error', reject);
+  });
+}
+
+export function createAmplifyEventReceiver(
+  options: AmplifyEventReceiverOptions,
+): AmplifyEventReceiver {
+  const { log } = options;
+  const counters = { accepted: 0, duplicates: 0, rejected: 0, unauthorized: 0 };
+  const refreshing = new Set<Promise<unknown>>();
+
+  async function receive(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const body = await readBody(req, options.maxBodyBytes);
+    if (body === null) {
+      counters.rejected += 1;
+      reply(res, 413, { error: `The event is larger than ${options.maxBodyBytes} bytes.` });
+      return;
+    }
+    let json: unknown;
+    try {
+      json = JSON.parse(body.toString('utf8'));
+    } catch {
+      counters.rejected += 1;
+      reply(res, 400, { error: 'The body is not JSON.' });
+      return;
+    }
+    const parsed = AmplifyEvent.safeParse(json);
+    if (!parsed.success) {
+      counters.rejected += 1;
+      const problems = parsed.error.issues.map(
+        (i) => `${i.path.join('.') || 'body'}: ${i.message}`,
+      );
+      reply(res, 400, {
+        error: 'Not an "Amplify Deployment Status Change" event from aws.amplify.',
+        problems,
+      });
+      return;
+    }
+    const { id, detail } = parsed.data;
+    const key = { appId: detail.appId, branchName: detail.branchName, jobId: detail.jobId };
+    const keyProblems = jobKeyProblems(key);
+    if (keyProblems.length > 0) {
+      counters.rejected += 1;
+      reply(res, 400, { error: 'The event names no valid job.', problems: keyProblems });
+      return;
+    }
+    if (!(await options.claims.claim(`event:${id}`, SEEN_EVENT_TTL_MS))) {
+      counters.duplicates += 1;
+      reply(res, 200, { status: 'duplicate', id });
+      return;
+    }
+    counters.accepted += 1;
+    reply(res, 202, { status: 'accepted', id });
+    log.debug({ eventId: id, job: key, jobStatus: detail.jobStatus }, 'Amplify event received');
+    const refresh = options.live.refresh(key).then(
+      () => {},
+      (error: unknown) => {
+        log.warn({ err: error, eventId: id, job: key }, 'refreshing a job after its event failed');
+      },
+    );
+    refreshing.add(refresh);
+    void refresh.finally(() => refreshing.delete(refresh));
+  }
+
+  return {
+    handle(req, res) {
+      if (req.method !== 'POST') {
+        res.setHeader('allow', 'POST');
+        reply(res, 405, { error: 'POST an EventBridge event here.' });
+        req.resume();
+        return;
+      }
+      const given = req.headers[EVENTS_SECRET_HEADER];
+      if (typeof given !== 'string' || !sameSecret(given, options.secret)) {
+        counters.unauthorized += 1;
+        reply(res, 401, { error: `Missing or wrong ${EVENTS_SECRET_HEADER} header.` });
+        req.resume();
+        return;
+      }
+      receive(req, res).catch((error: unknown) => {
+        log.error({ err: error }, 'Amplify event receiver failed');
+        if (!res.headersSent) reply(res, 500, { error: 'Unexpected error.' });
+        else res.destroy();
+      });
+    },
+    stats: () => ({ ...counters }),
+    async close() {
+      await Promise.allSettled([...refreshing]);
+    },
+  };
+}

@@ -1,0 +1,111 @@
+/**
+ * What counts as a change of a job for its live subscribers, and the job's form on the fan-out
+ * channel between replicas.
+ *
+ * A job is sent again when its status or its steps change, not when Amplify merely re-signs its
+ * presigned URLs (which it does on every read): the fingerprint leaves URLs out. A job only moves
+ * forward (statuses in order, steps appear and end), so a snapshot that is behind one already sent
+ * (a cached read racing a pushed event, a replica's late message) is stale and is dropped.
+ */
+import type { JobRecord, JobStatus } from '../upstream/shapes.js';
+import { TERMINAL_STATUSES } from '../upstream/shapes.js';
+
+/** The parts of a job whose change subscribers are told about; URLs excluded. */
+export function fingerprint(job: JobRecord): string {
+  const s = job.summary;
+  return JSON.stringify([
+    s.status,
+    s.endTime?.getTime() ?? null,
+    job.steps.map((step) => [
+      step.stepName,
+      step.status,
+      step.startTime?.getTime() ?? null,
+      step.endTime?.getTime() ?? null,
+      step.statusReason,
+    ]),
+  ]);
+}
+
+/** Where a status sits in a job's life; null when it says nothing about order (UNKNOWN). */
+const STATUS_RANK: Partial<Record<JobStatus, number>> = {
+  CREATED: 0,
+  PENDING: 1,
+  PROVISIONING: 2,
+  RUNNING: 3,
+  CANCELLING: 4,
+  SUCCEED: 5,
+  FAILED: 5,
+  CANCELLED: 5,
+};
+
+/** How far a job has come: status rank, steps started, steps ended. Null: cannot be ordered. */
+export type Progress = readonly [number, number, number] | null;
+
+export function progressOf(job: JobRecord): Progress {
+  const status = job.summary.status;
+  const rank = status === null ? undefined : STATUS_RANK[status];
+  if (rank === undefined) return null;
+  const ended = job.steps.filter((step) => step.endTime !== null).length;
+  return [rank, job.steps.length, ended];
+}
+
+/** True when `next` is behind `previous` (so it is a stale snapshot); false when unknown. */
+export function isBehind(next: Progress, previous: Progress): boolean {
+  if (next === null || previous === null) return false;
+  for (let i = 0; i < next.length; i += 1) {
+    const a = next[i] as number;
+    const b = previous[i] as number;
+    if (a !== b) return a < b;
+  }
+  return false;
+}
+
+export function isTerminal(job: JobRecord): boolean {
+  return job.summary.status !== null && TERMINAL_STATUSES.has(job.summary.status);
+}
+
+/** A message on a job's fan-out channel: the job as one replica just read it. */
+export interface LiveMessage {
+  /** Format version: replicas of two releases never misread each other's messages. */
+  v: 1;
+  job: JobRecord;
+}
+
+const DATE_KEYS = new Set(['commitTime', 'startTime', 'endTime']);
+
+/** JSON for the channel (dates as ISO strings). */
+export function stringifyMessage(message: LiveMessage): string {
+  return JSON.stringify(message);
+}
+
+/**
+ * Reads a channel message back; null for anything that is not a version-1 job message (a newer
+ * release's format, or garbage), which the receiver ignores.
+ */
+export function parseMessage(text: string): LiveMessage | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(text, (key, v: unknown) =>
+      DATE_KEYS.has(key) && typeof v === 'string' ? new Date(v) : v,
+    );
+  } catch {
+    return null;
+  }
+  if (typeof value !== 'object' || value === null) return null;
+  const message = value as Partial<LiveMessage>;
+  const job = message.job as Partial<JobRecord> | undefined;
+  if (
+    message.v !== 1 ||
+    typeof job !== 'object' ||
+    job === null ||
+    typeof job.key?.appId !== 'string' ||
+    typeof job.key.branchName !== 'string' ||
+    typeof job.key.jobId !== 'string' ||
+    typeof job.summary !== 'object' ||
+    job.summary === null ||
+    !Array.isArray(job.steps)
+  ) {
+    return null;
+  }
+  return message as LiveMessage;
+}
