@@ -6,10 +6,11 @@
  * - keep-alive comments (`: keep-alive`) every `keepAliveMs`, so idle proxies and load balancers
  *   do not cut a quiet stream (Yoga's own ping is fixed at 12 s);
  * - a client that disconnects ends the stream at once, which returns the subscription's iterator
- *   and frees what it held (Yoga alone only notices on its next write);
+ *   and frees what it held (Yoga alone only notices when a later write fails);
  * - {@link SseStreams.closeAll}: on shutdown every stream ends WITHOUT a `complete` event, so
  *   clients reconnect (to another replica) instead of believing the subscription finished.
  */
+import type { ServerResponse } from 'node:http';
 import { getSSEProcessor, isAsyncIterable, type Plugin } from 'graphql-yoga';
 
 /** The open SSE streams of one gateway app. */
@@ -61,14 +62,22 @@ export function useSseStreams(
 ): Plugin {
   const yogaSse = getSSEProcessor();
   return {
-    onResultProcess({ request, result, setResultProcessor }) {
+    onResultProcess({ request, result, setResultProcessor, serverContext }) {
       if (!isAsyncIterable(result) || !acceptsEventStream(request)) return;
+      // A client gone: the node adapter cancels the body when the request errors (cancel()
+      // below); the response's 'close' covers a quiet close too. yoga.fetch callers (no socket)
+      // disconnect by cancelling the body.
+      const nodeResponse = (serverContext as { res?: ServerResponse }).res;
       setResultProcessor((processed, fetchAPI, mediaType) => {
         // Yoga's SSE processor answers synchronously (it only builds a streaming Response).
         const response = yogaSse(processed, fetchAPI, mediaType) as Response;
         const source = response.body;
         if (source === null) return response;
         const reader = source.getReader();
+        // The subscription's own iterator (Yoga iterates the same object): returning it is what
+        // frees the subscription. Cancelling Yoga's stream alone does not reach it while Yoga's
+        // pull is waiting for the next event.
+        const iterator = processed as AsyncIterableIterator<unknown>;
         const keepAlive = new fetchAPI.TextEncoder().encode(KEEP_ALIVE);
         let timer: NodeJS.Timeout | null = null;
         let forget: () => void = () => {};
@@ -76,15 +85,18 @@ export function useSseStreams(
         const onAbort = () => finish(true);
 
         // Idempotent: stops the timer, forgets the stream, and (unless the source ended by itself)
-        // cancels Yoga's stream, which returns the subscription's iterator.
+        // returns the subscription's iterator and cancels Yoga's stream.
         function finish(cancelSource: boolean): void {
           if (finished) return;
           finished = true;
           if (timer !== null) clearInterval(timer);
           timer = null;
           forget();
-          request.signal?.removeEventListener('abort', onAbort);
-          if (cancelSource) reader.cancel().catch(() => {});
+          nodeResponse?.off('close', onAbort);
+          if (cancelSource) {
+            void iterator.return?.()?.catch?.(() => {});
+            reader.cancel().catch(() => {});
+          }
         }
 
         const body = new fetchAPI.ReadableStream<Uint8Array>({
@@ -103,8 +115,8 @@ export function useSseStreams(
                 }
               },
             });
-            if (request.signal?.aborted) finish(true);
-            else request.signal?.addEventListener('abort', onAbort, { once: true });
+            if (nodeResponse?.destroyed === true) finish(true);
+            else nodeResponse?.once('close', onAbort);
           },
           async pull(controller) {
             try {

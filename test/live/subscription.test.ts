@@ -1,0 +1,329 @@
+/**
+ * `jobUpdated` over real SSE against the local Amplify: the graphql-sse client and raw frames,
+ * progress to a final status, one poller per job, keep-alives, limits, and freeing on disconnect.
+ */
+import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import type { LocalAmplify } from '../../src/local-amplify/index.js';
+import type { JobKey } from '../../src/upstream/shapes.js';
+import {
+  openRawStream,
+  releasableBranches,
+  type Subscription,
+  subscribeWithClient,
+  until,
+} from '../support/live.js';
+import { type Stack, silentLog, startStack } from '../support/stack.js';
+
+const FAST = { LIVE_POLL_INTERVAL_MS: '100', CONTROL_MUTATIONS: 'true' };
+const RANK: Record<string, number> = {
+  CREATED: 0,
+  PENDING: 1,
+  PROVISIONING: 2,
+  RUNNING: 3,
+  CANCELLING: 4,
+  SUCCEED: 5,
+  FAILED: 5,
+  CANCELLED: 5,
+};
+
+let stack: Stack | null = null;
+const open: Subscription[] = [];
+afterEach(async () => {
+  for (const subscription of open.splice(0)) await subscription.close();
+  await stack?.close();
+  stack = null;
+});
+
+/** What the local Amplify says a job looks like now: status and step statuses. */
+function worldState(la: LocalAmplify, key: JobKey): string {
+  const job = la.world.getJobWire(key.appId, key.branchName, key.jobId)?.job;
+  return JSON.stringify([job?.summary.status, job?.steps.map((s) => s.status)]);
+}
+
+/** The same from a subscription's latest result. */
+function seenState(subscription: Subscription): string {
+  const last = subscription.results.at(-1)?.data?.jobUpdated as
+    | { summary: { status: string }; steps: Array<{ status: string }> }
+    | undefined;
+  return JSON.stringify([last?.summary.status, last?.steps.map((s) => s.status)]);
+}
+
+async function startJobs(s: Stack, count: number): Promise<JobKey[]> {
+  const keys: JobKey[] = [];
+  for (const branch of releasableBranches(s.la).slice(0, count)) {
+    const body = await s.graphql(
+      'mutation($a: ID!, $b: String!) { startJob(appId: $a, branchName: $b, jobType: RELEASE, reason: "live test") { appId branchName jobId summary { status } } }',
+      { a: branch.appId, b: branch.branchName },
+    );
+    expect(body.errors).toBeUndefined();
+    const job = body.data?.startJob as JobKey & { summary: { status: string } };
+    expect(job.summary.status).toBe('PENDING');
+    keys.push({ appId: job.appId, branchName: job.branchName, jobId: job.jobId });
+  }
+  return keys;
+}
+
+/** A job of the demo world that is RUNNING now (the clock is frozen, so it stays so). */
+function runningJob(la: LocalAmplify): JobKey {
+  const quirkApp = la.world.quirkApp();
+  const key = la.world.listJobKeys({ status: 'RUNNING' }).find((j) => j.appId !== quirkApp.appId);
+  if (key === undefined) throw new Error('no RUNNING job in the demo world');
+  return { appId: key.appId, branchName: key.branchName, jobId: key.jobId };
+}
+
+describe('jobUpdated over real SSE', () => {
+  it('follows started jobs to their final status with the graphql-sse client, then completes', async () => {
+    stack = await startStack({ env: FAST });
+    const s = stack;
+    const server = await s.listen();
+    const keys = await startJobs(s, 5);
+    const subscriptions = keys.map((key) => subscribeWithClient(`${server.url}/graphql`, key));
+    open.push(...subscriptions);
+    await until(() => subscriptions.every((sub) => sub.results.length >= 1), 'first answers');
+
+    // Move the frozen clock on in steps; after each, wait until every open subscription shows
+    // what the local Amplify shows, so no state is skipped by the test itself.
+    for (let step = 0; step < 120 && subscriptions.some((sub) => sub.ended === null); step += 1) {
+      s.la.clock.advance(15_000);
+      await until(
+        () =>
+          subscriptions.every(
+            (sub, i) => sub.ended !== null || seenState(sub) === worldState(s.la, keys[i]!),
+          ),
+        `subscribers to catch up at step ${step}`,
+      );
+    }
+    await Promise.all(subscriptions.map((sub) => sub.done));
+
+    const finals: string[] = [];
+    for (const [i, sub] of subscriptions.entries()) {
+      expect(sub.ended).toBe('complete');
+      expect(sub.results.every((r) => r.errors === undefined)).toBe(true);
+      const statuses = sub.statuses() as string[];
+      const final = s.la.world.getJobWire(keys[i]!.appId, keys[i]!.branchName, keys[i]!.jobId)?.job
+        .summary.status;
+      expect(statuses[0]).toBe('PENDING');
+      expect(statuses.at(-1)).toBe(final);
+      expect(['SUCCEED', 'FAILED']).toContain(final);
+      // Only forward, and through RUNNING.
+      const ranks = statuses.map((status) => RANK[status]!);
+      expect(ranks).toEqual([...ranks].sort((a, b) => a - b));
+      expect(statuses).toContain('RUNNING');
+      finals.push(final!);
+    }
+    expect(finals).toContain('SUCCEED');
+    // Every subscription left: nothing is watched or polled any more.
+    await until(() => s.app.live.stats().watchedJobs === 0, 'watches to end');
+    expect(s.app.live.stats()).toMatchObject({ subscriptions: 0, tickerRunning: false });
+  }, 90_000);
+
+  it("answers raw GraphQL over SSE as curl sends it (Yoga's distinct connections mode)", async () => {
+    stack = await startStack({ env: FAST });
+    const s = stack;
+    const server = await s.listen();
+    const key = runningJob(s.la);
+    const stream = await openRawStream(`${server.url}/graphql`, key);
+    open.push(stream);
+    expect(stream.status).toBe(200);
+    expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
+    await until(() => stream.events.length >= 1, 'the first event');
+    expect(stream.events[0]?.event).toBe('next');
+    expect(stream.statuses()).toEqual(['RUNNING']);
+
+    s.la.clock.advance(3_600_000);
+    await stream.done;
+    expect(stream.ended).toBe('complete');
+    expect(stream.events.at(-1)).toEqual({ event: 'complete', data: '' });
+    expect(['SUCCEED', 'FAILED']).toContain(stream.statuses().at(-1));
+  });
+
+  it('takes literal arguments as well as variables of any name', async () => {
+    stack = await startStack({ env: FAST });
+    const server = await stack.listen();
+    const key = runningJob(stack.la);
+    const literal = `subscription { jobUpdated(appId: "${key.appId}", branchName: ${JSON.stringify(key.branchName)}, jobId: "${key.jobId}") { jobId summary { status } } }`;
+    const stream = await openRawStream(`${server.url}/graphql`, key, {}, literal);
+    open.push(stream);
+    await until(() => stream.results.length === 1, 'the first answer');
+    expect(stream.results[0]).toEqual({
+      data: { jobUpdated: { jobId: key.jobId, summary: { status: 'RUNNING' } } },
+    });
+  });
+
+  it('answers a job that does not exist with one NOT_FOUND result, then completes', async () => {
+    stack = await startStack({ env: FAST });
+    const server = await stack.listen();
+    const key = runningJob(stack.la);
+    const before = stack.la.stats.calls('GetJob');
+    const stream = await openRawStream(`${server.url}/graphql`, { ...key, jobId: '99999' });
+    await stream.done;
+    expect(stream.ended).toBe('complete');
+    expect(stream.results).toHaveLength(1);
+    expect(stream.results[0]?.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(stack.la.stats.calls('GetJob')).toBe(before + 1);
+
+    const bad = await openRawStream(`${server.url}/graphql`, { ...key, appId: 'NOT-AN-APP' });
+    await bad.done;
+    expect(bad.results[0]?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
+    expect(stack.la.stats.calls('GetJob')).toBe(before + 1);
+    await until(() => stack!.app.live.stats().watchedJobs === 0, 'watches to end');
+  });
+
+  it('polls a job once per interval however many subscribe to it', async () => {
+    stack = await startStack({ env: FAST });
+    const s = stack;
+    const server = await s.listen();
+    const key = runningJob(s.la);
+    const subscriptions = [
+      subscribeWithClient(`${server.url}/graphql`, key),
+      subscribeWithClient(`${server.url}/graphql`, key),
+      await openRawStream(`${server.url}/graphql`, key),
+    ];
+    open.push(...subscriptions);
+    await until(() => subscriptions.every((sub) => sub.results.length === 1), 'first answers');
+    expect(s.app.live.stats()).toMatchObject({ subscriptions: 3, watchedJobs: 1 });
+
+    const calls0 = s.la.stats.calls('GetJob');
+    const polls0 = s.app.live.stats().polls;
+    await until(() => s.app.live.stats().polls >= polls0 + 5, 'five polls');
+    const polls = s.app.live.stats().polls - polls0;
+    const calls = s.la.stats.calls('GetJob') - calls0;
+    // One GetJob per poll (not per subscriber); a poll may be in flight at the last reading.
+    expect(calls).toBeGreaterThanOrEqual(polls - 1);
+    expect(calls).toBeLessThanOrEqual(polls + 1);
+    // A frozen job does not change: nobody got a second result.
+    expect(subscriptions.map((sub) => sub.results.length)).toEqual([1, 1, 1]);
+
+    // A change reaches all three from the one poller.
+    s.la.clock.advance(3_600_000);
+    await Promise.all(subscriptions.map((sub) => sub.done));
+    expect(subscriptions.map((sub) => sub.ended)).toEqual(['complete', 'complete', 'complete']);
+    const finals = subscriptions.map((sub) => sub.statuses().at(-1));
+    expect(new Set(finals).size).toBe(1);
+  });
+
+  it('frees everything a client held when it disconnects', async () => {
+    // No write may reveal the closed socket here: Yoga pings every 12 s outside NODE_ENV=test
+    // and ours are 5 min apart, so only noticing the disconnect itself frees within the waits.
+    const nodeEnv = process.env.NODE_ENV;
+    process.env.NODE_ENV = 'production';
+    onTestFinished(() => {
+      process.env.NODE_ENV = nodeEnv;
+    });
+    stack = await startStack({ env: { ...FAST, SSE_KEEPALIVE_MS: '300000' } });
+    const s = stack;
+    const server = await s.listen();
+    const key = runningJob(s.la);
+    const streams = await Promise.all(
+      [1, 2, 3].map(() => openRawStream(`${server.url}/graphql`, key)),
+    );
+    await until(() => streams.every((stream) => stream.results.length === 1), 'first answers');
+    expect(s.app.live.stats()).toMatchObject({ subscriptions: 3, watchedJobs: 1 });
+    expect(s.app.live.stats().tickerRunning).toBe(true);
+    expect(s.app.sseStreams.open).toBe(3);
+
+    await streams[0]!.close();
+    await until(() => s.app.live.stats().subscriptions === 2, 'one subscription to go', 5_000);
+    expect(s.app.live.stats().watchedJobs).toBe(1);
+
+    await Promise.all(streams.slice(1).map((stream) => stream.close()));
+    await until(() => s.app.live.stats().subscriptions === 0, 'every subscription to go', 5_000);
+    expect(s.app.live.stats()).toMatchObject({ watchedJobs: 0, tickerRunning: false });
+    expect(s.app.sseStreams.open).toBe(0);
+    // With nothing watched, nothing is polled.
+    const polls = s.app.live.stats().polls;
+    const calls = s.la.stats.calls('GetJob');
+    await new Promise((resolve) => setTimeout(resolve, 400));
+    expect(s.app.live.stats().polls).toBe(polls);
+    expect(s.la.stats.calls('GetJob')).toBe(calls);
+  });
+
+  it('sends a keep-alive comment every SSE_KEEPALIVE_MS while nothing changes', async () => {
+    stack = await startStack({ env: { ...FAST, SSE_KEEPALIVE_MS: '1000' } });
+    const server = await stack.listen();
+    const stream = await openRawStream(`${server.url}/graphql`, runningJob(stack.la));
+    open.push(stream);
+    await until(
+      () => stream.comments.filter((c) => c === ': keep-alive').length >= 2,
+      'two keep-alive comments',
+      10_000,
+    );
+    expect(stream.results).toHaveLength(1);
+    expect(stream.ended).toBeNull();
+  });
+
+  it('bounds subscriptions per client and per process, and counts a freed one out', async () => {
+    stack = await startStack({
+      env: { ...FAST, LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: '2', LIVE_MAX_SUBSCRIPTIONS: '3' },
+    });
+    const s = stack;
+    const server = await s.listen();
+    const key = runningJob(s.la);
+    const url = `${server.url}/graphql`;
+    const first = await openRawStream(url, key);
+    const second = await openRawStream(url, key);
+    open.push(first, second);
+    await until(() => first.results.length === 1 && second.results.length === 1, 'two streams');
+
+    const third = await openRawStream(url, key);
+    await third.done;
+    expect(third.results[0]?.errors?.[0]?.extensions).toMatchObject({
+      code: 'TOO_MANY_SUBSCRIPTIONS',
+      retryable: true,
+    });
+
+    // Another client (another peer address, as the HTTP edge reports it) may still subscribe,
+    // up to the process's limit.
+    const viaFetch = async (clientAddress: string) => {
+      const response = await s.app.yoga.fetch(
+        'http://gateway.test/graphql',
+        {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+          body: JSON.stringify({
+            query:
+              'subscription($a: ID!, $b: String!, $j: ID!) { jobUpdated(appId: $a, branchName: $b, jobId: $j) { jobId } }',
+            variables: { a: key.appId, b: key.branchName, j: key.jobId },
+          }),
+        },
+        { requestId: `limits-${clientAddress}`, log: silentLog, clientAddress },
+      );
+      const reader = response.body!.getReader();
+      const { value } = await reader.read();
+      let text = new TextDecoder().decode(value);
+      while (!text.includes('event: next')) {
+        const more = await reader.read();
+        if (more.done) break;
+        text += new TextDecoder().decode(more.value);
+      }
+      return { text, reader };
+    };
+    const other = await viaFetch('192.0.2.10');
+    expect(other.text).toContain('"jobId"');
+    expect(s.app.live.stats().subscriptions).toBe(3);
+    const fourth = await viaFetch('192.0.2.11');
+    expect(fourth.text).toContain('TOO_MANY_SUBSCRIPTIONS');
+    await fourth.reader.cancel();
+
+    await other.reader.cancel();
+    await first.close();
+    await until(() => s.app.live.stats().subscriptions === 1, 'two to leave');
+    const again = await openRawStream(url, key);
+    open.push(again);
+    await until(() => again.results.length === 1, 'a new stream');
+    expect(again.results[0]?.errors).toBeUndefined();
+  });
+
+  it('ends every stream without complete when the gateway starts draining, so clients reconnect', async () => {
+    stack = await startStack({ env: FAST });
+    const s = stack;
+    const server = await s.listen();
+    const stream = await openRawStream(`${server.url}/graphql`, runningJob(s.la));
+    await until(() => stream.results.length === 1, 'the first answer');
+    s.app.startDraining();
+    await stream.done;
+    expect(stream.ended).toBeInstanceOf(Error);
+    expect(stream.events.map((e) => e.event)).toEqual(['next']);
+    await until(() => s.app.live.stats().subscriptions === 0, 'the subscription to go');
+  });
+});
