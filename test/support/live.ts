@@ -197,3 +197,16 @@ export function releasableBranches(la: LocalAmplify): Array<{ appId: string; bra
   }
   return branches;
 }
+
+/** GetJob requests the local Amplify received for one job (among its last 200 requests). */
+export function getJobCallsFor(la: LocalAmplify, key: JobKey): number {
+  return la.stats
+    .lastRequests(200)
+    .filter(
+      (r) =>
+        r.operation === 'GetJob' &&
+        r.labels.appId === key.appId &&
+        r.labels.branchName === key.branchName &&
+        r.labels.jobId === key.jobId,
+    ).length;
+}
