@@ -3,7 +3,9 @@
  * fresh machine with no AWS account. Prints the GraphiQL URL and a query for a job that exists.
  */
 
+import { randomBytes } from 'node:crypto';
 import { loadConfig, loadDemoConfig } from './config.js';
+import { EVENTS_PATH, EVENTS_SECRET_HEADER } from './http/amplify-events.js';
 import { createGatewayApp } from './http/app.js';
 import { loadGraphiQLRenderer } from './http/graphiql.js';
 import { closeOnSignals, listen } from './http/server.js';
@@ -42,7 +44,15 @@ query Job($appId: ID!, $branchName: String!, $jobId: ID!) {
 `;
 
 async function demo(): Promise<void> {
-  const loaded = loadConfig({ HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
+  // The embedded local Amplify pushes its EventBridge events to the gateway, as an API
+  // destination would, with a secret made up for this run; the control mutations are on, since
+  // the only Amplify here is the local one.
+  const loaded = loadConfig({
+    HOST: '127.0.0.1',
+    LOG_LEVEL: 'warn',
+    AMPLIFY_EVENTS_SECRET: randomBytes(24).toString('hex'),
+    CONTROL_MUTATIONS: 'true',
+  });
   const loadedDemo = loadDemoConfig();
   const problems = [
     ...(loaded.ok ? [] : loaded.problems),
@@ -83,11 +93,28 @@ async function demo(): Promise<void> {
     renderGraphiQL: await loadGraphiQLRenderer(config),
   });
   const running = await listen(app, config, log);
+  if (config.amplifyEvents !== null) {
+    amplify.events.setTarget({
+      url: `${running.url}${EVENTS_PATH}`,
+      headers: { [EVENTS_SECRET_HEADER]: config.amplifyEvents.secret },
+    });
+  }
   const curlBody = JSON.stringify({
     query:
       'query($appId: ID!, $branchName: String!, $jobId: ID!) { job(appId: $appId, branchName: $branchName, jobId: $jobId) { summary { status jobType } steps { stepName status } } }',
     variables,
   });
+  // A job that is running now, to follow live (not from the quirks app, whose jobs never move).
+  const quirkApp = amplify.world.quirkApp().appId;
+  const live = amplify.world.listJobKeys({ status: 'RUNNING' }).find((j) => j.appId !== quirkApp);
+  const sseBody =
+    live === undefined
+      ? null
+      : JSON.stringify({
+          query:
+            'subscription($appId: ID!, $branchName: String!, $jobId: ID!) { jobUpdated(appId: $appId, branchName: $branchName, jobId: $jobId) { summary { status } steps { stepName status } } }',
+          variables: { appId: live.appId, branchName: live.branchName, jobId: live.jobId },
+        });
   console.log(
     [
       '',
@@ -98,17 +125,31 @@ async function demo(): Promise<void> {
       'Try it from a shell:',
       `  curl -s ${running.url}/graphql -H 'content-type: application/json' \\`,
       `    -d '${curlBody}'`,
+      ...(sseBody === null
+        ? []
+        : [
+            '',
+            'Follow a running job live (Server-Sent Events; the build takes a few minutes):',
+            `  curl -N ${running.url}/graphql -H 'content-type: application/json' -H 'accept: text/event-stream' \\`,
+            `    --data-raw '${sseBody}'`,
+          ]),
       '',
       'Press Ctrl+C to stop.',
       '',
     ].join('\n'),
   );
   closeOnSignals(running, log, () => {
-    upstream.destroy();
-    amplify.close().then(
-      () => process.exit(0),
-      () => process.exit(1),
-    );
+    amplify.events.clearTarget();
+    app
+      .close()
+      .then(() => {
+        upstream.destroy();
+        return amplify.close();
+      })
+      .then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
   });
 }
 
