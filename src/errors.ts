@@ -14,6 +14,11 @@ export const ErrorCode = {
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
   /** Amplify refused the gateway's credentials or IAM permissions. */
   UPSTREAM_UNAUTHORIZED: 'UPSTREAM_UNAUTHORIZED',
+  /**
+   * Amplify answered, but without a usable entity (no job, a job that is not an object, another
+   * job than the one asked for). Never retryable: the same answer would come back.
+   */
+  UPSTREAM_INVALID_RESPONSE: 'UPSTREAM_INVALID_RESPONSE',
   /** A router secret was required and missing or wrong. */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   /** A bug or an unexpected failure in the gateway; details are in the server log only. */
@@ -22,7 +27,10 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** Whether a client may retry the same request later and expect a different outcome. */
+/**
+ * Whether a client may retry the same request later and expect a different outcome, by code; an
+ * error may say otherwise for itself (`retryable` option).
+ */
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.UPSTREAM_THROTTLED,
   ErrorCode.UPSTREAM_UNAVAILABLE,
@@ -45,19 +53,18 @@ export class GatewayError extends Error {
   override readonly name = 'GatewayError';
   readonly code: ErrorCode;
   readonly upstream: UpstreamDetails | null;
+  /** Whether retrying the same request later can give another outcome. */
+  readonly retryable: boolean;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { cause?: unknown; upstream?: UpstreamDetails } = {},
+    options: { cause?: unknown; upstream?: UpstreamDetails; retryable?: boolean } = {},
   ) {
     super(message, { cause: options.cause });
     this.code = code;
     this.upstream = options.upstream ?? null;
-  }
-
-  get retryable(): boolean {
-    return RETRYABLE.has(this.code);
+    this.retryable = options.retryable ?? RETRYABLE.has(code);
   }
 
   /** What goes into GraphQL `extensions`: stable, documented, free of secrets and host names. */

@@ -173,6 +173,7 @@ describe('signed requests', () => {
         ...stack.la.clientConfig(),
         credentials: { accessKeyId: 'AKIDGATEWAYTEST', secretAccessKey: 'wrong-secret' },
         onUnknownValue: () => undefined,
+        onWireProblem: () => undefined,
       });
       await expect(wrong.getJob(job)).rejects.toMatchObject({
         code: 'UPSTREAM_UNAUTHORIZED',

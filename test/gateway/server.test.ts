@@ -98,6 +98,7 @@ describe('readiness', () => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
       onUnknownValue: () => undefined,
+      onWireProblem: () => undefined,
     });
     const gateway = await createGateway({ upstream, env: { READINESS_PROBE: 'upstream' } });
     try {
