@@ -48,6 +48,9 @@ export function createAmplifyClient(options: AmplifyClientOptions): AmplifyClien
       requestTimeout: config.requestTimeoutMs,
       // Without this the SDK only logs a warning when requestTimeout passes and keeps waiting.
       throwOnRequestTimeout: true,
+      // requestTimeout ends once the headers arrive: a body that stalls after them would hang the
+      // call for ever. The same time of silence on the socket ends the attempt.
+      socketTimeout: config.requestTimeoutMs,
       httpAgent: new HttpAgent(agentOptions),
       httpsAgent: new HttpsAgent(agentOptions),
     }),

@@ -105,7 +105,10 @@ describe('readiness', () => {
       const running = await gateway.listen();
       const response = await fetch(`${running.url}/ready`);
       expect(response.status).toBe(503);
-      expect(await response.json()).toMatchObject({ ready: false, reason: 'UPSTREAM_UNAVAILABLE' });
+      expect(await response.json()).toMatchObject({
+        ready: false,
+        reason: 'UPSTREAM_CONNECTION_REFUSED',
+      });
     } finally {
       await gateway.close();
     }
