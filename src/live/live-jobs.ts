@@ -112,13 +112,6 @@ function remember(seen: Set<string>, id: string): void {
   }
 }
 
-/** Errors after which polling slows down: throttling, Amplify failing, the breaker open. */
-function shouldBackOff(error: unknown): boolean {
-  return (
-    error instanceof GatewayError &&
-    (error.code === ErrorCode.UPSTREAM_THROTTLED || error.code === ErrorCode.UPSTREAM_UNAVAILABLE)
-  );
-}
 
 export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
   const { coordination, log } = options;
@@ -254,19 +247,6 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
       backoffFactor = 1;
       accept(watch, job, true);
     } catch (error) {
-      if (shouldBackOff(error)) {
-        backoffFactor = Math.min(
-          backoffFactor * 2,
-          Math.ceil(options.maxPollIntervalMs / options.pollIntervalMs),
-        );
-        const period = interval();
-        log.warn(
-          { err: error, job: watch.key, nextPollMs: period },
-          'live poll failed: backing off',
-        );
-        await claims.hold(name, Math.floor(period * 0.8)).catch(() => {});
-        return;
-      }
       if (error instanceof GatewayError && error.code === ErrorCode.NOT_FOUND) {
         // The job was deleted: tell its subscribers and end their streams.
         for (const subscriber of watch.subscribers) {
@@ -275,7 +255,20 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
         }
         return;
       }
-      log.error({ err: error, job: watch.key }, 'live poll failed');
+      // Throttling, Amplify failing or unreachable, the circuit breaker open, or an error that
+      // will repeat (credentials): slow down, for every job, and hold this job's claim that long
+      // so the other replicas slow down too. One good read restores the interval.
+      backoffFactor = Math.min(
+        backoffFactor * 2,
+        Math.ceil(options.maxPollIntervalMs / options.pollIntervalMs),
+      );
+      const period = interval();
+      const retryable = error instanceof GatewayError && error.retryable;
+      log[retryable ? 'warn' : 'error'](
+        { err: error, job: watch.key, nextPollMs: period },
+        'live poll failed: backing off',
+      );
+      await claims.hold(name, Math.floor(period * 0.8)).catch(() => {});
     }
   }
 
