@@ -1,0 +1,330 @@
+/**
+ * W5, live job status at scale: SSE subscribers spread over running jobs and over two gateway
+ * processes that share one Redis, the runner holding every subscription. Measured:
+ *
+ * - upstream GetJob calls per polling interval, with the jobs still (clock frozen) and while they
+ *   change (goal: at most one per job per interval in total, whatever the subscribers and
+ *   replicas);
+ * - event latency, from the moment the local Amplify's clock moves (a status change) to the
+ *   subscriber's next SSE event, p50 and p99, first by polling alone, then with the local Amplify
+ *   pushing every status change to one gateway's POST /events/amplify (the other replica's
+ *   subscribers hear of it through Redis);
+ * - GetJob calls with pushed events beside polling alone (goal: no more: an event's read stands
+ *   for that job's next poll);
+ * - RSS per 1,000 subscribers (both gateways, after every subscriber had its first answer,
+ *   minus before the first one subscribed).
+ *
+ * Every wait is bounded; every socket is closed on the way out.
+ */
+import { request } from 'node:http';
+import { performance } from 'node:perf_hooks';
+import type { JobKey } from '../src/upstream/shapes.js';
+import type { BenchArgs } from './args.js';
+import { controlJson } from './http.js';
+import { median, percentile, round } from './numbers.js';
+import { rssMb } from './processes.js';
+import type { Target } from './targets.js';
+import { getJobCalls, startJobs, type Upstream } from './upstream-control.js';
+
+/** The gateways' poll interval in W5 (LIVE_POLL_INTERVAL_MS). */
+export const W5_INTERVAL_MS = 1_000;
+export const W5_JOBS = 20;
+const EVENTS_SECRET = 'bench-events-secret-0123456789';
+
+const SUBSCRIPTION = `subscription W5($appId: ID!, $branchName: String!, $jobId: ID!) {
+  jobUpdated(appId: $appId, branchName: $branchName, jobId: $jobId) {
+    jobId summary { status } steps { stepName status }
+  }
+}`;
+
+/** The gateway environment W5 adds to the targets' production one. */
+export function w5Env(redisUrl: string, subscribers: number): NodeJS.ProcessEnv {
+  return {
+    REDIS_URL: redisUrl,
+    LIVE_POLL_INTERVAL_MS: String(W5_INTERVAL_MS),
+    // Every subscriber comes from the runner's one address.
+    LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: String(subscribers),
+    AMPLIFY_EVENTS_SECRET: EVENTS_SECRET,
+  };
+}
+
+interface Subscriber {
+  key: JobKey;
+  gateway: number;
+  /** performance.now() of every `next` event. */
+  arrivals: number[];
+  completed: boolean;
+  failed: string | null;
+  close(): void;
+}
+
+/** One subscription over its own connection, as a browser tab would hold it. */
+function subscribe(graphqlUrl: string, key: JobKey, gateway: number): Subscriber {
+  const body = JSON.stringify({ query: SUBSCRIPTION, variables: key });
+  const subscriber: Subscriber = {
+    key,
+    gateway,
+    arrivals: [],
+    completed: false,
+    failed: null,
+    close: () => {},
+  };
+  const req = request(graphqlUrl, {
+    method: 'POST',
+    agent: false,
+    headers: {
+      'content-type': 'application/json',
+      accept: 'text/event-stream',
+      'content-length': Buffer.byteLength(body),
+    },
+  });
+  subscriber.close = () => req.destroy();
+  req.on('error', (error) => {
+    if (!subscriber.completed) subscriber.failed ??= error.message;
+  });
+  req.on('response', (res) => {
+    if (res.statusCode !== 200) subscriber.failed = `HTTP ${res.statusCode}`;
+    let buffer = '';
+    res.setEncoding('utf8');
+    res.on('data', (chunk: string) => {
+      buffer += chunk;
+      let boundary = buffer.indexOf('\n\n');
+      while (boundary !== -1) {
+        const frame = buffer.slice(0, boundary);
+        buffer = buffer.slice(boundary + 2);
+        boundary = buffer.indexOf('\n\n');
+        if (frame.startsWith('event: next')) {
+          subscriber.arrivals.push(performance.now());
+          if (frame.includes('"errors"')) subscriber.failed ??= frame.slice(0, 300);
+        } else if (frame.startsWith('event: complete')) {
+          subscriber.completed = true;
+        }
+      }
+    });
+    res.on('error', () => {});
+  });
+  req.end(body);
+  return subscriber;
+}
+
+async function waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
+  const deadline = performance.now() + timeoutMs;
+  while (!check()) {
+    if (performance.now() > deadline) return false;
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+  return true;
+}
+
+interface JobStatuses {
+  jobs: Array<JobKey & { status: string }>;
+}
+
+async function statusesOf(upstream: Upstream, keys: JobKey[]): Promise<string[]> {
+  const { jobs } = await controlJson<JobStatuses>(`${upstream.url}/_local/jobs`);
+  const byKey = new Map(jobs.map((j) => [`${j.appId}\n${j.branchName}\n${j.jobId}`, j.status]));
+  return keys.map((k) => byKey.get(`${k.appId}\n${k.branchName}\n${k.jobId}`) ?? 'UNKNOWN');
+}
+
+export interface W5Phase {
+  /** How each change reached the subscribers. */
+  mode: 'polling' | 'pushed';
+  /** Clock steps taken, and job status changes they made. */
+  steps: number;
+  statusChanges: number;
+  /** Subscribers that should have heard of a change, and those that did in time. */
+  expected: number;
+  delivered: number;
+  latencyP50Ms: number;
+  latencyP99Ms: number;
+  latencyMaxMs: number;
+  /** GetJob calls during the phase, per poll interval of the phase's duration. */
+  getJobPerInterval: number;
+  seconds: number;
+}
+
+export interface W5Result {
+  title: string;
+  subscribers: number;
+  jobs: number;
+  gateways: number;
+  intervalMs: number;
+  /** GetJob per interval while nothing changes (clock frozen), polling only. */
+  quietGetJobPerInterval: number;
+  quietSeconds: number;
+  phases: W5Phase[];
+  /** Both gateways' RSS growth for their subscribers, scaled to 1,000. */
+  rssPerThousandMb: number;
+  rssBeforeMb: number[];
+  rssAfterMb: number[];
+  failedSubscribers: number;
+  failures: string[];
+}
+
+/**
+ * Runs W5 on `gateways` (already started with {@link w5Env}), whose processes share `redis`.
+ * Subscribers are spread evenly over the jobs and the gateways.
+ */
+export async function runW5(
+  args: BenchArgs,
+  upstream: Upstream,
+  gateways: readonly Target[],
+): Promise<W5Result> {
+  const subscribersWanted = args.quick ? 100 : 1_000;
+  const steps = args.quick ? 3 : 12;
+  const quietIntervals = args.quick ? 3 : 10;
+  console.log(
+    `\nW5: ${subscribersWanted} SSE subscribers over ${W5_JOBS} running jobs on ${gateways.length} gateways sharing one Redis, poll interval ${W5_INTERVAL_MS} ms`,
+  );
+  const keys = await startJobs(upstream, W5_JOBS);
+  const rssBeforeMb = gateways.map((g) => round(rssMb(g.process.pid), 1));
+  const subscribers: Subscriber[] = [];
+  try {
+    for (let i = 0; i < subscribersWanted; i++) {
+      const gateway = i % gateways.length;
+      const key = keys[Math.floor(i / gateways.length) % keys.length]!;
+      subscribers.push(subscribe(gateways[gateway]!.url, key, gateway));
+      // Open in small bursts: a thousand handshakes at once would measure the accept queue.
+      if (i % 50 === 49) await new Promise((resolve) => setTimeout(resolve, 20));
+    }
+    const allFirst = await waitUntil(
+      () => subscribers.every((s) => s.arrivals.length >= 1 || s.failed !== null),
+      30_000,
+    );
+    if (!allFirst) throw new Error('W5: not every subscriber had its first answer within 30 s');
+    const failedEarly = subscribers.filter((s) => s.failed !== null);
+    if (failedEarly.length > 0) {
+      throw new Error(
+        `W5: ${failedEarly.length} subscriptions failed: ${failedEarly[0]!.failed ?? ''}`,
+      );
+    }
+    // Let the first answers settle (GC, buffers) before reading memory.
+    await new Promise((resolve) => setTimeout(resolve, 2_000));
+    const rssAfterMb = gateways.map((g) => round(rssMb(g.process.pid), 1));
+    const grown = rssAfterMb.reduce((sum, mb, i) => sum + (mb - rssBeforeMb[i]!), 0);
+    const rssPerThousandMb = round((grown * 1_000) / subscribers.length, 1);
+    console.log(
+      `  subscribed: RSS ${rssBeforeMb.join(' / ')} -> ${rssAfterMb.join(' / ')} MB (${rssPerThousandMb} MB per 1,000 subscribers)`,
+    );
+
+    // Quiet: nothing changes, so GetJob calls are the pollers' alone.
+    const quietStart = performance.now();
+    const quietCalls0 = await getJobCalls(upstream);
+    await new Promise((resolve) => setTimeout(resolve, quietIntervals * W5_INTERVAL_MS));
+    const quietCalls = (await getJobCalls(upstream)) - quietCalls0;
+    const quietSeconds = (performance.now() - quietStart) / 1_000;
+    const quietGetJobPerInterval = round(quietCalls / ((quietSeconds * 1_000) / W5_INTERVAL_MS), 2);
+    console.log(
+      `  quiet: ${quietCalls} GetJob in ${round(quietSeconds, 1)} s = ${quietGetJobPerInterval} per interval (goal <= ${W5_JOBS})`,
+    );
+
+    const phases: W5Phase[] = [];
+    for (const mode of ['polling', 'pushed'] as const) {
+      if (mode === 'pushed') {
+        await controlJson(`${upstream.url}/_local/events/target`, 'POST', {
+          url: `${gateways[0]!.url.replace(/\/graphql$/, '')}/events/amplify`,
+          headers: { 'x-amplify-events-secret': EVENTS_SECRET },
+          statuses: 'all',
+        });
+      }
+      phases.push(await runPhase(mode, upstream, keys, subscribers, steps));
+      const phase = phases.at(-1)!;
+      console.log(
+        `  ${mode.padEnd(7)}: ${phase.statusChanges} status changes in ${phase.steps} steps, ${phase.delivered}/${phase.expected} deliveries, latency p50 ${phase.latencyP50Ms} ms p99 ${phase.latencyP99Ms} ms, GetJob ${phase.getJobPerInterval} per interval`,
+      );
+    }
+    await controlJson(`${upstream.url}/_local/events/target`, 'DELETE');
+    const failures = subscribers.filter((s) => s.failed !== null).map((s) => s.failed ?? '');
+    return {
+      title: `${subscribers.length} SSE subscribers over ${W5_JOBS} running jobs, ${gateways.length} gateways sharing one Redis`,
+      subscribers: subscribers.length,
+      jobs: W5_JOBS,
+      gateways: gateways.length,
+      intervalMs: W5_INTERVAL_MS,
+      quietGetJobPerInterval,
+      quietSeconds: round(quietSeconds, 1),
+      phases,
+      rssPerThousandMb,
+      rssBeforeMb,
+      rssAfterMb,
+      failedSubscribers: failures.length,
+      failures: failures.slice(0, 5),
+    };
+  } finally {
+    for (const subscriber of subscribers) subscriber.close();
+  }
+}
+
+/**
+ * Moves the clock `steps` times by 15 virtual seconds; after each, every subscriber of a job whose
+ * status changed must get an event. Latency is from just before the clock moved to that event.
+ */
+async function runPhase(
+  mode: W5Phase['mode'],
+  upstream: Upstream,
+  keys: JobKey[],
+  subscribers: Subscriber[],
+  steps: number,
+): Promise<W5Phase> {
+  const latencies: number[] = [];
+  let expected = 0;
+  let statusChanges = 0;
+  const started = performance.now();
+  const calls0 = await getJobCalls(upstream);
+  for (let step = 0; step < steps; step++) {
+    const before = await statusesOf(upstream, keys);
+    const counts = subscribers.map((s) => s.arrivals.length);
+    const t0 = performance.now();
+    await controlJson(`${upstream.url}/_local/clock`, 'POST', { advanceMs: 15_000 });
+    const after = await statusesOf(upstream, keys);
+    const changed = new Set(keys.filter((_k, i) => before[i] !== after[i]));
+    statusChanges += changed.size;
+    const waiting = subscribers
+      .map((s, i) => ({ s, i }))
+      .filter(({ s }) => changed.has(s.key) && !s.completed);
+    expected += waiting.length;
+    // A poll comes within one interval, a push at once; three intervals is a generous bound.
+    await waitUntil(
+      () => waiting.every(({ s, i }) => s.arrivals.length > counts[i]!),
+      3 * W5_INTERVAL_MS,
+    );
+    for (const { s, i } of waiting) {
+      const at = s.arrivals[counts[i]!];
+      if (at !== undefined) latencies.push(at - t0);
+    }
+    // Let the last polls of this step land before the next step's "before".
+    await new Promise((resolve) => setTimeout(resolve, W5_INTERVAL_MS));
+  }
+  const seconds = (performance.now() - started) / 1_000;
+  const calls = (await getJobCalls(upstream)) - calls0;
+  return {
+    mode,
+    steps,
+    statusChanges,
+    expected,
+    delivered: latencies.length,
+    latencyP50Ms: round(median(latencies), 1),
+    latencyP99Ms: round(percentile(latencies, 99), 1),
+    latencyMaxMs: round(latencies.length === 0 ? Number.NaN : Math.max(...latencies), 1),
+    getJobPerInterval: round(calls / ((seconds * 1_000) / W5_INTERVAL_MS), 2),
+    seconds: round(seconds, 1),
+  };
+}
+
+/** The printed table of W5. */
+export function w5Table(result: W5Result): string {
+  const lines = [
+    `W5: ${result.title}, poll interval ${result.intervalMs} ms`,
+    `  GetJob per interval, jobs still:        ${result.quietGetJobPerInterval} (goal <= ${result.jobs})`,
+  ];
+  for (const phase of result.phases) {
+    lines.push(
+      `  ${phase.mode.padEnd(7)} while jobs change: GetJob ${phase.getJobPerInterval} per interval; latency p50 ${phase.latencyP50Ms} ms, p99 ${phase.latencyP99Ms} ms, max ${phase.latencyMaxMs} ms (${phase.delivered}/${phase.expected} delivered within 3 intervals)`,
+    );
+  }
+  lines.push(`  RSS per 1,000 subscribers (both gateways): ${result.rssPerThousandMb} MB`);
+  if (result.failedSubscribers > 0) {
+    lines.push(`  ${result.failedSubscribers} SUBSCRIPTIONS FAILED: ${result.failures.join('; ')}`);
+  }
+  return lines.join('\n');
+}
