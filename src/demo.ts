@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { loadConfig, loadDemoConfig } from './config.js';
 import { EVENTS_PATH, EVENTS_SECRET_HEADER } from './http/amplify-events.js';
 import { createGatewayApp } from './http/app.js';
+import { BOARD_PATH, createBoard } from './http/board.js';
 import { loadGraphiQLRenderer } from './http/graphiql.js';
 import { closeOnSignals, listen } from './http/server.js';
 import { startLocalAmplify } from './local-amplify/index.js';
@@ -93,7 +94,18 @@ async function demo(): Promise<void> {
     example: { query: DEMO_QUERY, variables },
     renderGraphiQL: await loadGraphiQLRenderer(config),
   });
-  const running = await listen(app, config, log);
+  // The live board is the demo's own page, in front of the gateway's routes.
+  const board = createBoard();
+  const running = await listen(
+    {
+      ...app,
+      handle: (req, res) => {
+        if (!board.handle(req, res)) app.handle(req, res);
+      },
+    },
+    config,
+    log,
+  );
   if (config.amplifyEvents !== null) {
     amplify.events.setTarget({
       url: `${running.url}${EVENTS_PATH}`,
@@ -121,6 +133,7 @@ async function demo(): Promise<void> {
       '',
       `Amplify jobs GraphQL (demo) is running.`,
       `  GraphiQL:       ${running.url}/graphql`,
+      `  Live board:     ${running.url}${BOARD_PATH}`,
       `  Local Amplify:  ${amplify.url}  (AWS_ENDPOINT_URL_AMPLIFY for the AWS CLI or SDK)`,
       '',
       'Try it from a shell:',

@@ -112,7 +112,6 @@ function remember(seen: Set<string>, id: string): void {
   }
 }
 
-
 export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
   const { coordination, log } = options;
   const { claims, channel } = coordination;
