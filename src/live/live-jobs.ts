@@ -83,7 +83,8 @@ export interface LiveJobs {
 interface Subscriber {
   stream: JobStream;
   client: string;
-  seen: Set<string>;
+  /** Fingerprint of the last snapshot sent (the watch already drops older repeats). */
+  lastId: string | null;
   progress: Progress;
 }
 
@@ -101,7 +102,7 @@ interface Watch {
   unlisten: () => void;
 }
 
-/** Fingerprints remembered per watch and per subscriber: far more than a job has states. */
+/** Fingerprints remembered per watch: far more than a job has states. */
 const SEEN_LIMIT = 64;
 
 function remember(seen: Set<string>, id: string): void {
@@ -148,10 +149,10 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
   /** Passes one snapshot to one subscriber unless it has it already or it is behind. */
   function offer(subscriber: Subscriber, job: JobRecord): void {
     const id = fingerprint(job);
-    if (subscriber.seen.has(id)) return;
+    if (subscriber.lastId === id) return;
     const progress = progressOf(job);
     if (isBehind(progress, subscriber.progress)) return;
-    remember(subscriber.seen, id);
+    subscriber.lastId = id;
     subscriber.progress = progress ?? subscriber.progress;
     subscriber.stream.push(job);
     if (isTerminal(job)) subscriber.stream.end();
@@ -298,7 +299,7 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
       const watch = watchOf(key);
       const subscriber: Subscriber = {
         client,
-        seen: new Set(),
+        lastId: null,
         progress: null,
         stream: new JobStream(() => {
           if (!watch.subscribers.delete(subscriber)) return;
