@@ -3,7 +3,6 @@
  * they run. Transport checks that must happen before any GraphQL work (body size, router secret)
  * are made by the HTTP edge in app.ts, not here.
  */
-import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
@@ -11,6 +10,7 @@ import type { Config } from '../config.js';
 import { type ContextDeps, createGatewayContext, type GatewayContext } from '../schema/context.js';
 import { buildSchema } from '../schema/index.js';
 import type { GraphiQLExample, GraphiQLRenderer } from './graphiql.js';
+import { useGraphQLConformance } from './graphql-conformance.js';
 import { maskError, useErrorLog, yogaLogger } from './graphql-errors.js';
 
 /** What the HTTP edge hands to Yoga with each request. */
@@ -31,8 +31,9 @@ export interface GraphQLServerOptions {
 
 export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServer {
   const { config, deps, log, example } = options;
+  const schema = buildSchema();
   return createYoga<ServerContext, GatewayContext>({
-    schema: buildSchema(),
+    schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     // Checked from the Content-Length header by the HTTP edge: Yoga's streaming limit costs a
@@ -61,7 +62,8 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       : false,
     logging: yogaLogger(log),
     plugins: [
-      useGraphQlJit(),
+      // Answers exactly as the GraphQL spec and GraphQL-over-HTTP say (graphql-conformance.ts).
+      useGraphQLConformance(schema),
       // Federated tracing: a router sending `apollo-federation-include-trace: ftv1` gets an
       // inline trace in `extensions.ftv1`; others pay nothing.
       useApolloInlineTrace(),
