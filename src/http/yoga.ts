@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { type ContextDeps, createGatewayContext, type GatewayContext } from '../schema/context.js';
 import { buildSchema } from '../schema/index.js';
+import { corsSetting, useCsrfPrevention, useVaryOrigin } from './browser-access.js';
 import type { GraphiQLExample, GraphiQLRenderer } from './graphiql.js';
 import { useGraphQLConformance } from './graphql-conformance.js';
 import { maskError, useErrorLog, yogaLogger } from './graphql-errors.js';
@@ -41,17 +42,8 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     maxRequestBodySize: false,
     context: ({ requestId, log: requestLog }) => createGatewayContext(deps, requestId, requestLog),
     maskedErrors: { maskError },
-    cors:
-      config.corsOrigins === null
-        ? false
-        : {
-            origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
-            methods: ['GET', 'POST'],
-            allowedHeaders: ['content-type', 'x-request-id', 'apollo-require-preflight'],
-            exposedHeaders: ['x-request-id'],
-            credentials: false,
-            maxAge: 600,
-          },
+    // Browser-origin safety: CORS_ORIGINS only, Vary: Origin, CSRF prevention (browser-access.ts).
+    cors: corsSetting(config.corsOrigins),
     ...(options.renderGraphiQL ? { renderGraphiQL: options.renderGraphiQL } : {}),
     graphiql: config.graphiql
       ? {
@@ -62,6 +54,8 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       : false,
     logging: yogaLogger(log),
     plugins: [
+      useCsrfPrevention(),
+      useVaryOrigin(config.corsOrigins),
       // Answers exactly as the GraphQL spec and GraphQL-over-HTTP say (graphql-conformance.ts).
       useGraphQLConformance(schema),
       // Federated tracing: a router sending `apollo-federation-include-trace: ftv1` gets an

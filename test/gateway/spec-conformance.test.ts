@@ -493,7 +493,7 @@ describe('requests that are not well formed, and how request errors are logged',
   it('refuses a mutation over GET with 405 and Allow: POST', async () => {
     const response = await stack.app.yoga.fetch(
       'http://gateway.test/graphql?query=mutation%7B__typename%7D',
-      { method: 'GET', headers: { accept: ACCEPT_JSON } },
+      { method: 'GET', headers: { accept: ACCEPT_JSON, 'graphql-require-preflight': '1' } },
       { requestId: 'get-mutation', log: silentLog },
     );
     expect(response.status).toBe(405);
