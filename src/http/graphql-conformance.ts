@@ -14,7 +14,8 @@
  *    multiple operations.").
  * 3. Status codes: a request error of a well-formed request (variable coercion, operation
  *    resolution) answers 200 with `application/json` and 400 with
- *    `application/graphql-response+json`; a request that is not well formed (no `query`) answers
+ *    `application/graphql-response+json`, and a variable coercion error gets the code
+ *    BAD_USER_INPUT (Yoga gives it none); a request that is not well formed (no `query`) answers
  *    400 with both.
  * 4. Media type: since 2025-01-01 a request without `Accept` (or with `Accept: *\/*`) is answered
  *    as `application/graphql-response+json`; Yoga would pick `application/json`.
@@ -126,9 +127,13 @@ export function useGraphQLConformance(schema: GraphQLSchema): Plugin {
     onExecute() {
       return {
         onExecuteDone({ result }) {
-          // No `data` means the operation was not executed: a request error (variable coercion).
+          // No `data` means the operation was not executed: a request error. With the operation
+          // checked while parsing, what is left is variable coercion: the caller's input.
           if ('errors' in result && result.errors !== undefined && !('data' in result)) {
-            for (const error of result.errors) markRequestError(error);
+            for (const error of result.errors) {
+              markRequestError(error);
+              (error.extensions as Record<string, unknown>).code ??= 'BAD_USER_INPUT';
+            }
           }
         },
       };

@@ -79,12 +79,15 @@ const loggedErrors = new WeakSet<object>();
  * as variable coercion, or a GraphQLError a resolver chose to throw) as client errors at debug
  * level; anything else as INTERNAL_SERVER_ERROR at error level.
  */
-function classify(original: Error): { code: string; level: 'debug' | 'warn' | 'error' } {
+function classify(
+  error: GraphQLError,
+  original: Error,
+): { code: string; level: 'debug' | 'warn' | 'error' } {
   if (original instanceof GatewayError) {
     return { code: original.code, level: LOG_LEVEL_OF[original.code] ?? 'error' };
   }
   if (original instanceof GraphQLError) {
-    const code = original.extensions.code;
+    const code = error.extensions.code ?? original.extensions.code;
     return { code: typeof code === 'string' ? code : 'GRAPHQL_REQUEST_ERROR', level: 'debug' };
   }
   return { code: ErrorCode.INTERNAL_SERVER_ERROR, level: 'error' };
@@ -100,7 +103,7 @@ export function useErrorLog(): Plugin<GatewayContext> {
           const log = args.contextValue.log;
           for (const error of result.errors) {
             const original = error.originalError ?? error;
-            const { code, level } = classify(original);
+            const { code, level } = classify(error, original);
             const cause = original instanceof GatewayError ? original.cause : original;
             loggedErrors.add(original);
             log[level](

@@ -34,6 +34,7 @@ import { buildSchema } from '../../src/schema/index.js';
 import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
 import type { AmplifyUpstream } from '../../src/upstream/upstream.js';
+import { documentedErrorCodes } from '../support/error-catalog.js';
 import {
   type GraphQLBody,
   type GraphQLRequest,
@@ -387,11 +388,21 @@ describe('execution conforms to graphql-js and GraphQL-over-HTTP', () => {
 
   it('answers every operation of the corpus as graphql-js does, with the status GraphQL-over-HTTP prescribes', async () => {
     const mismatches: string[] = [];
+    const documented = documentedErrorCodes();
     for (const { name, request } of cases) {
       const expected = await referenceResult(request);
       for (const accept of [ACCEPT_GRAPHQL_RESPONSE, ACCEPT_JSON]) {
         const reply = await stack.post(request, { accept });
         const actual = comparable(reply.body);
+        for (const error of reply.body.errors ?? []) {
+          const code = error.extensions?.code;
+          if (typeof code === 'string' && !documented.has(code)) {
+            mismatches.push(`${name}: code ${code} is not in the README's error catalog`);
+          }
+          if (error.extensions !== undefined && 'originalError' in error.extensions) {
+            mismatches.push(`${name}: extensions.originalError reached the client`);
+          }
+        }
         const expectedStatus = accept === ACCEPT_JSON || expected.hasData ? 200 : 400;
         const problems: string[] = [];
         if (reply.status !== expectedStatus) {
@@ -521,8 +532,6 @@ describe('requests that are not well formed, and how request errors are logged',
     await new Promise((resolve) => setImmediate(resolve));
     expect(lines.some((l) => l.code === 'INTERNAL_SERVER_ERROR')).toBe(false);
     expect(lines.filter((l) => (l.level as number) >= 50)).toEqual([]);
-    expect(lines).toContainEqual(
-      expect.objectContaining({ level: 20, code: 'GRAPHQL_REQUEST_ERROR' }),
-    );
+    expect(lines).toContainEqual(expect.objectContaining({ level: 20, code: 'BAD_USER_INPUT' }));
   });
 });
