@@ -14,6 +14,11 @@ export const ErrorCode = {
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
   /** Amplify refused the gateway's credentials or IAM permissions. */
   UPSTREAM_UNAUTHORIZED: 'UPSTREAM_UNAUTHORIZED',
+  /**
+   * Amplify named a URL (a step's log) the gateway will not fetch: a host where Amplify logs do
+   * not live, a non-public address, or a redirect elsewhere.
+   */
+  UPSTREAM_URL_REFUSED: 'UPSTREAM_URL_REFUSED',
   /** A router secret was required and missing or wrong. */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   /** A bug or an unexpected failure in the gateway; details are in the server log only. */

@@ -32,7 +32,7 @@ if (!loaded.ok) {
 }
 const { upstream } = loaded.config;
 // Endpoint, region and credentials come from the AWS_* environment, exactly as for the gateway.
-const client = createAmplifyClient({ config: upstream, onUnknownValue: () => {} });
+const client = createAmplifyClient({ config: upstream });
 
 async function getJob(key: JobKey): Promise<JobRecord> {
   const output = await client.send(new GetJobCommand(key));

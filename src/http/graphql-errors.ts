@@ -17,6 +17,7 @@ const LOG_LEVEL_OF: Record<string, 'debug' | 'warn' | 'error'> = {
   [ErrorCode.UPSTREAM_THROTTLED]: 'warn',
   [ErrorCode.UPSTREAM_UNAVAILABLE]: 'warn',
   [ErrorCode.UPSTREAM_UNAUTHORIZED]: 'error',
+  [ErrorCode.UPSTREAM_URL_REFUSED]: 'warn',
   [ErrorCode.INTERNAL_SERVER_ERROR]: 'error',
 };
 

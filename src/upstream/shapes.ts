@@ -78,21 +78,24 @@ export interface JobRecord {
 /** Told about each value outside a known enum, so it can be logged (once per value). */
 export type UnknownValueListener = (enumName: string, value: string) => void;
 
-function text(value: string | undefined | null): string | null {
+/** A string member, or null when absent or of another type. */
+export function text(value: string | undefined | null): string | null {
   return typeof value === 'string' ? value : null;
 }
 
 /** URLs: an empty string (seen on the live service) or an unparseable value reads as absent. */
-function url(value: string | undefined | null): string | null {
+export function url(value: string | undefined | null): string | null {
   if (typeof value !== 'string' || value === '') return null;
   return URL.canParse(value) ? value : null;
 }
 
-function time(value: Date | undefined | null): Date | null {
+/** A timestamp member, or null when absent or not a valid date. */
+export function time(value: Date | undefined | null): Date | null {
   return value instanceof Date && !Number.isNaN(value.getTime()) ? value : null;
 }
 
-function member<T extends string>(
+/** An enum member: known values as they are, others `UNKNOWN` (reported), absent as null. */
+export function member<T extends string>(
   known: readonly T[],
   enumName: string,
   value: string | undefined | null,
