@@ -101,9 +101,9 @@ const NON_PUBLIC = (() => {
   const v6: Array<[string, number]> = [
     ['::', 128],
     ['::1', 128],
-    // IPv4-mapped, IPv4-translated (NAT64) and 6to4 addresses embed an IPv4 address that could be
-    // private; Amazon S3 never needs them.
-    ['::ffff:0:0', 96],
+    // IPv4-mapped addresses (::ffff:a.b.c.d) are checked against the IPv4 ranges above by
+    // BlockList itself. NAT64 and 6to4 addresses embed an IPv4 address that could be private;
+    // Amazon S3 never needs them.
     ['64:ff9b::', 96],
     ['64:ff9b:1::', 48],
     ['2002::', 16],
