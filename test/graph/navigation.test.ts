@@ -4,6 +4,7 @@
  * than from src/.
  */
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { DEFAULT_EXAMPLE } from '../../src/http/graphiql.js';
 import { type Stack, startStack } from '../support/stack.js';
 
 type Wire = Record<string, unknown>;
@@ -91,6 +92,25 @@ describe('navigating apps, branches and jobs', () => {
     expect(response.status).toBe(200);
     return (await response.json()) as Wire;
   }
+
+  it("runs GraphiQL's opening example with no id: apps, their branches and their latest jobs", async () => {
+    expect(DEFAULT_EXAMPLE.variables).toBeUndefined();
+    const body = await stack.graphql(DEFAULT_EXAMPLE.query);
+    expect(body.errors).toBeUndefined();
+    const apps = field<{
+      nodes: Array<{ branches: { nodes: Array<{ jobs: { nodes: Array<{ jobId: string }> } }> } }>;
+    }>(body.data, 'apps').nodes;
+    expect(apps).toHaveLength(3);
+    for (const app of apps) {
+      expect(app.branches.nodes.length).toBeGreaterThan(0);
+      for (const branch of app.branches.nodes) expect(branch.jobs.nodes.length).toBeGreaterThan(0);
+    }
+    // One ListApps, one ListBranches per app, one ListJobs per branch: nothing per job.
+    expect(stack.la.stats.calls('ListApps')).toBe(1);
+    expect(stack.la.stats.calls('ListBranches')).toBe(3);
+    expect(stack.la.stats.calls('GetJob')).toBe(0);
+    expect(stack.la.stats.calls('GetApp')).toBe(0);
+  });
 
   it('lists every app with all its fields, in one ListApps call', async () => {
     const { apps } = (await wire('/apps?maxResults=100')) as { apps: Wire[] };
