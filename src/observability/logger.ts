@@ -36,3 +36,17 @@ export function unknownValueLogger(log: Logger): (enumName: string, value: strin
     );
   };
 }
+
+/**
+ * Logs each kind of list entry the gateway had to skip (an entry of ListApps, ListBranches or
+ * ListJobs it cannot key) once per process: enough to notice that Amplify sends such entries.
+ */
+export function skippedEntryLogger(log: Logger): (list: string, reason: string) => void {
+  const seen = new Set<string>();
+  return (list, reason) => {
+    const id = `${list}:${reason}`;
+    if (seen.has(id) || seen.size > 1000) return;
+    seen.add(id);
+    log.warn({ list, reason }, 'Amplify sent a list entry the gateway cannot use; it was skipped');
+  };
+}

@@ -219,6 +219,35 @@ describe('navigating apps, branches and jobs', () => {
     }
   });
 
+  it('skips list entries it cannot key (null, a number) and keeps the rest of the page', async () => {
+    const [app] = stack.la.world.apps();
+    const branch = app!.branches[0]!.branchName;
+    const clean = await stack.graphql(
+      'query($a: ID!, $b: String!) { apps { nodes { appId } } app(appId: $a) { branches { nodes { branchName } } } branch(appId: $a, branchName: $b) { jobs(first: 6) { nodes { jobId } } } }',
+      { a: app!.appId, b: branch },
+    );
+    expect(clean.errors).toBeUndefined();
+    for (const operation of ['ListApps', 'ListBranches', 'ListJobs'] as const) {
+      stack.la.faults.add({ operations: operation, kind: 'corrupt', variant: 'badEntries' });
+    }
+    try {
+      stack.skippedEntries.length = 0;
+      const damaged = await stack.graphql(
+        'query($a: ID!, $b: String!) { apps { nodes { appId } } app(appId: $a) { branches { nodes { branchName } } } branch(appId: $a, branchName: $b) { jobs(first: 6) { nodes { jobId } } } }',
+        { a: app!.appId, b: branch },
+      );
+      expect(damaged.errors).toBeUndefined();
+      // The same entries, without the two the local Amplify slipped in.
+      expect(damaged.data).toEqual(clean.data);
+      expect(new Set(stack.skippedEntries.map(([list]) => list))).toEqual(
+        new Set(['ListApps', 'ListBranches', 'ListJobs']),
+      );
+      expect(stack.skippedEntries).toHaveLength(6);
+    } finally {
+      stack.la.faults.clear();
+    }
+  });
+
   it('answers NOT_FOUND for an app or branch Amplify does not have, and BAD_USER_INPUT before any call for a malformed one', async () => {
     const [app] = stack.la.world.apps();
     const body = await stack.graphql(

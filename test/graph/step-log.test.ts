@@ -4,8 +4,7 @@
  */
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import type { AmplifyUpstream } from '../../src/upstream/upstream.js';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { countingUpstream } from '../support/counting.js';
 import { createGateway, type Gateway, type Stack, startStack } from '../support/stack.js';
 import { ordinaryJobs, wireJob } from '../support/world.js';
@@ -143,11 +142,44 @@ describe('Step.log', () => {
     expect(counting.calls('getStepLog')).toBe(0);
   });
 
+  it('reads the end of a 5 MiB log within the byte cap, in whole lines, one read for both aliases', async () => {
+    const huge = stack.la.world.quirkJobs().find((q) => q.kind === 'hugeLog');
+    if (!huge) throw new Error('no hugeLog quirk job in the local Amplify');
+    const body = await counted.graphql(
+      `query($a: ID!, $b: String!, $j: ID!) { job(appId: $a, branchName: $b, jobId: $j) {
+        steps { stepName logUrl whole: log { text truncated bytes } tail: log(tailLines: 3) { text truncated bytes } }
+      } }`,
+      { a: huge.appId, b: huge.branchName, j: huge.jobId },
+    );
+    expect(body.errors).toBeUndefined();
+    const build = (
+      stepsIn(body.data) as unknown as Array<
+        StepLogs & { whole: StepLogs['log']; tail: StepLogs['log'] }
+      >
+    ).find((step) => step.stepName === 'BUILD');
+    if (!build?.whole || !build.tail) throw new Error(`no BUILD log in ${JSON.stringify(body)}`);
+    const full = Buffer.from(await (await fetch(build.logUrl!)).arrayBuffer());
+    expect(full.length).toBeGreaterThanOrEqual(5 * 1024 * 1024);
+    // The default cap (STEP_LOG_MAX_BYTES, 1 MiB): the end of the log, in whole lines.
+    expect(build.whole.bytes).toBe(full.length);
+    expect(build.whole.truncated).toBe(true);
+    const kept = Buffer.byteLength(build.whole.text);
+    expect(kept).toBeLessThanOrEqual(1024 * 1024);
+    expect(kept).toBeGreaterThan(1024 * 1024 - 1000);
+    expect(full.toString('utf8').endsWith(build.whole.text)).toBe(true);
+    expect(full[full.length - kept - 1]).toBe(0x0a);
+    const lastLines = full.toString('utf8').split('\n').slice(-4);
+    expect(build.tail).toEqual({ text: lastLines.join('\n'), truncated: true, bytes: full.length });
+    // Aliases of one step's log share one read.
+    expect(counting.calls('getStepLog')).toBe(
+      (stepsIn(body.data) as StepLogs[]).filter((step) => step.logUrl !== null).length,
+    );
+  });
+
   describe('when Amplify names a log URL on another host', () => {
     let foreign: Server;
-    let foreignUrl: string;
+    let foreignOrigin: string;
     let foreignRequests = 0;
-    let redirected: Gateway;
 
     beforeAll(async () => {
       foreign = createServer((_req, res) => {
@@ -155,39 +187,46 @@ describe('Step.log', () => {
         res.end('secret internal data\n');
       });
       await new Promise<void>((resolve) => foreign.listen(0, '127.0.0.1', resolve));
-      foreignUrl = `http://127.0.0.1:${(foreign.address() as AddressInfo).port}/_files/logs/x.log`;
-      // The local Amplify always names itself in logUrl; this wrapper changes the answer the way a
-      // compromised or misconfigured upstream could.
-      const pointElsewhere = (upstream: AmplifyUpstream): AmplifyUpstream => ({
-        ...upstream,
-        getJob: async (jobKey) => {
-          const job = await upstream.getJob(jobKey);
-          return { ...job, steps: job.steps.map((step) => ({ ...step, logUrl: foreignUrl })) };
-        },
-      });
-      redirected = await createGateway({ upstream: stack.la, wrap: pointElsewhere });
+      foreignOrigin = `http://127.0.0.1:${(foreign.address() as AddressInfo).port}`;
     });
+    afterEach(() => stack.la.faults.clear());
     afterAll(async () => {
-      await redirected?.close();
       await new Promise<void>((resolve) => foreign.close(() => resolve()));
     });
 
     it('answers null with UPSTREAM_URL_REFUSED for each step, and never contacts that host', async () => {
-      const body = await redirected.graphql(LOGS, vars());
-      const found = stepsIn(body.data);
-      expect(found.length).toBeGreaterThan(0);
-      for (const step of found) {
-        expect(step.logUrl).toBe(foreignUrl);
-        expect(step.log).toBeNull();
-      }
-      expect(body.errors?.length).toBe(found.length);
-      for (const error of body.errors ?? []) {
-        expect(error.extensions?.code).toBe('UPSTREAM_URL_REFUSED');
-        expect(error.extensions?.retryable).toBe(false);
-        expect(error.message).not.toContain('127.0.0.1');
-        expect(error.path?.slice(-1)).toEqual(['log']);
+      const targets = [
+        `${foreignOrigin}/_files/logs/x.log`,
+        'http://169.254.169.254/latest/meta-data/iam/security-credentials/',
+        `${stack.la.url}/_local/faults`,
+        'https://bucket.s3.eu-west-1.amazonaws.com/logs/BUILD.log',
+      ];
+      for (const url of targets) {
+        // The local Amplify's GetJob sends this logUrl on every step (a fault made for SSRF tests).
+        const id = stack.la.faults.add({
+          operations: 'GetJob',
+          kind: 'corrupt',
+          variant: 'logUrl',
+          url,
+        });
+        const body = await counted.graphql(LOGS, vars());
+        stack.la.faults.remove(id);
+        const found = stepsIn(body.data);
+        expect(found.length).toBeGreaterThan(0);
+        for (const step of found) {
+          expect(step.logUrl).toBe(url);
+          expect(step.log).toBeNull();
+        }
+        expect(body.errors?.length, url).toBe(found.length);
+        for (const error of body.errors ?? []) {
+          expect(error.extensions?.code, url).toBe('UPSTREAM_URL_REFUSED');
+          expect(error.extensions?.retryable).toBe(false);
+          expect(error.message).not.toContain(new URL(url).hostname);
+          expect(error.path?.slice(-1)).toEqual(['log']);
+        }
       }
       expect(foreignRequests).toBe(0);
+      expect(counting.calls('getStepLog')).toBeGreaterThan(0);
     });
   });
 });

@@ -83,6 +83,8 @@ export interface Gateway {
   config: Config;
   /** Unknown enum values the gateway reported, in order. */
   unknownValues: Array<[string, string]>;
+  /** List entries the gateway skipped (list, reason), in order. */
+  skippedEntries: Array<[string, string]>;
   /** POSTs one operation through `yoga.fetch` (no socket) and returns status, headers, body. */
   post(request: GraphQLRequest, headers?: Record<string, string>): Promise<GraphQLReply>;
   /** The same, returning only the parsed body. */
@@ -122,6 +124,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const log = options.log ?? silentLog;
   const unknownValues: Array<[string, string]> = [];
+  const skippedEntries: Array<[string, string]> = [];
   const inner =
     la === null
       ? (target as AmplifyUpstream)
@@ -129,6 +132,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           config: config.upstream,
           ...la.clientConfig(),
           onUnknownValue: (enumName, value) => unknownValues.push([enumName, value]),
+          onSkippedEntry: (list, reason) => skippedEntries.push([list, reason]),
         });
   const upstream = options.wrap ? options.wrap(inner) : inner;
   const app = createGatewayApp({
@@ -161,6 +165,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     app,
     config,
     unknownValues,
+    skippedEntries,
     post,
     async graphql(query, variables, headers) {
       return (await post({ query, ...(variables ? { variables } : {}) }, headers)).body;
