@@ -422,10 +422,9 @@ export function createStepLogFetcher(options: StepLogFetcherOptions): StepLogFet
       try {
         return await fetchLog(request.url, signal);
       } catch (error) {
+        // Refusals (the lookup's included: node:http emits the lookup's error as it is) and
+        // mapped statuses pass; anything else is a network failure or the time limit.
         if (error instanceof GatewayError) throw error;
-        // A Refused error thrown inside the lookup arrives wrapped by node:http as is.
-        const cause = error as { name?: unknown; code?: unknown; cause?: unknown };
-        if (cause.cause instanceof GatewayError) throw cause.cause;
         const timedOut = signal.aborted;
         throw new GatewayError(
           ErrorCode.UPSTREAM_UNAVAILABLE,

@@ -396,6 +396,22 @@ describe('fetching a step log', () => {
     expect(error.message).toContain('200 ms');
   });
 
+  it('gives up on a body that stalls half way, within the same time limit', async () => {
+    local.handle = (_req, res) => {
+      res.writeHead(200, { 'content-length': 100_000 });
+      res.write(logText(10));
+      // ...and never the rest.
+    };
+    const error = await refusal(
+      fetcher({ timeoutMs: 300 }).fetch({
+        ...REQUEST,
+        url: `${local.origin}/_files/logs/stall.log`,
+      }),
+    );
+    expect(error.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(error.message).toContain('300 ms');
+  });
+
   it('maps 404, 403 and 5xx onto the error catalog, and an empty log onto empty text', async () => {
     const cases: Array<[number, string]> = [
       [404, 'NOT_FOUND'],
