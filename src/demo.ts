@@ -8,7 +8,7 @@ import { createGatewayApp } from './http/app.js';
 import { loadGraphiQLRenderer } from './http/graphiql.js';
 import { closeOnSignals, listen } from './http/server.js';
 import { startLocalAmplify } from './local-amplify/index.js';
-import { createLogger, skippedEntryLogger, unknownValueLogger } from './observability/logger.js';
+import { createLogger, unknownValueLogger, wireProblemLogger } from './observability/logger.js';
 import { createSdkUpstream } from './upstream/sdk-upstream.js';
 
 const DEMO_QUERY = `# One job of the embedded local Amplify in full, then its apps, their branches and latest jobs.
@@ -102,7 +102,7 @@ async function demo(): Promise<void> {
     config: config.upstream,
     ...amplify.clientConfig(),
     onUnknownValue: unknownValueLogger(log),
-    onSkippedEntry: skippedEntryLogger(log),
+    onWireProblem: wireProblemLogger(log),
   });
 
   // A finished webhook build with a VERIFY step shows the most fields at once.

@@ -38,10 +38,16 @@ if (!loaded.ok) {
 const { upstream } = loaded.config;
 // Endpoint, region and credentials come from the AWS_* environment, exactly as for the gateway.
 const client = createAmplifyClient({ config: upstream });
+const ignore = () => {};
 
 async function getJob(key: JobKey): Promise<JobRecord> {
   const output = await client.send(new GetJobCommand(key));
-  return toJobRecord(key, output.job, () => {});
+  return toJobRecord(key, output, {
+    operation: 'GetJob',
+    subject: 'a bench job',
+    onUnknownValue: ignore,
+    onProblem: ignore,
+  });
 }
 
 async function listJobs(
@@ -50,13 +56,12 @@ async function listJobs(
   first: number,
 ): Promise<Page<JobListItem>> {
   const output = await client.send(new ListJobsCommand({ appId, branchName, maxResults: first }));
-  return toJobPage(
-    { appId, branchName },
-    output.jobSummaries,
-    output.nextToken,
-    () => {},
-    () => {},
-  );
+  return toJobPage({ appId, branchName }, output, {
+    operation: 'ListJobs',
+    subject: 'a bench page of jobs',
+    onUnknownValue: ignore,
+    onProblem: ignore,
+  });
 }
 
 interface GraphQLBody {

@@ -2,10 +2,11 @@
  * What the gateway keeps of an Amplify app: the public facts a dashboard shows. Secret members
  * (environment variables, basic-auth credentials, build spec, OAuth and access tokens) and
  * configuration the schema does not expose are never copied, so nothing above the seam can leak
- * them. Every member the live service may omit is `null` (API notes §7).
+ * them. Every member is read through the shape check (wire-check.ts): one the live service omits,
+ * or sends with the wrong type, is `null` (API notes §7).
  */
-import type { App, ProductionBranch } from '@aws-sdk/client-amplify';
-import { text, time, url } from './shapes.js';
+import type { App, GetAppCommandOutput } from '@aws-sdk/client-amplify';
+import { type AnswerContext, readAnswer, type WireObject } from './wire-check.js';
 
 /** The app's production branch as Amplify summarises it on the app. */
 export interface ProductionBranchRecord {
@@ -30,34 +31,40 @@ export interface AppRecord {
   productionBranch: ProductionBranchRecord | null;
 }
 
-function toProductionBranchRecord(
-  branch: ProductionBranch | undefined | null,
-): ProductionBranchRecord | null {
-  if (typeof branch !== 'object' || branch === null) return null;
+/**
+ * One app (GetApp's `app`, or an entry of ListApps) whose id is `appId`: the id asked for, or the
+ * entry's own. A repository that is not an absolute URL (an SSH remote) reads as null.
+ */
+export function appFrom(app: WireObject<App>, appId: string): AppRecord {
+  const production = app.object('productionBranch');
   return {
-    branchName: text(branch.branchName),
-    status: text(branch.status),
-    lastDeployTime: time(branch.lastDeployTime),
-    thumbnailUrl: url(branch.thumbnailUrl),
+    appId,
+    appArn: app.text('appArn'),
+    name: app.text('name'),
+    description: app.text('description'),
+    repository: app.url('repository'),
+    platform: app.text('platform'),
+    defaultDomain: app.text('defaultDomain'),
+    createTime: app.time('createTime'),
+    updateTime: app.time('updateTime'),
+    productionBranch:
+      production === null
+        ? null
+        : {
+            branchName: production.text('branchName'),
+            status: production.text('status'),
+            lastDeployTime: production.time('lastDeployTime'),
+            thumbnailUrl: production.url('thumbnailUrl'),
+          },
   };
 }
 
 /**
- * Maps one app. `appId` is the id the caller asked for (GetApp) or the entry's own (ListApps, which
- * skips entries without one): the record is always keyed.
+ * Maps one GetApp answer for the app asked for. Without an object `app`, or with an `app.appId`
+ * naming another app: UPSTREAM_INVALID_RESPONSE.
  */
-export function toAppRecord(appId: string, app: App | undefined | null): AppRecord {
-  const a = typeof app === 'object' && app !== null ? app : ({} as Partial<App>);
-  return {
-    appId,
-    appArn: text(a.appArn),
-    name: text(a.name),
-    description: text(a.description),
-    repository: url(a.repository),
-    platform: text(a.platform),
-    defaultDomain: text(a.defaultDomain),
-    createTime: time(a.createTime),
-    updateTime: time(a.updateTime),
-    productionBranch: toProductionBranchRecord(a.productionBranch),
-  };
+export function toAppRecord(key: { appId: string }, answer: unknown, context: AnswerContext) {
+  const app = readAnswer<GetAppCommandOutput>(answer, context).entity('app', 'app');
+  app.expectId('appId', key.appId);
+  return appFrom(app, key.appId);
 }

@@ -1,11 +1,12 @@
 /**
  * What the gateway keeps of an Amplify branch: the public facts a dashboard shows. Secret members
  * (environment variables, basic-auth credentials, build spec) are never copied, so nothing above
- * the seam can leak them. Every member the live service may omit is `null` (API notes §7: a
- * `get-branch` answer was seen without description, framework, activeJobId or customDomains).
+ * the seam can leak them. Every member is read through the shape check (wire-check.ts): one the
+ * live service omits (a `get-branch` answer was seen without description, framework, activeJobId
+ * or customDomains), or sends with the wrong type, is `null`.
  */
-import type { Branch } from '@aws-sdk/client-amplify';
-import { text, time } from './shapes.js';
+import type { Branch, GetBranchCommandOutput } from '@aws-sdk/client-amplify';
+import { type AnswerContext, readAnswer, type WireObject } from './wire-check.js';
 
 /** Identifies one branch of one app. */
 export interface BranchKey {
@@ -35,41 +36,38 @@ export interface BranchRecord {
 
 const INT_MAX = 2 ** 31 - 1;
 
-function count(value: string | undefined | null): number | null {
-  if (typeof value !== 'string' || !/^\d{1,10}$/.test(value)) return null;
-  const parsed = Number(value);
-  return parsed <= INT_MAX ? parsed : null;
-}
-
-function flag(value: boolean | undefined | null): boolean | null {
-  return typeof value === 'boolean' ? value : null;
-}
-
-function texts(value: string[] | undefined | null): string[] | null {
-  return Array.isArray(value) ? value.filter((v): v is string => typeof v === 'string') : null;
-}
-
-/**
- * Maps one branch. The key is the one asked for (GetBranch) or the entry's own (ListBranches, which
- * skips entries without a branch name): the record is always keyed.
- */
-export function toBranchRecord(key: BranchKey, branch: Branch | undefined | null): BranchRecord {
-  const b = typeof branch === 'object' && branch !== null ? branch : ({} as Partial<Branch>);
-  const activeJobId = text(b.activeJobId);
+/** One branch (GetBranch's `branch`, or an entry of ListBranches) whose key is `key`. */
+export function branchFrom(branch: WireObject<Branch>, key: BranchKey): BranchRecord {
+  const total = branch.count('totalNumberOfJobs');
+  const activeJobId = branch.text('activeJobId');
   return {
     appId: key.appId,
     branchName: key.branchName,
-    branchArn: text(b.branchArn),
-    displayName: text(b.displayName),
-    description: text(b.description),
-    stage: text(b.stage),
-    framework: text(b.framework),
-    enableAutoBuild: flag(b.enableAutoBuild),
-    createTime: time(b.createTime),
-    updateTime: time(b.updateTime),
-    customDomains: texts(b.customDomains),
-    pullRequestEnvironmentName: text(b.pullRequestEnvironmentName),
-    totalNumberOfJobs: count(b.totalNumberOfJobs),
+    branchArn: branch.text('branchArn'),
+    displayName: branch.text('displayName'),
+    description: branch.text('description'),
+    stage: branch.text('stage'),
+    framework: branch.text('framework'),
+    enableAutoBuild: branch.bool('enableAutoBuild'),
+    createTime: branch.time('createTime'),
+    updateTime: branch.time('updateTime'),
+    customDomains: branch.textList('customDomains'),
+    pullRequestEnvironmentName: branch.text('pullRequestEnvironmentName'),
+    totalNumberOfJobs: total !== null && total <= INT_MAX ? total : null,
     activeJobId: activeJobId === '' ? null : activeJobId,
   };
+}
+
+/**
+ * Maps one GetBranch answer for the branch asked for. Without an object `branch`, or with a
+ * `branch.branchName` naming another branch: UPSTREAM_INVALID_RESPONSE.
+ */
+export function toBranchRecord(
+  key: BranchKey,
+  answer: unknown,
+  context: AnswerContext,
+): BranchRecord {
+  const branch = readAnswer<GetBranchCommandOutput>(answer, context).entity('branch', 'branch');
+  branch.expectId('branchName', key.branchName);
+  return branchFrom(branch, key);
 }

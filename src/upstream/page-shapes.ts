@@ -1,18 +1,19 @@
 /**
  * Pages of Amplify's list operations as plain shapes: the entries of one answer, in Amplify's
- * order, and the `nextToken` to ask for the next one. An entry that cannot be keyed (no app id,
- * branch name or job id) cannot be addressed by anything above the seam, so it is skipped and
- * reported; the rest of the page stands.
+ * order, and the `nextToken` to ask for the next one. Answers are read through the shape check
+ * (wire-check.ts): a page without its list is UPSTREAM_INVALID_RESPONSE; an entry that is not an
+ * object, or that cannot be keyed (no app id, branch name or job id), cannot be addressed by
+ * anything above the seam, so it is skipped and reported; the rest of the page stands.
  */
-import type { App, Branch, JobSummary } from '@aws-sdk/client-amplify';
-import { type AppRecord, toAppRecord } from './app-shapes.js';
-import { type BranchKey, type BranchRecord, toBranchRecord } from './branch-shapes.js';
-import {
-  type JobKey,
-  type JobSummaryRecord,
-  toJobSummaryRecord,
-  type UnknownValueListener,
-} from './shapes.js';
+import type {
+  ListAppsCommandOutput,
+  ListBranchesCommandOutput,
+  ListJobsCommandOutput,
+} from '@aws-sdk/client-amplify';
+import { type AppRecord, appFrom } from './app-shapes.js';
+import { type BranchKey, type BranchRecord, branchFrom } from './branch-shapes.js';
+import { type JobKey, type JobSummaryRecord, toJobSummaryRecord } from './shapes.js';
+import { type AnswerContext, readAnswer, type WireObject } from './wire-check.js';
 
 /** Where a list call starts and how many entries it asks for. */
 export interface PageRequest {
@@ -48,72 +49,69 @@ export interface JobListItem {
   summary: JobSummaryRecord;
 }
 
-/** Told about each list entry that was skipped, with the list's name and why. */
-export type SkippedEntryListener = (list: string, reason: string) => void;
+const JOB_ID = /^[0-9]+$/;
 
-function nextTokenOf(value: string | undefined | null): string | null {
-  return typeof value === 'string' && value !== '' ? value : null;
+/** The entry's id member, or null (reported: the entry is skipped) when it cannot key it. */
+function keyOf<T>(
+  entry: WireObject<T>,
+  member: keyof T & string,
+  what: string,
+  valid: (id: string) => boolean = (id) => id !== '',
+): string | null {
+  const id = entry.text(member);
+  if (id !== null && valid(id)) return id;
+  entry.report(
+    'skippedEntry',
+    entry.path,
+    `${what} without a usable ${member}: skipped`,
+    entry.raw(member),
+  );
+  return null;
 }
 
-function entries<T>(value: T[] | undefined | null): unknown[] {
-  return Array.isArray(value) ? value : [];
+function nextTokenOf(page: WireObject<{ nextToken?: string }>): string | null {
+  const token = page.text('nextToken');
+  return token === '' ? null : token;
 }
 
-function isObject(value: unknown): value is Record<string, unknown> {
-  return typeof value === 'object' && value !== null;
+/** Maps one ListApps answer. */
+export function toAppPage(answer: unknown, context: AnswerContext): Page<AppRecord> {
+  const page = readAnswer<ListAppsCommandOutput>(answer, context);
+  const items = page.entityList('apps', 'list of apps', (entry) => {
+    const appId = keyOf(entry, 'appId', 'an app');
+    return appId === null ? null : appFrom(entry, appId);
+  });
+  return { items, nextToken: nextTokenOf(page) };
 }
 
-function keyText(value: unknown): string | null {
-  return typeof value === 'string' && value !== '' ? value : null;
-}
-
-export function toAppPage(
-  apps: App[] | undefined | null,
-  nextToken: string | undefined | null,
-  onSkipped: SkippedEntryListener,
-): Page<AppRecord> {
-  const items: AppRecord[] = [];
-  for (const entry of entries(apps)) {
-    const appId = isObject(entry) ? keyText(entry.appId) : null;
-    if (appId === null) onSkipped('ListApps', 'an app without an appId');
-    else items.push(toAppRecord(appId, entry as App));
-  }
-  return { items, nextToken: nextTokenOf(nextToken) };
-}
-
+/** Maps one ListBranches answer for the app `appId`. */
 export function toBranchPage(
   appId: string,
-  branches: Branch[] | undefined | null,
-  nextToken: string | undefined | null,
-  onSkipped: SkippedEntryListener,
+  answer: unknown,
+  context: AnswerContext,
 ): Page<BranchRecord> {
-  const items: BranchRecord[] = [];
-  for (const entry of entries(branches)) {
-    const branchName = isObject(entry) ? keyText(entry.branchName) : null;
-    if (branchName === null) onSkipped('ListBranches', 'a branch without a branchName');
-    else items.push(toBranchRecord({ appId, branchName }, entry as Branch));
-  }
-  return { items, nextToken: nextTokenOf(nextToken) };
+  const page = readAnswer<ListBranchesCommandOutput>(answer, context);
+  const items = page.entityList('branches', 'list of branches', (entry) => {
+    const branchName = keyOf(entry, 'branchName', 'a branch');
+    return branchName === null ? null : branchFrom(entry, { appId, branchName });
+  });
+  return { items, nextToken: nextTokenOf(page) };
 }
 
+/** Maps one ListJobs answer for the branch `branch`. */
 export function toJobPage(
   branch: BranchKey,
-  summaries: JobSummary[] | undefined | null,
-  nextToken: string | undefined | null,
-  onUnknown: UnknownValueListener,
-  onSkipped: SkippedEntryListener,
+  answer: unknown,
+  context: AnswerContext,
 ): Page<JobListItem> {
-  const items: JobListItem[] = [];
-  for (const entry of entries(summaries)) {
-    const jobId = isObject(entry) ? keyText(entry.jobId) : null;
-    if (jobId === null || !/^[0-9]+$/.test(jobId)) {
-      onSkipped('ListJobs', 'a job summary without a valid jobId');
-      continue;
-    }
-    items.push({
+  const page = readAnswer<ListJobsCommandOutput>(answer, context);
+  const items = page.entityList('jobSummaries', 'list of job summaries', (entry) => {
+    const jobId = keyOf(entry, 'jobId', 'a job summary', (id) => JOB_ID.test(id));
+    if (jobId === null) return null;
+    return {
       key: { appId: branch.appId, branchName: branch.branchName, jobId },
-      summary: toJobSummaryRecord(entry as JobSummary, onUnknown),
-    });
-  }
-  return { items, nextToken: nextTokenOf(nextToken) };
+      summary: toJobSummaryRecord(entry),
+    };
+  });
+  return { items, nextToken: nextTokenOf(page) };
 }

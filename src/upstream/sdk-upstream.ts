@@ -1,11 +1,13 @@
 /**
  * The innermost upstream: the one AmplifyClient of the process (kept-alive sockets, explicit
- * timeouts, standard retries), with SDK answers turned into plain shapes and SDK exceptions into
- * catalog errors right here. Every Amplify call goes through one private path, `call`, which sends
- * and maps errors; step logs are read by the step-log fetcher (plain HTTPS, not the SDK).
+ * timeouts, standard retries), with SDK answers turned into plain shapes through the shape check
+ * (wire-check.ts) and SDK exceptions into catalog errors right here. Every Amplify read goes
+ * through one private path, `read`, which sends, checks and maps; step logs are read by the
+ * step-log fetcher (plain HTTPS, not the SDK).
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import { Readable } from 'node:stream';
 import {
   AmplifyClient,
   GetAppCommand,
@@ -20,10 +22,17 @@ import type { Config } from '../config.js';
 import { toAppRecord } from './app-shapes.js';
 import { toBranchRecord } from './branch-shapes.js';
 import { toGatewayError } from './errors.js';
-import { type SkippedEntryListener, toAppPage, toBranchPage, toJobPage } from './page-shapes.js';
+import { toAppPage, toBranchPage, toJobPage } from './page-shapes.js';
 import { toJobRecord, type UnknownValueListener } from './shapes.js';
 import { createStepLogFetcher, type LogSourcePolicy, type Resolver } from './step-log.js';
 import { type AmplifyUpstream, describeApp, describeBranch, describeJob } from './upstream.js';
+import {
+  type AnswerContext,
+  type AnswerMetadata,
+  preview,
+  type WireListeners,
+  type WireProblemListener,
+} from './wire-check.js';
 
 export interface AmplifyClientOptions {
   config: Config['upstream'];
@@ -35,13 +44,13 @@ export interface AmplifyClientOptions {
 
 export interface SdkUpstreamOptions extends AmplifyClientOptions {
   onUnknownValue: UnknownValueListener;
-  /** Told about list entries skipped because they cannot be keyed; nothing by default. */
-  onSkippedEntry?: SkippedEntryListener;
+  /** Told about each malformed member or entry the shape check worked around (log it once). */
+  onWireProblem: WireProblemListener;
   /** DNS resolution for step-log hosts; tests replace it to prove the address check. */
   resolveLogHost?: Resolver;
 }
 
-/** The Amplify operations the gateway calls, as named in the API (metrics, traces, logs). */
+/** The Amplify operations the gateway reads with, as named in the API (metrics, traces, logs). */
 export type AmplifyOperation =
   | 'GetJob'
   | 'GetApp'
@@ -49,26 +58,6 @@ export type AmplifyOperation =
   | 'ListApps'
   | 'ListBranches'
   | 'ListJobs';
-
-export function createAmplifyClient(options: AmplifyClientOptions): AmplifyClient {
-  const { config } = options;
-  const agentOptions = { keepAlive: true, maxSockets: config.maxSockets };
-  return new AmplifyClient({
-    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
-    ...(options.region !== undefined ? { region: options.region } : {}),
-    ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
-    retryMode: 'standard',
-    maxAttempts: config.maxAttempts,
-    requestHandler: new NodeHttpHandler({
-      connectionTimeout: config.connectTimeoutMs,
-      requestTimeout: config.requestTimeoutMs,
-      // Without this the SDK only logs a warning when requestTimeout passes and keeps waiting.
-      throwOnRequestTimeout: true,
-      httpAgent: new HttpAgent(agentOptions),
-      httpsAgent: new HttpsAgent(agentOptions),
-    }),
-  });
-}
 
 /** Origin of an Amplify endpoint set on purpose (option or AWS_ENDPOINT_URL_AMPLIFY), or null. */
 async function configuredOrigin(
@@ -81,19 +70,126 @@ async function configuredOrigin(
     : null;
 }
 
+export function createAmplifyClient(options: AmplifyClientOptions): AmplifyClient {
+  const { config } = options;
+  const agentOptions = { keepAlive: true, maxSockets: config.maxSockets };
+  const client = new AmplifyClient({
+    ...(options.endpoint !== undefined ? { endpoint: options.endpoint } : {}),
+    ...(options.region !== undefined ? { region: options.region } : {}),
+    ...(options.credentials !== undefined ? { credentials: options.credentials } : {}),
+    retryMode: 'standard',
+    maxAttempts: config.maxAttempts,
+    requestHandler: new NodeHttpHandler({
+      connectionTimeout: config.connectTimeoutMs,
+      requestTimeout: config.requestTimeoutMs,
+      // Without this the SDK only logs a warning when requestTimeout passes and keeps waiting.
+      throwOnRequestTimeout: true,
+      // requestTimeout ends once the headers arrive: a body that stalls after them would hang the
+      // call for ever. The same time of silence on the socket ends the attempt.
+      socketTimeout: config.requestTimeoutMs,
+      httpAgent: new HttpAgent(agentOptions),
+      httpsAgent: new HttpsAgent(agentOptions),
+    }),
+  });
+  keepAnswerBytes(client);
+  return client;
+}
+
+/**
+ * Keeps the bytes of every 2xx body on the response, so that an answer the SDK's deserializer
+ * throws on can still be read from its raw JSON ({@link sendForAnswer}). Amplify answers are small
+ * JSON documents the SDK reads whole anyway; error answers (non-2xx) are left to the SDK.
+ */
+function keepAnswerBytes(client: AmplifyClient): void {
+  client.middlewareStack.add(
+    (next) => async (args) => {
+      const result = await next(args);
+      const response = result.response as { statusCode?: unknown; body?: unknown };
+      const status = response.statusCode;
+      const body = response.body;
+      if (typeof status === 'number' && status >= 200 && status < 300 && body instanceof Readable) {
+        const chunks: Buffer[] = [];
+        for await (const chunk of body) chunks.push(Buffer.from(chunk as Uint8Array));
+        response.body = new Uint8Array(Buffer.concat(chunks));
+      }
+      return result;
+    },
+    // Same step as the SDK's deserializer, lower priority: nested inside it, so it sees the
+    // response before the deserializer reads it.
+    { step: 'deserialize', priority: 'low', name: 'keepAnswerBytes' },
+  );
+}
+
+interface FailedCall {
+  message?: unknown;
+  $fault?: unknown;
+  $metadata?: AnswerMetadata;
+  $response?: { statusCode?: unknown; body?: unknown };
+}
+
+/**
+ * Sends one command and resolves with what Amplify answered, for the shape check: the SDK's
+ * output, or, when the SDK's deserializer threw on a 2xx answer whose body is JSON (an ISO-8601
+ * string where the model wants epoch seconds makes it throw), that raw JSON, reported as
+ * `undecodable`. Rejects with the SDK's error for anything else (error statuses, network
+ * failures, a body that is not JSON).
+ */
+export async function sendForAnswer(
+  send: () => Promise<{ $metadata?: AnswerMetadata }>,
+  context: { operation: string; subject: string; onProblem: WireProblemListener },
+): Promise<{ answer: unknown; metadata: AnswerMetadata | undefined }> {
+  try {
+    const output = await send();
+    return { answer: output, metadata: output.$metadata };
+  } catch (error) {
+    const failed = (typeof error === 'object' && error !== null ? error : {}) as FailedCall;
+    const status = failed.$response?.statusCode;
+    const body = failed.$response?.body;
+    const isAnswer = typeof status === 'number' && status >= 200 && status < 300;
+    if (!isAnswer || failed.$fault !== undefined || !(body instanceof Uint8Array)) throw error;
+    let answer: unknown;
+    try {
+      answer = JSON.parse(Buffer.from(body).toString('utf8'));
+    } catch {
+      throw error; // not JSON at all: an unreadable answer (errors.ts)
+    }
+    const reason = typeof failed.message === 'string' ? failed.message.split('\n', 1)[0] : '';
+    context.onProblem({
+      kind: 'undecodable',
+      operation: context.operation,
+      subject: context.subject,
+      path: '',
+      problem: `the AWS SDK could not read the answer (${reason}): read from its raw JSON`,
+      value: preview(answer),
+    });
+    return { answer, metadata: failed.$metadata };
+  }
+}
+
 export function createSdkUpstream(options: SdkUpstreamOptions): AmplifyUpstream {
   const client = createAmplifyClient(options);
-  const { onUnknownValue } = options;
-  const onSkipped = options.onSkippedEntry ?? (() => {});
+  const listeners: WireListeners = {
+    onUnknownValue: options.onUnknownValue,
+    onProblem: options.onWireProblem,
+  };
 
-  /** The one path of every Amplify call: send, and map any failure onto the error catalog. */
-  async function call<T>(
-    _operation: AmplifyOperation,
+  /**
+   * The one path of every Amplify read: send, pass the answer through the shape check with
+   * `map`, and turn any failure into a catalog error naming `subject`.
+   */
+  async function read<R>(
+    operation: AmplifyOperation,
     subject: string,
-    send: () => Promise<T>,
-  ): Promise<T> {
+    send: () => Promise<{ $metadata?: AnswerMetadata }>,
+    map: (answer: unknown, context: AnswerContext) => R,
+  ): Promise<R> {
     try {
-      return await send();
+      const { answer, metadata } = await sendForAnswer(send, {
+        operation,
+        subject,
+        onProblem: listeners.onProblem,
+      });
+      return map(answer, { operation, subject, metadata, ...listeners });
     } catch (error) {
       throw toGatewayError(error, subject);
     }
@@ -108,69 +204,70 @@ export function createSdkUpstream(options: SdkUpstreamOptions): AmplifyUpstream 
     }),
     ...(options.resolveLogHost ? { resolve: options.resolveLogHost } : {}),
   });
+  const page = (request: { nextToken: string | null; maxResults: number }) => ({
+    maxResults: request.maxResults,
+    ...(request.nextToken !== null ? { nextToken: request.nextToken } : {}),
+  });
 
   return {
-    async getJob(key) {
-      const output = await call('GetJob', describeJob(key), () =>
-        client.send(new GetJobCommand(key)),
+    getJob(key) {
+      return read(
+        'GetJob',
+        describeJob(key),
+        () => client.send(new GetJobCommand(key)),
+        (answer, context) => toJobRecord(key, answer, context),
       );
-      return toJobRecord(key, output.job, onUnknownValue);
     },
-    async getApp(key) {
-      const output = await call('GetApp', describeApp(key), () =>
-        client.send(new GetAppCommand({ appId: key.appId })),
+    getApp(key) {
+      return read(
+        'GetApp',
+        describeApp(key),
+        () => client.send(new GetAppCommand({ appId: key.appId })),
+        (answer, context) => toAppRecord(key, answer, context),
       );
-      return toAppRecord(key.appId, output.app);
     },
-    async getBranch(key) {
-      const output = await call('GetBranch', describeBranch(key), () =>
-        client.send(new GetBranchCommand({ appId: key.appId, branchName: key.branchName })),
+    getBranch(key) {
+      return read(
+        'GetBranch',
+        describeBranch(key),
+        () => client.send(new GetBranchCommand({ appId: key.appId, branchName: key.branchName })),
+        (answer, context) => toBranchRecord(key, answer, context),
       );
-      return toBranchRecord(key, output.branch);
     },
-    async listApps(request) {
-      const output = await call('ListApps', 'the list of apps', () =>
-        client.send(
-          new ListAppsCommand({
-            maxResults: request.maxResults,
-            ...(request.nextToken !== null ? { nextToken: request.nextToken } : {}),
-          }),
-        ),
+    listApps(request) {
+      return read(
+        'ListApps',
+        'the list of apps',
+        () => client.send(new ListAppsCommand(page(request))),
+        (answer, context) => toAppPage(answer, context),
       );
-      return toAppPage(output.apps, output.nextToken, onSkipped);
     },
-    async listBranches(request) {
-      const output = await call('ListBranches', `the branches of app ${request.appId}`, () =>
-        client.send(
-          new ListBranchesCommand({
-            appId: request.appId,
-            maxResults: request.maxResults,
-            ...(request.nextToken !== null ? { nextToken: request.nextToken } : {}),
-          }),
-        ),
+    listBranches(request) {
+      return read(
+        'ListBranches',
+        `the branches of app ${request.appId}`,
+        () => client.send(new ListBranchesCommand({ appId: request.appId, ...page(request) })),
+        (answer, context) => toBranchPage(request.appId, answer, context),
       );
-      return toBranchPage(request.appId, output.branches, output.nextToken, onSkipped);
     },
-    async listJobs(request) {
+    listJobs(request) {
       const branch = { appId: request.appId, branchName: request.branchName };
-      const output = await call('ListJobs', `the jobs of ${describeBranch(branch)}`, () =>
-        client.send(
-          new ListJobsCommand({
-            ...branch,
-            maxResults: request.maxResults,
-            ...(request.nextToken !== null ? { nextToken: request.nextToken } : {}),
-          }),
-        ),
+      return read(
+        'ListJobs',
+        `the jobs of ${describeBranch(branch)}`,
+        () => client.send(new ListJobsCommand({ ...branch, ...page(request) })),
+        (answer, context) => toJobPage(branch, answer, context),
       );
-      return toJobPage(branch, output.jobSummaries, output.nextToken, onUnknownValue, onSkipped);
     },
     getStepLog(request) {
       return logs.fetch(request);
     },
     async checkReady() {
-      await call('ListApps', 'the list of apps', () =>
-        client.send(new ListAppsCommand({ maxResults: 1 })),
-      );
+      try {
+        await client.send(new ListAppsCommand({ maxResults: 1 }));
+      } catch (error) {
+        throw toGatewayError(error, 'the list of apps');
+      }
     },
     async region() {
       return client.config.region();

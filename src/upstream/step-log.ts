@@ -276,10 +276,65 @@ function statusError(status: number, response: IncomingMessage): GatewayError {
       { upstream },
     );
   }
+  if (status >= 500) {
+    return new GatewayError(
+      ErrorCode.UPSTREAM_UNAVAILABLE,
+      `The log store answered HTTP ${status} for the step's log; try again later.`,
+      { upstream },
+    );
+  }
   return new GatewayError(
-    ErrorCode.UPSTREAM_UNAVAILABLE,
-    `The log store answered HTTP ${status} for the step's log; try again later.`,
+    ErrorCode.UPSTREAM_UNEXPECTED_STATUS,
+    `The log store answered HTTP ${status} for the step's log, which the gateway does not expect; retrying will not help.`,
     { upstream },
+  );
+}
+
+/** Node's codes of a connection that could not be opened, broke, or failed its TLS handshake. */
+const RESET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+const REFUSED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
+const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
+const TLS =
+  /^(CERT_|ERR_TLS_|ERR_SSL_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$|EPROTO$)/;
+
+/** A failure of the connection itself, mapped as the SDK's are (errors.ts), in the log's words. */
+function connectionError(error: unknown, timedOut: boolean, timeoutMs: number): GatewayError {
+  const code = String((error as { code?: unknown } | null)?.code ?? '');
+  const upstream = { ...details(null), errorName: code || 'LogFetchError' };
+  const make = (errorCode: ErrorCode, message: string, retryable?: boolean) =>
+    new GatewayError(errorCode, message, {
+      cause: error,
+      upstream,
+      ...(retryable === undefined ? {} : { retryable }),
+    });
+  if (timedOut) {
+    return make(
+      ErrorCode.UPSTREAM_TIMEOUT,
+      `The step's log took longer than ${timeoutMs} ms to read; try again later.`,
+    );
+  }
+  if (REFUSED.has(code)) {
+    return make(
+      ErrorCode.UPSTREAM_CONNECTION_REFUSED,
+      `The log store could not be reached (${code}); try again later.`,
+    );
+  }
+  if (DNS.has(code)) {
+    return make(
+      ErrorCode.UPSTREAM_DNS_FAILURE,
+      `The log store's host name does not resolve (${code}).`,
+      code === 'EAI_AGAIN',
+    );
+  }
+  if (TLS.test(code)) {
+    return make(
+      ErrorCode.UPSTREAM_TLS_FAILURE,
+      `The TLS handshake with the log store failed (${code}); retrying will not help.`,
+    );
+  }
+  return make(
+    ErrorCode.UPSTREAM_CONNECTION_RESET,
+    `The connection to the log store broke before the end of the step's log${RESET.has(code) ? ` (${code})` : ''}; try again later.`,
   );
 }
 
@@ -366,7 +421,7 @@ export function createStepLogFetcher(options: StepLogFetcherOptions): StepLogFet
         const location = response.headers.location;
         if (hop >= MAX_REDIRECTS || typeof location !== 'string') {
           throw new GatewayError(
-            ErrorCode.UPSTREAM_UNAVAILABLE,
+            ErrorCode.UPSTREAM_UNEXPECTED_STATUS,
             `The log store redirected the step's log ${hop >= MAX_REDIRECTS ? 'too many times' : 'without a Location'}.`,
             { upstream: details(status, response) },
           );
@@ -386,7 +441,7 @@ export function createStepLogFetcher(options: StepLogFetcherOptions): StepLogFet
         if (range === null) {
           response.resume();
           throw new GatewayError(
-            ErrorCode.UPSTREAM_UNAVAILABLE,
+            ErrorCode.UPSTREAM_INVALID_RESPONSE,
             "The log store sent part of the step's log without saying which part.",
             { upstream: details(status, response) },
           );
@@ -423,16 +478,9 @@ export function createStepLogFetcher(options: StepLogFetcherOptions): StepLogFet
         return await fetchLog(request.url, signal);
       } catch (error) {
         // Refusals (the lookup's included: node:http emits the lookup's error as it is) and
-        // mapped statuses pass; anything else is a network failure or the time limit.
+        // mapped statuses pass; anything else is the connection, or the time limit.
         if (error instanceof GatewayError) throw error;
-        const timedOut = signal.aborted;
-        throw new GatewayError(
-          ErrorCode.UPSTREAM_UNAVAILABLE,
-          timedOut
-            ? `The step's log took longer than ${timeoutMs} ms to read; try again later.`
-            : "The step's log could not be read; try again later.",
-          { cause: error, upstream: details(null) },
-        );
+        throw connectionError(error, signal.aborted, timeoutMs);
       }
     },
     destroy() {

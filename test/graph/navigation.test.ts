@@ -231,7 +231,7 @@ describe('navigating apps, branches and jobs', () => {
       stack.la.faults.add({ operations: operation, kind: 'corrupt', variant: 'badEntries' });
     }
     try {
-      stack.skippedEntries.length = 0;
+      stack.wireProblems.length = 0;
       const damaged = await stack.graphql(
         'query($a: ID!, $b: String!) { apps { nodes { appId } } app(appId: $a) { branches { nodes { branchName } } } branch(appId: $a, branchName: $b) { jobs(first: 6) { nodes { jobId } } } }',
         { a: app!.appId, b: branch },
@@ -239,13 +239,56 @@ describe('navigating apps, branches and jobs', () => {
       expect(damaged.errors).toBeUndefined();
       // The same entries, without the two the local Amplify slipped in.
       expect(damaged.data).toEqual(clean.data);
-      expect(new Set(stack.skippedEntries.map(([list]) => list))).toEqual(
+      const skipped = stack.wireProblems.filter((p) => p.kind === 'skippedEntry');
+      expect(new Set(skipped.map((p) => p.operation))).toEqual(
         new Set(['ListApps', 'ListBranches', 'ListJobs']),
       );
-      expect(stack.skippedEntries).toHaveLength(6);
+      expect(skipped).toHaveLength(6);
     } finally {
       stack.la.faults.clear();
     }
+  });
+
+  it('reads damaged app, branch and page answers through the shape check', async () => {
+    const [app] = stack.la.world.apps();
+    const branch = app!.branches[0]!;
+    const query = `query($a: ID!, $b: String!) {
+      app(appId: $a) { name }
+      branch(appId: $a, branchName: $b) { totalNumberOfJobs customDomains jobs(first: 2) { nodes { jobId } } }
+    }`;
+    const vars = { a: app!.appId, b: branch.branchName };
+    // Members of the wrong type read as null (reported); a number where Amplify sends a string
+    // of digits is still a count.
+    stack.wireProblems.length = 0;
+    const wrongTypes = stack.la.faults.add({
+      operations: ['GetApp', 'GetBranch'],
+      kind: 'corrupt',
+      variant: 'wrongTypes',
+    });
+    const typed = await stack.graphql(query, vars);
+    stack.la.faults.remove(wrongTypes);
+    expect(typed.errors).toBeUndefined();
+    expect(typed.data).toMatchObject({
+      app: { name: null },
+      branch: { totalNumberOfJobs: branch.jobs, customDomains: null },
+    });
+    expect(stack.wireProblems.map((p) => `${p.operation} ${p.path}`)).toEqual(
+      expect.arrayContaining(['GetApp app.name', 'GetBranch branch.customDomains']),
+    );
+    // An answer without its entity is UPSTREAM_INVALID_RESPONSE, never a made-up app or page.
+    const noEntity = stack.la.faults.add({
+      operations: ['GetApp', 'ListJobs'],
+      kind: 'corrupt',
+      variant: 'noJob',
+    });
+    const missing = await stack.graphql(query, vars);
+    stack.la.faults.remove(noEntity);
+    expect(missing.data).toEqual({ app: null, branch: null });
+    expect(
+      Object.fromEntries(
+        (missing.errors ?? []).map((e) => [e.path?.join('.'), e.extensions?.code]),
+      ),
+    ).toEqual({ app: 'UPSTREAM_INVALID_RESPONSE', 'branch.jobs': 'UPSTREAM_INVALID_RESPONSE' });
   });
 
   it('answers NOT_FOUND for an app or branch Amplify does not have, and BAD_USER_INPUT before any call for a malformed one', async () => {

@@ -63,20 +63,40 @@ describe('secrets', () => {
   });
 
   it('are never copied into the records the schema reads, even when Amplify sends them', () => {
-    const app = toAppRecord('d1', {
-      appId: 'd1',
-      name: 'x',
-      environmentVariables: { API_KEY: 'app-env-secret' },
-      basicAuthCredentials: 'dXNlcjpzZWNyZXQ=',
-      buildSpec: 'version: 1 # build-spec-secret',
-      autoBranchCreationConfig: { environmentVariables: { K: 'auto-env-secret' } },
-    } as unknown as Parameters<typeof toAppRecord>[1]);
-    const branch = toBranchRecord({ appId: 'd1', branchName: 'main' }, {
-      branchName: 'main',
-      environmentVariables: { DB_PASSWORD: 'branch-env-secret' },
-      basicAuthCredentials: 'dXNlcjpzZWNyZXQ=',
-      buildSpec: 'version: 1 # build-spec-secret',
-    } as unknown as Parameters<typeof toBranchRecord>[1]);
+    const context = {
+      operation: 'GetApp',
+      subject: 'a test',
+      onUnknownValue: () => {},
+      onProblem: () => {},
+    };
+    const app = toAppRecord(
+      { appId: 'd1' },
+      {
+        app: {
+          appId: 'd1',
+          name: 'x',
+          environmentVariables: { API_KEY: 'app-env-secret' },
+          basicAuthCredentials: 'dXNlcjpzZWNyZXQ=',
+          buildSpec: 'version: 1 # build-spec-secret',
+          autoBranchCreationConfig: { environmentVariables: { K: 'auto-env-secret' } },
+        },
+      },
+      context,
+    );
+    const branch = toBranchRecord(
+      { appId: 'd1', branchName: 'main' },
+      {
+        branch: {
+          branchName: 'main',
+          environmentVariables: { DB_PASSWORD: 'branch-env-secret' },
+          basicAuthCredentials: 'dXNlcjpzZWNyZXQ=',
+          buildSpec: 'version: 1 # build-spec-secret',
+        },
+      },
+      { ...context, operation: 'GetBranch' },
+    );
+    expect(app.name).toBe('x');
+    expect(branch.branchName).toBe('main');
     const text = JSON.stringify([app, branch]);
     for (const leaked of ['secret', 'dXNlcjpzZWNyZXQ=', 'environmentVariables', 'buildSpec']) {
       expect(text).not.toContain(leaked);

@@ -281,7 +281,7 @@ describe('fetching a step log', () => {
     const error = await refusal(
       fetcher().fetch({ ...REQUEST, url: `${local.origin}/_files/logs/loop.log` }),
     );
-    expect(error.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(error.code).toBe('UPSTREAM_UNEXPECTED_STATUS');
     expect(local.requests).toHaveLength(4);
   });
 
@@ -381,7 +381,7 @@ describe('fetching a step log', () => {
     expect(body.toString('utf8').endsWith(log.text)).toBe(true);
   });
 
-  it('gives up after its time limit with a retryable UPSTREAM_UNAVAILABLE', async () => {
+  it('gives up after its time limit with a retryable UPSTREAM_TIMEOUT', async () => {
     local.handle = () => {
       // Never answers.
     };
@@ -391,7 +391,7 @@ describe('fetching a step log', () => {
         url: `${local.origin}/_files/logs/slow.log`,
       }),
     );
-    expect(error.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(error.code).toBe('UPSTREAM_TIMEOUT');
     expect(error.retryable).toBe(true);
     expect(error.message).toContain('200 ms');
   });
@@ -408,16 +408,42 @@ describe('fetching a step log', () => {
         url: `${local.origin}/_files/logs/stall.log`,
       }),
     );
-    expect(error.code).toBe('UPSTREAM_UNAVAILABLE');
+    expect(error.code).toBe('UPSTREAM_TIMEOUT');
     expect(error.message).toContain('300 ms');
   });
 
-  it('maps 404, 403 and 5xx onto the error catalog, and an empty log onto empty text', async () => {
+  it('says a connection broke mid-log, or could not be opened, with the codes used for Amplify', async () => {
+    local.handle = (_req, res) => {
+      res.writeHead(200, { 'content-length': 100_000 });
+      res.write(logText(10), () => res.socket?.destroy());
+    };
+    const broken = await refusal(
+      fetcher().fetch({ ...REQUEST, url: `${local.origin}/_files/logs/broken.log` }),
+    );
+    expect(broken.code).toBe('UPSTREAM_CONNECTION_RESET');
+    expect(broken.retryable).toBe(true);
+    // A port nothing listens on, as the configured endpoint.
+    const closed = await standIn();
+    await closed.close();
+    const refusedFetcher = createStepLogFetcher({
+      maxBytes: 1024,
+      timeoutMs: 5_000,
+      policy: async () => ({ region: 'us-east-1', localOrigin: closed.origin }),
+    });
+    fetchers.push(refusedFetcher);
+    const refused = await refusal(
+      refusedFetcher.fetch({ ...REQUEST, url: `${closed.origin}/_files/logs/x.log` }),
+    );
+    expect(refused.code).toBe('UPSTREAM_CONNECTION_REFUSED');
+  });
+
+  it('maps 404, 403, 5xx and other statuses onto the error catalog, and an empty log onto empty text', async () => {
     const cases: Array<[number, string]> = [
       [404, 'NOT_FOUND'],
       [403, 'UPSTREAM_UNAUTHORIZED'],
       [500, 'UPSTREAM_UNAVAILABLE'],
       [503, 'UPSTREAM_UNAVAILABLE'],
+      [418, 'UPSTREAM_UNEXPECTED_STATUS'],
     ];
     for (const [status, code] of cases) {
       local.handle = (_req, res) => {

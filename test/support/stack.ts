@@ -17,6 +17,7 @@ import {
 } from '../../src/local-amplify/index.js';
 import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
 import type { AmplifyUpstream } from '../../src/upstream/upstream.js';
+import type { WireProblem } from '../../src/upstream/wire-check.js';
 import {
   planReleases,
   type ReleaseRecord,
@@ -83,8 +84,8 @@ export interface Gateway {
   config: Config;
   /** Unknown enum values the gateway reported, in order. */
   unknownValues: Array<[string, string]>;
-  /** List entries the gateway skipped (list, reason), in order. */
-  skippedEntries: Array<[string, string]>;
+  /** Malformed members and entries of Amplify answers the shape check reported, in order. */
+  wireProblems: WireProblem[];
   /** POSTs one operation through `yoga.fetch` (no socket) and returns status, headers, body. */
   post(request: GraphQLRequest, headers?: Record<string, string>): Promise<GraphQLReply>;
   /** The same, returning only the parsed body. */
@@ -124,7 +125,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const log = options.log ?? silentLog;
   const unknownValues: Array<[string, string]> = [];
-  const skippedEntries: Array<[string, string]> = [];
+  const wireProblems: WireProblem[] = [];
   const inner =
     la === null
       ? (target as AmplifyUpstream)
@@ -132,7 +133,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           config: config.upstream,
           ...la.clientConfig(),
           onUnknownValue: (enumName, value) => unknownValues.push([enumName, value]),
-          onSkippedEntry: (list, reason) => skippedEntries.push([list, reason]),
+          onWireProblem: (problem) => wireProblems.push(problem),
         });
   const upstream = options.wrap ? options.wrap(inner) : inner;
   const app = createGatewayApp({
@@ -165,7 +166,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     app,
     config,
     unknownValues,
-    skippedEntries,
+    wireProblems,
     post,
     async graphql(query, variables, headers) {
       return (await post({ query, ...(variables ? { variables } : {}) }, headers)).body;
