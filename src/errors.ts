@@ -43,6 +43,11 @@ export const ErrorCode = {
    */
   UPSTREAM_INVALID_RESPONSE: 'UPSTREAM_INVALID_RESPONSE',
   /**
+   * Amplify named a URL (a step's log) the gateway will not fetch: a host where Amplify logs do
+   * not live, a non-public address, or a redirect elsewhere.
+   */
+  UPSTREAM_URL_REFUSED: 'UPSTREAM_URL_REFUSED',
+  /**
    * A request any web page could send without a CORS preflight (a GET, a form-like POST) came
    * without a CSRF header (HTTP 403); see src/http/browser-access.ts.
    */

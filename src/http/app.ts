@@ -9,6 +9,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
+import { CursorCodec } from '../schema/cursors.js';
 import { withSingleFlight } from '../upstream/single-flight.js';
 import type { AmplifyUpstream } from '../upstream/upstream.js';
 import { DEFAULT_EXAMPLE, type GraphiQLExample, type GraphiQLRenderer } from './graphiql.js';
@@ -76,9 +77,18 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     throw new Error('GRAPHIQL is on: pass renderGraphiQL (see loadGraphiQLRenderer)');
   }
   const readiness = createReadiness(upstream, config.readinessProbe);
+  if (config.cursorSecret === null) {
+    log.info(
+      'CURSOR_SECRET is not set: connection cursors are signed with a random key of this process, so they stop working after a restart and on other replicas. Set the same CURSOR_SECRET on every replica.',
+    );
+  }
   const yoga = createGraphQLServer({
     config,
-    deps: { upstream, maxConcurrency: config.upstream.maxConcurrency },
+    deps: {
+      upstream,
+      maxConcurrency: config.upstream.maxConcurrency,
+      cursors: new CursorCodec(config.cursorSecret),
+    },
     log,
     renderGraphiQL: options.renderGraphiQL,
     example: options.example ?? DEFAULT_EXAMPLE,

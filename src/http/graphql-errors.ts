@@ -26,6 +26,7 @@ const LOG_LEVEL_OF: Record<string, 'debug' | 'warn' | 'error'> = {
   [ErrorCode.UPSTREAM_UNEXPECTED_STATUS]: 'error',
   [ErrorCode.UPSTREAM_UNAUTHORIZED]: 'error',
   [ErrorCode.UPSTREAM_INVALID_RESPONSE]: 'error',
+  [ErrorCode.UPSTREAM_URL_REFUSED]: 'warn',
   [ErrorCode.INTERNAL_SERVER_ERROR]: 'error',
 };
 

@@ -30,6 +30,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { VALIDATION_RULES } from '../../src/http/graphql-conformance.js';
 import { maskError } from '../../src/http/graphql-errors.js';
 import { createGatewayContext } from '../../src/schema/context.js';
+import { CursorCodec } from '../../src/schema/cursors.js';
 import { buildSchema } from '../../src/schema/index.js';
 import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
@@ -64,6 +65,8 @@ function corpus(a: JobKey, b: JobKey): Case[] {
   const ENTITIES =
     'query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on Job { jobId branchName summary { status } } } }';
   const noJobId = { appId: a.appId, branchName: a.branchName };
+  const ENTITIES_ANY =
+    'query($r: [_Any!]!) { _entities(representations: $r) { __typename ... on App { appId } ... on Branch { branchName } ... on Job { jobId } } }';
   const q = (
     name: string,
     query: string,
@@ -273,6 +276,44 @@ function corpus(a: JobKey, b: JobKey): Case[] {
     q('_entities, a representation without __typename', ENTITIES, { r: [{ ...a }, ref(b)] }),
     q('_entities, duplicates of one job', ENTITIES, { r: [ref(a), ref(a), ref(a)] }),
     q('_entities, an empty list', ENTITIES, { r: [] }),
+    // The job graph: connections, cursors, nested entities (no durations: they use the clock)
+    q(
+      'a page of apps',
+      '{ apps(first: 2) { edges { cursor node { appId name } } pageInfo { hasNextPage endCursor } } }',
+    ),
+    q(
+      'an app with a page of its branches',
+      `{ app(appId: ${JSON.stringify(a.appId)}) { appId branches(first: 3) { nodes { branchName stage } pageInfo { hasNextPage } } } }`,
+    ),
+    q(
+      'a branch with a page of its jobs',
+      `query($a: ID!, $b: String!) { branch(appId: $a, branchName: $b) { branchName jobs(first: 3) { nodes { jobId summary { status } } pageInfo { hasNextPage } } } }`,
+      { a: a.appId, b: a.branchName },
+    ),
+    q(
+      'a job with its branch and app',
+      `{ job(${args(a)}) { jobId branch { branchName app { appId } } } }`,
+    ),
+    q('first out of range (BAD_USER_INPUT)', '{ apps(first: 0) { nodes { appId } } }'),
+    q(
+      'after that is not a cursor (BAD_USER_INPUT)',
+      '{ apps(first: 1, after: "not-a-cursor") { nodes { appId } } }',
+    ),
+    q('an app that does not exist', '{ app(appId: "dzzzzzzzzzzzzz") { appId } }'),
+    q(
+      'a branch of an unknown app beside a job',
+      `{ branch(appId: "dzzzzzzzzzzzzz", branchName: "main") { branchName } job(${args(a)}) { jobId } }`,
+    ),
+    q('_entities, an App and a Branch and a bad Job', ENTITIES_ANY, {
+      r: [
+        { __typename: 'App', appId: a.appId },
+        { __typename: 'Branch', appId: a.appId, branchName: a.branchName },
+        ref(noJobId),
+      ],
+    }),
+    q('_entities, an App without appId in the middle', ENTITIES_ANY, {
+      r: [ref(a), { __typename: 'App' }, { __typename: 'App', appId: b.appId }],
+    }),
     // Parse and validation failures
     q('a syntax error', '{ job('),
     q('an unterminated string', '{ job(appId: "d1) { jobId } }'),
@@ -293,6 +334,8 @@ function corpus(a: JobKey, b: JobKey): Case[] {
 }
 
 const ACCEPT_GRAPHQL_RESPONSE = 'application/graphql-response+json';
+/** The app and the reference sign cursors alike, so a cursor from either reads the same. */
+const CURSOR_SECRET = 'spec-conformance-cursor-secret-0123456789';
 const ACCEPT_JSON = 'application/json';
 
 interface ComparableError {
@@ -333,7 +376,7 @@ describe('execution conforms to graphql-js and GraphQL-over-HTTP', () => {
   let cases: Case[];
 
   beforeAll(async () => {
-    stack = await startStack();
+    stack = await startStack({ env: { CURSOR_SECRET } });
     reference = createSdkUpstream({
       config: stack.config.upstream,
       ...stack.la.clientConfig(),
@@ -366,7 +409,11 @@ describe('execution conforms to graphql-js and GraphQL-over-HTTP', () => {
       variableValues: request.variables ?? {},
       operationName: request.operationName ?? null,
       contextValue: createGatewayContext(
-        { upstream: reference, maxConcurrency: stack.config.upstream.maxConcurrency },
+        {
+          upstream: reference,
+          maxConcurrency: stack.config.upstream.maxConcurrency,
+          cursors: new CursorCodec(CURSOR_SECRET),
+        },
         'reference',
         silentLog,
       ),
