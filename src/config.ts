@@ -103,6 +103,9 @@ export const GATEWAY_VARIABLES = {
   SHUTDOWN_TIMEOUT_MS: declare(int(0, 600_000), '10000', 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections are cut.'),
   ROUTER_SECRET: declare(secret, '', 'If set, every GraphQL request must carry it in the `x-router-secret` header (router-to-subgraph).'),
   READINESS_PROBE: declare(oneOf(['upstream', 'off']), 'upstream', '`upstream`: /ready calls Amplify ListApps (1 item, cached 5 s); `off`: ready once listening.'),
+  CURSOR_SECRET: declare(secret, '', 'Key that signs connection cursors (HMAC-SHA256). Give every replica the same value, or a cursor from one replica is refused by another. Empty: a random key per process (cursors then stop working after a restart).'),
+  STEP_LOG_MAX_BYTES: declare(int(256, 16 * 1024 * 1024), '1048576', 'Most bytes of a step log `Step.log` reads and returns: its end, asked for with an HTTP Range.'),
+  STEP_LOG_TIMEOUT_MS: declare(int(100, 120_000), '10000', 'Milliseconds one step-log read may take in all (connect, redirects, body) before it fails.'),
   CONTROL_MUTATIONS: declare(bool, 'false', 'Let `startJob` and `stopJob` run (the caller also needs the `write` scope). Off: they answer FORBIDDEN.'),
   LIVE_POLL_INTERVAL_MS: declare(int(100, 600_000), '5000', 'Milliseconds between two reads of a running job that has live subscribers: one poller per job for the whole cluster.'),
   LIVE_POLL_MAX_INTERVAL_MS: declare(int(100, 3_600_000), '60000', 'Longest poll interval while backing off (Amplify throttling, failing, or its circuit breaker open); at least LIVE_POLL_INTERVAL_MS.'),
@@ -176,6 +179,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
       maxAttempts: v.UPSTREAM_MAX_ATTEMPTS,
       maxConcurrency: v.UPSTREAM_MAX_CONCURRENCY,
       maxSockets: v.UPSTREAM_MAX_SOCKETS,
+      stepLogMaxBytes: v.STEP_LOG_MAX_BYTES,
+      stepLogTimeoutMs: v.STEP_LOG_TIMEOUT_MS,
     },
     /** `null`: CORS off (same-origin only); `['*']`: any origin. */
     corsOrigins: v.CORS_ORIGINS,
@@ -185,6 +190,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
     /** `null`: no router secret required. */
     routerSecret: v.ROUTER_SECRET,
     readinessProbe: v.READINESS_PROBE === 'upstream',
+    /** `null`: cursors are signed with a random key made at start (one replica, until restart). */
+    cursorSecret: v.CURSOR_SECRET,
     /** Whether startJob/stopJob may run at all (the caller still needs the write scope). */
     controlMutations: v.CONTROL_MUTATIONS,
     live: {

@@ -14,8 +14,10 @@ import { startLocalAmplify } from './local-amplify/index.js';
 import { createLogger, unknownValueLogger, wireProblemLogger } from './observability/logger.js';
 import { createSdkUpstream } from './upstream/sdk-upstream.js';
 
-const DEMO_QUERY = `# A job from the demo world of the embedded local Amplify. Run it with ▶ (or Ctrl+Enter).
-query Job($appId: ID!, $branchName: String!, $jobId: ID!) {
+const DEMO_QUERY = `# One job of the embedded local Amplify in full, then its apps, their branches and latest jobs.
+# Run it with ▶ (or Ctrl+Enter). Copy any appId, branchName and jobId into app(...), branch(...)
+# or job(...); continue a list with after: its pageInfo.endCursor.
+query Explore($appId: ID!, $branchName: String!, $jobId: ID!) {
   job(appId: $appId, branchName: $branchName, jobId: $jobId) {
     appId
     branchName
@@ -30,19 +32,52 @@ query Job($appId: ID!, $branchName: String!, $jobId: ID!) {
       startTime
       endTime
     }
+    durationSeconds
+    failedStep { stepName statusReason }
     steps {
       stepName
       status
       startTime
       endTime
+      durationSeconds
       logUrl
       artifactsUrl
       statusReason
       screenshots { name url }
+      log(tailLines: 5) { text truncated bytes }
     }
+  }
+
+  apps(first: 3) {
+    nodes {
+      appId
+      name
+      branches(first: 3) {
+        nodes {
+          branchName
+          url
+          jobs(first: 3) {
+            nodes {
+              jobId
+              isTerminal
+              durationSeconds
+              summary { status jobType commitMessage startTime }
+            }
+            pageInfo { hasNextPage endCursor }
+          }
+        }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
   }
 }
 `;
+
+/** The printed curl examples: navigation without ids first, then one job. */
+const EXPLORE_CURL_QUERY =
+  '{ apps(first: 2) { nodes { appId name branches(first: 2) { nodes { branchName jobs(first: 3) { nodes { jobId summary { status } } } } } } } }';
+const JOB_CURL_QUERY =
+  'query($appId: ID!, $branchName: String!, $jobId: ID!) { job(appId: $appId, branchName: $branchName, jobId: $jobId) { summary { status jobType } steps { stepName status log(tailLines: 3) { text } } } }';
 
 async function demo(): Promise<void> {
   // The embedded local Amplify pushes its EventBridge events to the gateway, as an API
@@ -112,11 +147,8 @@ async function demo(): Promise<void> {
       headers: { [EVENTS_SECRET_HEADER]: config.amplifyEvents.secret },
     });
   }
-  const curlBody = JSON.stringify({
-    query:
-      'query($appId: ID!, $branchName: String!, $jobId: ID!) { job(appId: $appId, branchName: $branchName, jobId: $jobId) { summary { status jobType } steps { stepName status } } }',
-    variables,
-  });
+  const exploreBody = JSON.stringify({ query: EXPLORE_CURL_QUERY });
+  const jobBody = JSON.stringify({ query: JOB_CURL_QUERY, variables });
   // A job that is running now, to follow live (not from the quirks app, whose jobs never move).
   const quirkApp = amplify.world.quirkApp().appId;
   const live = amplify.world.listJobKeys({ status: 'RUNNING' }).find((j) => j.appId !== quirkApp);
@@ -136,9 +168,12 @@ async function demo(): Promise<void> {
       `  Live board:     ${running.url}${BOARD_PATH}`,
       `  Local Amplify:  ${amplify.url}  (AWS_ENDPOINT_URL_AMPLIFY for the AWS CLI or SDK)`,
       '',
-      'Try it from a shell:',
+      'Try it from a shell: the apps, their branches and latest jobs (no id needed),',
       `  curl -s ${running.url}/graphql -H 'content-type: application/json' \\`,
-      `    -d '${curlBody}'`,
+      `    -d '${exploreBody}'`,
+      'then one job with its steps and the end of their logs:',
+      `  curl -s ${running.url}/graphql -H 'content-type: application/json' \\`,
+      `    -d '${jobBody}'`,
       ...(sseBody === null
         ? []
         : [

@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import { createMemoryCoordination, type LiveCoordination } from '../live/coordination.js';
 import { createLiveJobs, type LiveJobs } from '../live/live-jobs.js';
+import { CursorCodec } from '../schema/cursors.js';
 import { withSingleFlight } from '../upstream/single-flight.js';
 import type { AmplifyUpstream } from '../upstream/upstream.js';
 import {
@@ -125,6 +126,11 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
         });
   const sseStreams = createSseStreams();
   const readiness = createReadiness(upstream, config.readinessProbe);
+  if (config.cursorSecret === null) {
+    log.info(
+      'CURSOR_SECRET is not set: connection cursors are signed with a random key of this process, so they stop working after a restart and on other replicas. Set the same CURSOR_SECRET on every replica.',
+    );
+  }
   const yoga = createGraphQLServer({
     config,
     deps: {
@@ -132,6 +138,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       maxConcurrency: config.upstream.maxConcurrency,
       live,
       controlMutations: config.controlMutations,
+      cursors: new CursorCodec(config.cursorSecret),
     },
     log,
     renderGraphiQL: options.renderGraphiQL,

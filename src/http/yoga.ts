@@ -3,9 +3,7 @@
  * they run. Transport checks that must happen before any GraphQL work (body size, router secret)
  * are made by the HTTP edge in app.ts, not here.
  */
-import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
-import { getOperationAST } from 'graphql';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -16,7 +14,9 @@ import {
   type RequestFacts,
 } from '../schema/context.js';
 import { buildSchema } from '../schema/index.js';
+import { corsSetting, useCsrfPrevention, useVaryOrigin } from './browser-access.js';
 import type { GraphiQLExample, GraphiQLRenderer } from './graphiql.js';
+import { useGraphQLConformance } from './graphql-conformance.js';
 import { maskError, useErrorLog, yogaLogger } from './graphql-errors.js';
 import { type createSseStreams, useSseStreams } from './sse.js';
 
@@ -37,8 +37,9 @@ export interface GraphQLServerOptions {
 
 export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServer {
   const { config, deps, log, example } = options;
+  const schema = buildSchema();
   return createYoga<ServerContext, GatewayContext>({
-    schema: buildSchema(),
+    schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     // Checked from the Content-Length header by the HTTP edge: Yoga's streaming limit costs a
@@ -47,17 +48,8 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     context: ({ requestId, log: requestLog, caller, clientAddress }) =>
       createGatewayContext(deps, { requestId, log: requestLog, caller, clientAddress }),
     maskedErrors: { maskError },
-    cors:
-      config.corsOrigins === null
-        ? false
-        : {
-            origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
-            methods: ['GET', 'POST'],
-            allowedHeaders: ['content-type', 'x-request-id', 'apollo-require-preflight'],
-            exposedHeaders: ['x-request-id'],
-            credentials: false,
-            maxAge: 600,
-          },
+    // Browser-origin safety: CORS_ORIGINS only, Vary: Origin, CSRF prevention (browser-access.ts).
+    cors: corsSetting(config.corsOrigins),
     ...(options.renderGraphiQL ? { renderGraphiQL: options.renderGraphiQL } : {}),
     graphiql: config.graphiql
       ? {
@@ -68,16 +60,10 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       : false,
     logging: yogaLogger(log),
     plugins: [
-      // Not for subscriptions: graphql-jit 0.8's subscribe hands the subscribe resolver the
-      // operation's variables instead of the field's arguments (a literal argument arrives as
-      // undefined). test/live/subscription.test.ts pins this with literal arguments.
-      useGraphQlJit(
-        {},
-        {
-          enableIf: ({ document, operationName }) =>
-            getOperationAST(document, operationName)?.operation !== 'subscription',
-        },
-      ),
+      useCsrfPrevention(),
+      useVaryOrigin(config.corsOrigins),
+      // Answers exactly as the GraphQL spec and GraphQL-over-HTTP say (graphql-conformance.ts).
+      useGraphQLConformance(schema),
       // Federated tracing: a router sending `apollo-federation-include-trace: ftv1` gets an
       // inline trace in `extensions.ftv1`; others pay nothing.
       useApolloInlineTrace(),

@@ -73,8 +73,6 @@ export interface LiveJobs {
    * the cluster if it changed. Rejects with the read's error.
    */
   refresh(key: JobKey): Promise<JobRecord>;
-  /** The most recent snapshot this process has of a watched job, if any. */
-  latest(key: JobKey): JobRecord | null;
   stats(): LiveStats;
   /** Ends every subscription, stops the ticker and waits for reads in flight. Idempotent. */
   close(): Promise<void>;
@@ -333,10 +331,6 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
       if (watch !== undefined) accept(watch, job, true);
       else channel.publish(`${topicPrefix}${id}`, { v: 1, job });
       return job;
-    },
-
-    latest(key) {
-      return watches.get(jobKeyId(key))?.last ?? null;
     },
 
     stats() {

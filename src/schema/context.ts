@@ -1,11 +1,13 @@
 /**
- * What every resolver gets. Collaborators (the upstream, the live hub, the logger) are built once
- * per process; loaders are built per request so batching and caching never leak between callers.
+ * What every resolver gets. Collaborators (the upstream, the live hub, the cursor codec, the
+ * logger) are built once per process; loaders are built per request so batching and caching never
+ * leak between callers.
  */
 import type { Logger } from 'pino';
 import type { LiveJobs } from '../live/live-jobs.js';
 import { createLoaders, type Loaders } from '../loaders/index.js';
 import type { AmplifyControl, AmplifyUpstream } from '../upstream/upstream.js';
+import type { CursorCodec } from './cursors.js';
 import { ANONYMOUS_CALLER, type CallerIdentity } from './identity.js';
 
 export interface GatewayContext {
@@ -19,6 +21,10 @@ export interface GatewayContext {
    */
   client: string;
   loaders: Loaders;
+  /** Signs and checks connection cursors. */
+  cursors: CursorCodec;
+  /** Epoch ms when the request started: "now" for every duration of a running job or step. */
+  now: number;
   live: LiveJobs;
   /** StartJob/StopJob, each sent once; only when `controlMutations` is on. */
   control: AmplifyControl;
@@ -28,6 +34,9 @@ export interface GatewayContext {
 export interface ContextDeps {
   upstream: AmplifyUpstream;
   maxConcurrency: number;
+  cursors: CursorCodec;
+  /** The clock; Date.now unless a test needs another. */
+  clock?: () => number;
   live: LiveJobs;
   controlMutations: boolean;
 }
@@ -53,6 +62,8 @@ export function createGatewayContext(deps: ContextDeps, request: RequestFacts): 
         ? `address:${request.clientAddress ?? 'unknown'}`
         : caller.principal,
     loaders: createLoaders(deps.upstream, deps.maxConcurrency),
+    cursors: deps.cursors,
+    now: (deps.clock ?? Date.now)(),
     live: deps.live,
     control: deps.upstream,
     controlMutations: deps.controlMutations,

@@ -1,12 +1,68 @@
 /**
- * `Subscription.jobUpdated`: one job's changes, live, over Server-Sent Events. The subscription
- * hub (src/live/) does the work; this file only checks arguments and turns a queued error into a
- * GraphQL error on the field.
+ * `Subscription.jobUpdated` (one job) and `Subscription.jobsUpdated` (several jobs in one stream),
+ * live over Server-Sent Events. The subscription hub (src/live/) does the work; this file checks
+ * arguments, merges several jobs' streams into one, and turns a queued error into a GraphQL error
+ * on the field.
  */
+import { Repeater } from 'graphql-yoga';
 import { ErrorCode, GatewayError } from '../errors.js';
-import { jobKeyProblems } from '../upstream/keys.js';
+import type { JobStreamItem } from '../live/job-stream.js';
+import { jobKeyId, jobKeyProblems } from '../upstream/keys.js';
+import type { JobKey } from '../upstream/shapes.js';
 import { builder } from './builder.js';
-import { JobRef } from './job.js';
+import type { GatewayContext } from './context.js';
+import { JobRef } from './refs.js';
+
+/** Most jobs one `jobsUpdated` follows: a board's worth, far below the per-client limit. */
+export const MAX_JOBS_PER_SUBSCRIPTION = 50;
+
+const JobKeyInput = builder.inputType('JobKeyInput', {
+  description: 'Names one job: its app, its branch and its number.',
+  fields: (t) => ({
+    appId: t.id({ required: true, description: 'The Amplify app id, e.g. `d1a2b3c4d5e6f7`.' }),
+    branchName: t.string({
+      required: true,
+      description: 'The branch name exactly as in the repository, e.g. `main`.',
+    }),
+    jobId: t.id({ required: true, description: 'The job number, e.g. `42`.' }),
+  }),
+});
+
+/** One queued error, as a stream of its own (a job of several that could not be followed). */
+async function* failed(error: GatewayError): AsyncGenerator<JobStreamItem> {
+  yield error;
+}
+
+/**
+ * Follows every job in one stream: each job's snapshots as they come, interleaved, ending when
+ * all have ended. A job that cannot be followed (NOT_FOUND, Amplify failing) puts one error in
+ * the stream and the others go on; a refusal for the whole request (a limit) closes what was
+ * opened and fails the subscription.
+ */
+async function followAll(keys: JobKey[], context: GatewayContext) {
+  const settled = await Promise.allSettled(
+    keys.map((key) => context.live.subscribe(key, context.client)),
+  );
+  const streams = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const refusal = settled.find(
+    (result) =>
+      result.status === 'rejected' &&
+      !(
+        result.reason instanceof GatewayError &&
+        result.reason.code !== ErrorCode.TOO_MANY_SUBSCRIPTIONS &&
+        result.reason.code !== ErrorCode.BAD_USER_INPUT
+      ),
+  );
+  if (refusal !== undefined || streams.length === 0) {
+    await Promise.all(streams.map((stream) => stream.return()));
+    const first = refusal ?? settled[0];
+    throw first?.status === 'rejected' ? first.reason : new Error('no job to follow');
+  }
+  const failures = settled.flatMap((result) =>
+    result.status === 'rejected' ? [failed(result.reason as GatewayError)] : [],
+  );
+  return Repeater.merge([...streams, ...failures]);
+}
 
 builder.subscriptionType({
   description:
@@ -41,6 +97,46 @@ builder.subscriptionField('jobUpdated', (t) =>
         throw new GatewayError(ErrorCode.BAD_USER_INPUT, problems.join('; '));
       }
       return context.live.subscribe(key, context.client);
+    },
+    resolve: (item) => {
+      if (item instanceof GatewayError) throw item;
+      return item;
+    },
+  }),
+);
+
+builder.subscriptionField('jobsUpdated', (t) =>
+  t.field({
+    type: JobRef,
+    description: `Several jobs, live, in one stream (one connection: a browser allows only 6 per origin over HTTP/1.1, so a dashboard follows its jobs here rather than with one \`jobUpdated\` each). Each job is sent at once, then again whenever its status or steps change; each event is one job (read \`appId\`, \`branchName\`, \`jobId\`). Completes once every job has a final status. A job that cannot be followed (NOT_FOUND, UPSTREAM_*) sends one error event and the others go on. Each job counts as one subscription against the limits (TOO_MANY_SUBSCRIPTIONS). At most ${MAX_JOBS_PER_SUBSCRIPTION} jobs; repeats are followed once.`,
+    args: {
+      jobs: t.arg({
+        type: [JobKeyInput],
+        required: true,
+        description: `The jobs to follow: 1 to ${MAX_JOBS_PER_SUBSCRIPTION}.`,
+      }),
+    },
+    subscribe: (_root, args, context) => {
+      const keys = new Map<string, JobKey>();
+      const problems: string[] = [];
+      for (const [index, input] of args.jobs.entries()) {
+        const key = {
+          appId: String(input.appId),
+          branchName: input.branchName,
+          jobId: String(input.jobId),
+        };
+        for (const problem of jobKeyProblems(key)) problems.push(`jobs[${index}]: ${problem}`);
+        keys.set(jobKeyId(key), key);
+      }
+      if (args.jobs.length === 0 || args.jobs.length > MAX_JOBS_PER_SUBSCRIPTION) {
+        problems.unshift(
+          `jobs must name 1 to ${MAX_JOBS_PER_SUBSCRIPTION} jobs (got ${args.jobs.length})`,
+        );
+      }
+      if (problems.length > 0) {
+        throw new GatewayError(ErrorCode.BAD_USER_INPUT, problems.join('; '));
+      }
+      return followAll([...keys.values()], context);
     },
     resolve: (item) => {
       if (item instanceof GatewayError) throw item;

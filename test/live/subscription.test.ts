@@ -314,6 +314,76 @@ describe('jobUpdated over real SSE', () => {
     expect(again.results[0]?.errors).toBeUndefined();
   });
 
+  it('follows several jobs in one stream with jobsUpdated, and frees them all on disconnect', async () => {
+    stack = await startStack({ env: FAST });
+    const s = stack;
+    const server = await s.listen();
+    const quirks = s.la.world.quirkApp().appId;
+    const running = s.la.world
+      .listJobKeys({ status: 'RUNNING' })
+      .filter((j) => j.appId !== quirks)
+      .map(({ appId, branchName, jobId }) => ({ appId, branchName, jobId }));
+    expect(running.length).toBeGreaterThanOrEqual(2);
+    const missing = { ...running[0]!, jobId: '99999' };
+    const query = `subscription($jobs: [JobKeyInput!]!) { jobsUpdated(jobs: $jobs) { appId branchName jobId summary { status } } }`;
+    const open = async (jobs: JobKey[]) => {
+      const response = await fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query, variables: { jobs } }),
+      });
+      return response;
+    };
+
+    // A client that leaves frees every job it followed.
+    const leaving = await open(running.slice(0, 2));
+    const reader = leaving.body!.getReader();
+    await until(() => s.app.live.stats().subscriptions === 2, 'two subscriptions');
+    expect(s.app.live.stats().watchedJobs).toBe(2);
+    await reader.cancel();
+    await until(() => s.app.live.stats().subscriptions === 0, 'all freed', 5_000);
+    expect(s.app.live.stats().watchedJobs).toBe(0);
+
+    // Two running jobs (one named twice) and one that does not exist, in one stream.
+    const client = subscribeWithClient(
+      `${server.url}/graphql`,
+      { appId: '', branchName: '', jobId: '' },
+      {},
+      query,
+      { jobs: [...running.slice(0, 2), running[0]!, missing] },
+    );
+    await until(() => client.results.length === 3, 'two jobs and one error');
+    const jobs = client.results.flatMap((r) => (r.data?.jobsUpdated ? [r.data.jobsUpdated] : []));
+    expect(jobs.map((j) => (j as JobKey).jobId).sort()).toEqual(
+      running
+        .slice(0, 2)
+        .map((j) => j.jobId)
+        .sort(),
+    );
+    expect(
+      client.results.filter((r) => r.errors?.[0]?.extensions?.code === 'NOT_FOUND'),
+    ).toHaveLength(1);
+    expect(s.app.live.stats()).toMatchObject({ subscriptions: 2, watchedJobs: 2 });
+
+    // Both finish: one event each, then the stream completes.
+    s.la.clock.advance(3_600_000);
+    await client.done;
+    expect(client.ended).toBe('complete');
+    expect(client.results).toHaveLength(5);
+    await until(() => s.app.live.stats().watchedJobs === 0, 'watches to end');
+
+    // Over the limit, or a malformed key: refused before anything is read.
+    const calls = s.la.stats.calls('GetJob');
+    const tooMany = await (
+      await open(Array.from({ length: 51 }, (_, i) => ({ ...running[0]!, jobId: String(i + 1) })))
+    ).text();
+    expect(tooMany).toContain('BAD_USER_INPUT');
+    expect(tooMany).toContain('1 to 50');
+    const malformed = await (await open([{ ...running[0]!, appId: 'Nope' }])).text();
+    expect(malformed).toContain('jobs[0]: appId');
+    expect(s.la.stats.calls('GetJob')).toBe(calls);
+  });
+
   it('ends every stream without complete when the gateway starts draining, so clients reconnect', async () => {
     stack = await startStack({ env: FAST });
     const s = stack;

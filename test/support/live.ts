@@ -61,6 +61,7 @@ export function subscribeWithClient(
   key: JobKey,
   headers: Record<string, string> = {},
   query = JOB_UPDATED,
+  variables: Record<string, unknown> = { ...key },
 ): Subscription {
   const client = createClient({ url: graphqlUrl, retryAttempts: 0, headers });
   const results: GraphQLBody[] = [];
@@ -68,7 +69,7 @@ export function subscribeWithClient(
   let unsubscribe: () => void = () => {};
   const done = new Promise<void>((resolve) => {
     unsubscribe = client.subscribe<Record<string, unknown>>(
-      { query, variables: { ...key } },
+      { query, variables },
       {
         next: (result) => {
           results.push(result as GraphQLBody);

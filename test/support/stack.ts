@@ -65,11 +65,18 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 /** For tests that must never reach Amplify: any call fails the request loudly. */
+const refuse = () => Promise.reject(new Error('this test must not call Amplify'));
 export const noUpstream: AmplifyUpstream = {
-  getJob: () => Promise.reject(new Error('this test must not call Amplify')),
-  checkReady: () => Promise.reject(new Error('this test must not call Amplify')),
-  startJob: () => Promise.reject(new Error('this test must not call Amplify')),
-  stopJob: () => Promise.reject(new Error('this test must not call Amplify')),
+  getJob: refuse,
+  getApp: refuse,
+  getBranch: refuse,
+  listApps: refuse,
+  listBranches: refuse,
+  listJobs: refuse,
+  getStepLog: refuse,
+  checkReady: refuse,
+  startJob: refuse,
+  stopJob: refuse,
   region: () => Promise.resolve('us-east-1'),
   destroy: () => {},
 };
@@ -100,6 +107,11 @@ export interface GatewayOptions {
   /** Where Amplify calls go: a local Amplify (through the real SDK), or a hand-made upstream. */
   upstream: LocalAmplify | AmplifyUpstream;
   log?: Logger;
+  /**
+   * Wraps the upstream the gateway gets (the SDK upstream on a local Amplify), e.g. to count calls
+   * per read method or to change one answer the local Amplify cannot give.
+   */
+  wrap?: (upstream: AmplifyUpstream) => AmplifyUpstream;
 }
 
 let requestCounter = 0;
@@ -116,7 +128,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const log = options.log ?? silentLog;
   const unknownValues: Array<[string, string]> = [];
   const wireProblems: WireProblem[] = [];
-  const upstream =
+  const inner =
     la === null
       ? (target as AmplifyUpstream)
       : createSdkUpstream({
@@ -125,6 +137,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           onUnknownValue: (enumName, value) => unknownValues.push([enumName, value]),
           onWireProblem: (problem) => wireProblems.push(problem),
         });
+  const upstream = options.wrap ? options.wrap(inner) : inner;
   const app = createGatewayApp({
     config,
     upstream,
@@ -168,6 +181,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (server !== null) await (await server).close();
       await app.close();
       await app.yoga.dispose();
+      // A wrapper passes destroy() on to what it wraps.
       upstream.destroy();
     },
   };
