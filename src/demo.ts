@@ -105,7 +105,7 @@ async function demo(): Promise<void> {
   );
   closeOnSignals(running, log, () => {
     upstream.destroy();
-    amplify.close().then(
+    Promise.all([app.close(), amplify.close()]).then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -50,8 +50,10 @@ async function main(): Promise<void> {
     `Amplify jobs GraphQL listening; compose it with: rover dev --name amplify-jobs --url ${running.url}/graphql`,
   );
   closeOnSignals(running, log, () => {
-    upstream.destroy();
-    process.exit(0);
+    app.close().finally(() => {
+      upstream.destroy();
+      process.exit(0);
+    });
   });
 }
 

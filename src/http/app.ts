@@ -1,19 +1,91 @@
 /**
  * The gateway as a node:http request handler: the cheap routes an orchestrator polls (/health,
- * /ready), the checks that must happen before any GraphQL work (body size, router secret), an
- * access log line, then Yoga for /graphql. Listening is server.ts's job, so tests can drive
- * `yoga.fetch` without a socket.
+ * /ready), the checks that must happen before any GraphQL work (body size, router secret), the
+ * caller's identity, the immutable-response fast path, an access log line, then Yoga for
+ * /graphql. Listening is server.ts's job, so tests can drive `yoga.fetch` without a socket.
+ *
+ * This is also where the app is composed: the order of the upstream wrappers (SDK client ->
+ * single-flight -> cache, with Redis shared by replicas) is visible in {@link composeUpstream}.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
+import { createSharedState, type SharedState } from '../shared-state/redis.js';
+import { type UpstreamCacheEvent, withCache } from '../upstream/cache.js';
 import { withSingleFlight } from '../upstream/single-flight.js';
 import type { AmplifyUpstream } from '../upstream/upstream.js';
 import { DEFAULT_EXAMPLE, type GraphiQLExample, type GraphiQLRenderer } from './graphiql.js';
+import { createHttpCaching } from './http-caching.js';
 import { createReadiness, type Readiness } from './readiness.js';
-import { createGraphQLServer, type GraphQLServer } from './yoga.js';
+import {
+  ANONYMOUS_CALLER,
+  type CallerKey,
+  createResponseCache,
+  type IdentifyCaller,
+  type ResponseCache,
+  type ResponseCacheEvent,
+  readBody,
+  sendStored,
+  TRACE_HEADER,
+} from './response-cache.js';
+import { createGraphQLServer, type GraphQLServer, type ServerContext } from './yoga.js';
+
+/** Redis became usable (`available`) or not, as the shared state saw it. */
+export interface SharedCacheEvent {
+  cache: 'redis';
+  outcome: 'available' | 'unavailable';
+}
+
+/**
+ * What the caches report, for metrics: one event per upstream read served (hit or miss, and
+ * where from), per fast-path lookup and store, and per change of Redis availability.
+ */
+export type CacheEvent = UpstreamCacheEvent | ResponseCacheEvent | SharedCacheEvent;
+export type CacheEventListener = (event: CacheEvent) => void;
+
+/** Milliseconds a replica may hold the lease on a shared miss: one attempt of its Amplify call. */
+function leaseMs(config: Config): number {
+  return Math.min(config.upstream.requestTimeoutMs, 5_000);
+}
+
+/**
+ * The Amplify calls of the app, innermost first: the SDK client (`upstream`), single-flight
+ * (concurrent identical calls share one), then the cache (memory, and Redis when `shared`).
+ */
+export function composeUpstream(
+  config: Config,
+  upstream: AmplifyUpstream,
+  shared: SharedState | null,
+  log: Logger,
+  onEvent?: CacheEventListener,
+): AmplifyUpstream {
+  const singleFlight = withSingleFlight(upstream);
+  if (config.cache === null) return singleFlight;
+  return withCache(singleFlight, {
+    ...config.cache,
+    shared,
+    leaseMs: leaseMs(config),
+    log,
+    onEvent,
+  });
+}
+
+/** Redis for what replicas share, when REDIS_URL is set. */
+export function createSharedStateFor(
+  config: Config,
+  log: Logger,
+  onEvent?: CacheEventListener,
+): SharedState | null {
+  if (config.redis === null || config.cache === null) return null;
+  return createSharedState({
+    ...config.redis,
+    log,
+    onAvailabilityChange: (available) =>
+      onEvent?.({ cache: 'redis', outcome: available ? 'available' : 'unavailable' }),
+  });
+}
 
 export interface GatewayAppOptions {
   config: Config;
@@ -27,15 +99,32 @@ export interface GatewayAppOptions {
   renderGraphiQL?: GraphiQLRenderer | undefined;
   /** GraphiQL's opening document; the demo passes a job that exists in its world. */
   example?: GraphiQLExample;
+  /**
+   * Who is asking, for the fast path and Cache-Control, run for every /graphql request after the
+   * body-size and router-secret checks. Default: everyone is {@link ANONYMOUS_CALLER} (the
+   * router secret is today's only credential and it does not change what a caller may see). An
+   * authentication step plugs in here: it must answer each caller's own `principal`, and
+   * `authenticated: true` for answers that depend on who asked; `null` keeps a request out of
+   * every cache.
+   */
+  identify?: IdentifyCaller;
+  /** Told about cache hits, misses and Redis availability (for metrics). */
+  onCacheEvent?: CacheEventListener;
 }
 
 export interface GatewayApp {
   yoga: GraphQLServer;
   readiness: Readiness;
+  /** Redis shared by replicas (REDIS_URL), or `null`. */
+  shared: SharedState | null;
+  /** The fast path's answers, or `null` when RESPONSE_CACHE_MAX_BYTES=0. */
+  responseCache: ResponseCache | null;
   /** The node:http request listener. */
   handle(req: IncomingMessage, res: ServerResponse): void;
   /** From now on /ready answers 503 and responses ask clients to close their connection. */
   startDraining(): void;
+  /** Closes what the app opened itself (the Redis connection). The SDK client is the caller's. */
+  close(): Promise<void>;
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -69,21 +158,107 @@ function graphQLErrorBody(message: string, code: string) {
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
-  const { config, log } = options;
-  // Concurrent requests for one job share one GetJob (see single-flight.ts).
-  const upstream = withSingleFlight(options.upstream);
+  const { config, log, onCacheEvent } = options;
   if (config.graphiql && options.renderGraphiQL === undefined) {
     throw new Error('GRAPHIQL is on: pass renderGraphiQL (see loadGraphiQLRenderer)');
   }
+  const shared = createSharedStateFor(config, log, onCacheEvent);
+  const upstream = composeUpstream(config, options.upstream, shared, log, onCacheEvent);
   const readiness = createReadiness(upstream, config.readinessProbe);
+  const responseCache =
+    config.responseCache === null ? null : createResponseCache(config.responseCache);
+  const identify: IdentifyCaller = options.identify ?? (() => ANONYMOUS_CALLER);
   const yoga = createGraphQLServer({
     config,
     deps: { upstream, maxConcurrency: config.upstream.maxConcurrency },
     log,
     renderGraphiQL: options.renderGraphiQL,
     example: options.example ?? DEFAULT_EXAMPLE,
+    httpCaching: createHttpCaching({
+      maxAgeS: config.cacheControlMaxAgeS,
+      responseCache,
+      onEvent: onCacheEvent,
+    }),
   });
   let draining = false;
+
+  const accessLog = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    path: string,
+    started: bigint,
+    cache?: 'hit',
+  ) =>
+    log.info(
+      {
+        reqId: requestId,
+        method: req.method,
+        path,
+        status: res.statusCode,
+        ms: Number(process.hrtime.bigint() - started) / 1e6,
+        ...(cache ? { cache } : {}),
+      },
+      'request',
+    );
+
+  /** Hands the request to Yoga; `body` when the edge has already read it. */
+  function toYoga(
+    req: IncomingMessage,
+    res: ServerResponse,
+    context: ServerContext,
+    path: string,
+    body: Buffer | null,
+  ): void {
+    if (log.isLevelEnabled('info')) {
+      const started = process.hrtime.bigint();
+      res.once('finish', () => accessLog(req, res, context.requestId, path, started));
+    }
+    // Yoga's Node adapter takes an already-read body from `req.body`, as it does behind body
+    // parsers; the stream itself has been consumed.
+    if (body !== null) Object.assign(req, { body });
+    void yoga(req, res, context);
+  }
+
+  /**
+   * Identifies the caller, then answers from the fast path when the same caller asked the same
+   * thing before and the answer was immutable; otherwise on to Yoga, with the key under which
+   * the HTTP caching plugin may store this answer.
+   */
+  async function throughCaches(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    path: string,
+  ): Promise<void> {
+    const started = process.hrtime.bigint();
+    const caller: CallerKey | null = await identify(req);
+    const context = (): ServerContext => ({
+      requestId,
+      log: log.child({ reqId: requestId }),
+      ...(caller === null ? {} : { caller }),
+    });
+    const eligible =
+      responseCache !== null &&
+      caller !== null &&
+      (req.method === 'GET' || req.method === 'POST') &&
+      req.headers[TRACE_HEADER] === undefined;
+    if (!eligible) {
+      toYoga(req, res, context(), path, null);
+      return;
+    }
+    const body = req.method === 'POST' ? await readBody(req, config.maxBodyBytes) : null;
+    const key = responseCache.keyOf(req, body, caller);
+    const stored = responseCache.get(key);
+    if (stored !== undefined) {
+      sendStored(req, res, stored);
+      onCacheEvent?.({ cache: 'response', outcome: 'hit' });
+      if (log.isLevelEnabled('info')) accessLog(req, res, requestId, path, started, 'hit');
+      return;
+    }
+    onCacheEvent?.({ cache: 'response', outcome: 'miss' });
+    toYoga(req, res, { ...context(), responseCacheKey: key }, path, body);
+  }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const headerId = req.headers['x-request-id'];
@@ -150,30 +325,33 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       }
     }
 
-    const requestLog = log.child({ reqId: requestId });
-    if (requestLog.isLevelEnabled('info')) {
-      const started = process.hrtime.bigint();
-      res.once('finish', () => {
-        requestLog.info(
-          {
-            method: req.method,
-            path,
-            status: res.statusCode,
-            ms: Number(process.hrtime.bigint() - started) / 1e6,
-          },
-          'request',
+    throughCaches(req, res, requestId, path ?? '/').catch((error: unknown) => {
+      // Only reading the body or identifying the caller can fail here; Yoga handles its own.
+      log.warn({ err: error, reqId: requestId }, 'request dropped before GraphQL');
+      if (!res.headersSent) {
+        sendJson(
+          res,
+          400,
+          graphQLErrorBody('The request could not be read.', ErrorCode.BAD_USER_INPUT),
+          { connection: 'close' },
         );
-      });
-    }
-    void yoga(req, res, { requestId, log: requestLog });
+      } else {
+        res.destroy();
+      }
+    });
   }
 
   return {
     yoga,
     readiness,
+    shared,
+    responseCache,
     handle,
     startDraining() {
       draining = true;
+    },
+    async close() {
+      await shared?.close();
     },
   };
 }

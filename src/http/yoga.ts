@@ -1,7 +1,8 @@
 /**
  * The GraphQL server for /graphql: Yoga over the subgraph schema, with its plugins in the order
  * they run. Transport checks that must happen before any GraphQL work (body size, router secret)
- * are made by the HTTP edge in app.ts, not here.
+ * and the immutable-response fast path are the HTTP edge's (app.ts); HTTP caching headers are set
+ * by the last plugin here (http-caching.ts).
  */
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
@@ -12,11 +13,17 @@ import { type ContextDeps, createGatewayContext, type GatewayContext } from '../
 import { buildSchema } from '../schema/index.js';
 import type { GraphiQLExample, GraphiQLRenderer } from './graphiql.js';
 import { maskError, useErrorLog, yogaLogger } from './graphql-errors.js';
+import type { HttpCaching } from './http-caching.js';
+import type { CallerKey } from './response-cache.js';
 
 /** What the HTTP edge hands to Yoga with each request. */
 export interface ServerContext {
   requestId: string;
   log: Logger;
+  /** Who is asking, as the edge identified them; absent: anonymous. */
+  caller?: CallerKey;
+  /** The fast path's key for this request, when its answer may be stored for replay. */
+  responseCacheKey?: string;
 }
 
 export type GraphQLServer = YogaServerInstance<ServerContext, GatewayContext>;
@@ -27,10 +34,11 @@ export interface GraphQLServerOptions {
   log: Logger;
   renderGraphiQL: GraphiQLRenderer | undefined;
   example: GraphiQLExample;
+  httpCaching: HttpCaching;
 }
 
 export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServer {
-  const { config, deps, log, example } = options;
+  const { config, deps, log, example, httpCaching } = options;
   return createYoga<ServerContext, GatewayContext>({
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
@@ -38,7 +46,11 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     // Checked from the Content-Length header by the HTTP edge: Yoga's streaming limit costs a
     // quarter of its CPU per request (stack notes).
     maxRequestBodySize: false,
-    context: ({ requestId, log: requestLog }) => createGatewayContext(deps, requestId, requestLog),
+    context: ({ request, requestId, log: requestLog }) => {
+      const context = createGatewayContext(deps, requestId, requestLog);
+      httpCaching.track(request, context.reads);
+      return context;
+    },
     maskedErrors: { maskError },
     cors:
       config.corsOrigins === null
@@ -66,6 +78,8 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       // inline trace in `extensions.ftv1`; others pay nothing.
       useApolloInlineTrace(),
       useErrorLog(),
+      // Last, so the headers it sets are final: Cache-Control, ETag, 304, the fast path's store.
+      httpCaching.plugin,
     ],
   });
 }

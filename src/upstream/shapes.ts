@@ -75,6 +75,11 @@ export interface JobRecord {
   steps: StepRecord[];
 }
 
+/** Whether the job has ended for good (terminal summary status): it never changes again. */
+export function isFinishedJob(job: JobRecord): boolean {
+  return job.summary.status !== null && TERMINAL_STATUSES.has(job.summary.status);
+}
+
 /** Told about each value outside a known enum, so it can be logged (once per value). */
 export type UnknownValueListener = (enumName: string, value: string) => void;
 
