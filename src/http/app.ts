@@ -4,17 +4,21 @@
  * caller's identity, the immutable-response fast path, an access log line, then Yoga for
  * /graphql. Listening is server.ts's job, so tests can drive `yoga.fetch` without a socket.
  *
- * This is also where the app is composed: the order of the upstream wrappers (SDK client ->
- * single-flight -> cache, with Redis shared by replicas) is visible in {@link composeUpstream}.
+ * This is also where the app is composed: Redis (createSharedStateFor), the upstream wrappers in
+ * their order (composeUpstream in src/upstream/compose.ts: SDK client -> single-flight -> cache),
+ * the fast path and Yoga with its HTTP caching plugin.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
-import { createSharedState, type SharedState } from '../shared-state/redis.js';
-import { type UpstreamCacheEvent, withCache } from '../upstream/cache.js';
-import { withSingleFlight } from '../upstream/single-flight.js';
+import type { SharedState } from '../shared-state/redis.js';
+import {
+  composeUpstream,
+  createSharedStateFor,
+  type UpstreamStackEvent,
+} from '../upstream/compose.js';
 import type { AmplifyUpstream } from '../upstream/upstream.js';
 import { DEFAULT_EXAMPLE, type GraphiQLExample, type GraphiQLRenderer } from './graphiql.js';
 import { createHttpCaching } from './http-caching.js';
@@ -32,60 +36,12 @@ import {
 } from './response-cache.js';
 import { createGraphQLServer, type GraphQLServer, type ServerContext } from './yoga.js';
 
-/** Redis became usable (`available`) or not, as the shared state saw it. */
-export interface SharedCacheEvent {
-  cache: 'redis';
-  outcome: 'available' | 'unavailable';
-}
-
 /**
  * What the caches report, for metrics: one event per upstream read served (hit or miss, and
  * where from), per fast-path lookup and store, and per change of Redis availability.
  */
-export type CacheEvent = UpstreamCacheEvent | ResponseCacheEvent | SharedCacheEvent;
+export type CacheEvent = UpstreamStackEvent | ResponseCacheEvent;
 export type CacheEventListener = (event: CacheEvent) => void;
-
-/** Milliseconds a replica may hold the lease on a shared miss: one attempt of its Amplify call. */
-function leaseMs(config: Config): number {
-  return Math.min(config.upstream.requestTimeoutMs, 5_000);
-}
-
-/**
- * The Amplify calls of the app, innermost first: the SDK client (`upstream`), single-flight
- * (concurrent identical calls share one), then the cache (memory, and Redis when `shared`).
- */
-export function composeUpstream(
-  config: Config,
-  upstream: AmplifyUpstream,
-  shared: SharedState | null,
-  log: Logger,
-  onEvent?: CacheEventListener,
-): AmplifyUpstream {
-  const singleFlight = withSingleFlight(upstream);
-  if (config.cache === null) return singleFlight;
-  return withCache(singleFlight, {
-    ...config.cache,
-    shared,
-    leaseMs: leaseMs(config),
-    log,
-    onEvent,
-  });
-}
-
-/** Redis for what replicas share, when REDIS_URL is set. */
-export function createSharedStateFor(
-  config: Config,
-  log: Logger,
-  onEvent?: CacheEventListener,
-): SharedState | null {
-  if (config.redis === null || config.cache === null) return null;
-  return createSharedState({
-    ...config.redis,
-    log,
-    onAvailabilityChange: (available) =>
-      onEvent?.({ cache: 'redis', outcome: available ? 'available' : 'unavailable' }),
-  });
-}
 
 export interface GatewayAppOptions {
   config: Config;
