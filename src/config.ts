@@ -160,7 +160,8 @@ export const SDK_VARIABLES = {
 /** Read by Node itself; declared so the README and the manifests name them. */
 // biome-ignore format: one variable per line, read as a table
 export const NODE_VARIABLES = {
-  NODE_OPTIONS: declare(z.string().optional(), undefined, 'Node flags. The image sets the heap caps for its 256 MiB container (see the Dockerfile); keep them with a larger limit.', 'Node'),
+  NODE_OPTIONS: declare(z.string().optional(), undefined, 'Node flags. The image sets `--max-old-space-size=128 --max-semi-space-size=1` for its 256 MiB container; raise them with the memory limit.', 'Node'),
+  MALLOC_ARENA_MAX: declare(z.string().optional(), undefined, 'glibc malloc arenas; the image sets 2 (less memory than one per thread).', 'Node'),
 };
 
 const VARIABLES: Record<string, Variable> = {
