@@ -132,7 +132,7 @@ export const GATEWAY_VARIABLES = {
   CACHE_NOT_FOUND_TTL_MS: declare(int(0, 600_000), '5000', 'How long a NOT_FOUND answer is kept (0: never kept). Errors are never kept.'),
   REDIS_URL: declare(redisUrl, '', 'Share the cache between replicas through this Redis (`redis://` or `rediss://`, credentials allowed). Empty: memory only.'),
   REDIS_KEY_PREFIX: declare(keyPrefix, 'amplify-jobs', 'Prefix of every key the gateway writes in Redis; give each deployment sharing one Redis its own.'),
-  REDIS_TIMEOUT_MS: declare(int(1, 10_000), '100', 'Milliseconds one Redis command may take before the request goes on from memory (and Amplify) without it.'),
+  REDIS_TIMEOUT_MS: declare(int(1, 10_000), '250', 'Milliseconds one Redis command may take before the request goes on from memory (and Amplify) without it.'),
   RESPONSE_CACHE_MAX_BYTES: declare(int(0, 1024 * MIB), String(8 * MIB), 'Most bytes of finished answers the fast path keeps, to replay a repeated request without running GraphQL; 0 turns it off.'),
   CACHE_CONTROL_MAX_AGE_S: declare(int(0, 31_536_000), '86400', 'Cache-Control max-age (seconds) of answers read only from finished jobs; 0 sends no-store on every answer.'),
 };

@@ -10,7 +10,7 @@ import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/in
 import type { JobKey } from '../../src/upstream/shapes.js';
 import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.js';
 import { redisTestsRun, startRedis, type TestRedis } from '../support/redis.js';
-import { type Stack, startStack } from '../support/stack.js';
+import { createGateway, type Stack, startStack } from '../support/stack.js';
 
 const QUERY =
   'query($a: ID!, $b: String!, $j: ID!) { job(appId: $a, branchName: $b, jobId: $j) { jobId summary { status } } }';
@@ -52,8 +52,11 @@ describe.skipIf(!run)('two gateway processes sharing one Redis', () => {
     la = await startLocalAmplify({ port: 0, host: '127.0.0.1', seed: 1, speed: 0 });
     redis = await startRedis();
     // Only the shared cache: the fast path would answer repeated requests before it.
+    // A generous Redis timeout: on a busy machine a slow answer would (rightly) send a request
+    // on without Redis and cost a second call, which is not what these tests look at.
     const env = {
       REDIS_URL: redis.url,
+      REDIS_TIMEOUT_MS: '2000',
       RESPONSE_CACHE_MAX_BYTES: '0',
       CACHE_ACTIVE_TTL_MS: '2000',
     };
@@ -137,7 +140,8 @@ describe.skipIf(!run)('what the gateway keeps in Redis', () => {
       env: {
         CACHE_MAX_ENTRIES: '1000',
         REDIS_URL: redis.url,
-        REDIS_TIMEOUT_MS: '100',
+        // Long enough for a busy machine; the slow-Redis test holds Redis longer than this.
+        REDIS_TIMEOUT_MS: '1000',
         CACHE_ACTIVE_TTL_MS: '1000',
       },
       onCacheEvent: (event) => events.push(event),
@@ -213,6 +217,25 @@ describe.skipIf(!run)('what the gateway keeps in Redis', () => {
     await other.graphql(QUERY, vars(finished));
     expect(stack.la.stats.calls('GetJob')).toBe(2);
     expect(await client.exists(keyOf(finished).replace(/^amplify-jobs:/, 'staging:'))).toBe(1);
+  });
+
+  it('closes its Redis connection when the app closes, and does not reconnect', async () => {
+    const gateways = async () =>
+      String(await client.call('CLIENT', 'LIST'))
+        .split('\n')
+        .filter((line) => line.includes(' name=amplify-jobs-graphql ')).length;
+    const before = await gateways();
+    const extra = await createGateway({
+      upstream: stack.la,
+      env: { CACHE_MAX_ENTRIES: '10', REDIS_URL: redis.url },
+    });
+    expect(await extra.app.shared?.whenAvailable(10_000)).toBe(true);
+    expect(await gateways()).toBe(before + 1);
+    await extra.close();
+    expect(extra.app.shared?.available).toBe(false);
+    // Longer than the longest reconnection delay (2 s): nothing comes back.
+    await new Promise((resolve) => setTimeout(resolve, 2_500));
+    expect(await gateways()).toBe(before);
   });
 
   it('answers from memory and Amplify while Redis is too slow, and shares again after', async () => {
