@@ -8,7 +8,7 @@ import { createGatewayApp } from './http/app.js';
 import { loadGraphiQLRenderer } from './http/graphiql.js';
 import { closeOnSignals, listen } from './http/server.js';
 import { startLocalAmplify } from './local-amplify/index.js';
-import { createLogger, unknownValueLogger } from './observability/logger.js';
+import { createLogger, unknownValueLogger, wireProblemLogger } from './observability/logger.js';
 import { createSdkUpstream } from './upstream/sdk-upstream.js';
 
 const DEMO_QUERY = `# A job from the demo world of the embedded local Amplify. Run it with ▶ (or Ctrl+Enter).
@@ -67,6 +67,7 @@ async function demo(): Promise<void> {
     config: config.upstream,
     ...amplify.clientConfig(),
     onUnknownValue: unknownValueLogger(log),
+    onWireProblem: wireProblemLogger(log),
   });
 
   // A finished webhook build with a VERIFY step shows the most fields at once.

@@ -10,10 +10,38 @@ export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   /** Amplify throttled the gateway (or a quota was exceeded) and retries did not help. */
   UPSTREAM_THROTTLED: 'UPSTREAM_THROTTLED',
-  /** Amplify failed, timed out, reset the connection or answered something unreadable. */
+  /** Amplify answered with a server error (HTTP 5xx with an AWS error body, or none). */
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
+  /**
+   * Amplify did not open a connection, answer, or finish its answer within the configured time
+   * (`UPSTREAM_CONNECT_TIMEOUT_MS`, `UPSTREAM_REQUEST_TIMEOUT_MS`), or answered HTTP 408.
+   */
+  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
+  /** The connection to Amplify was reset or closed before the answer was complete. */
+  UPSTREAM_CONNECTION_RESET: 'UPSTREAM_CONNECTION_RESET',
+  /** Amplify's endpoint refused the connection, or there is no route to it. */
+  UPSTREAM_CONNECTION_REFUSED: 'UPSTREAM_CONNECTION_REFUSED',
+  /**
+   * The endpoint's host name could not be resolved: retryable only for a temporary DNS failure
+   * (EAI_AGAIN), not for a name that does not exist (ENOTFOUND).
+   */
+  UPSTREAM_DNS_FAILURE: 'UPSTREAM_DNS_FAILURE',
+  /** The TLS handshake with the endpoint failed (untrusted or mismatched certificate, protocol). */
+  UPSTREAM_TLS_FAILURE: 'UPSTREAM_TLS_FAILURE',
+  /**
+   * Amplify (or something in between) answered with a body that is not JSON; the message says the
+   * HTTP status. Retryable only for a 5xx (a load balancer's error page).
+   */
+  UPSTREAM_UNREADABLE_RESPONSE: 'UPSTREAM_UNREADABLE_RESPONSE',
+  /** Amplify answered an HTTP status the gateway does not expect (3xx, an unknown 4xx). */
+  UPSTREAM_UNEXPECTED_STATUS: 'UPSTREAM_UNEXPECTED_STATUS',
   /** Amplify refused the gateway's credentials or IAM permissions. */
   UPSTREAM_UNAUTHORIZED: 'UPSTREAM_UNAUTHORIZED',
+  /**
+   * Amplify answered, but without a usable entity (no job, a job that is not an object, another
+   * job than the one asked for). Never retryable: the same answer would come back.
+   */
+  UPSTREAM_INVALID_RESPONSE: 'UPSTREAM_INVALID_RESPONSE',
   /** A router secret was required and missing or wrong. */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   /** A bug or an unexpected failure in the gateway; details are in the server log only. */
@@ -22,14 +50,24 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** Whether a client may retry the same request later and expect a different outcome. */
+/**
+ * Whether a client may retry the same request later and expect a different outcome, by code; an
+ * error may say otherwise for itself (`retryable` option).
+ */
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.UPSTREAM_THROTTLED,
   ErrorCode.UPSTREAM_UNAVAILABLE,
+  ErrorCode.UPSTREAM_TIMEOUT,
+  ErrorCode.UPSTREAM_CONNECTION_RESET,
+  ErrorCode.UPSTREAM_CONNECTION_REFUSED,
 ]);
 
 export interface UpstreamDetails {
-  /** AWS error name, e.g. NotFoundException, or the network error code. */
+  /**
+   * AWS error name (e.g. NotFoundException), the network error code (ECONNRESET, ENOTFOUND,
+   * DEPTH_ZERO_SELF_SIGNED_CERT), TimeoutError, SyntaxError for a body that is not JSON, or
+   * InvalidResponse for an answer without a usable entity.
+   */
   errorName: string;
   httpStatus: number | null;
   /** Amplify's request id, for a support case with AWS. */
@@ -45,19 +83,18 @@ export class GatewayError extends Error {
   override readonly name = 'GatewayError';
   readonly code: ErrorCode;
   readonly upstream: UpstreamDetails | null;
+  /** Whether retrying the same request later can give another outcome. */
+  readonly retryable: boolean;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { cause?: unknown; upstream?: UpstreamDetails } = {},
+    options: { cause?: unknown; upstream?: UpstreamDetails; retryable?: boolean } = {},
   ) {
     super(message, { cause: options.cause });
     this.code = code;
     this.upstream = options.upstream ?? null;
-  }
-
-  get retryable(): boolean {
-    return RETRYABLE.has(this.code);
+    this.retryable = options.retryable ?? RETRYABLE.has(code);
   }
 
   /** What goes into GraphQL `extensions`: stable, documented, free of secrets and host names. */

@@ -7,7 +7,7 @@ import { loadConfig } from './config.js';
 import { createGatewayApp } from './http/app.js';
 import { loadGraphiQLRenderer } from './http/graphiql.js';
 import { closeOnSignals, listen } from './http/server.js';
-import { createLogger, unknownValueLogger } from './observability/logger.js';
+import { createLogger, unknownValueLogger, wireProblemLogger } from './observability/logger.js';
 import { createSdkUpstream } from './upstream/sdk-upstream.js';
 
 async function main(): Promise<void> {
@@ -26,6 +26,7 @@ async function main(): Promise<void> {
   const upstream = createSdkUpstream({
     config: config.upstream,
     onUnknownValue: unknownValueLogger(log),
+    onWireProblem: wireProblemLogger(log),
   });
 
   let region: string;

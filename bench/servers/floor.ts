@@ -32,11 +32,17 @@ if (!loaded.ok) {
 }
 const { upstream } = loaded.config;
 // Endpoint, region and credentials come from the AWS_* environment, exactly as for the gateway.
-const client = createAmplifyClient({ config: upstream, onUnknownValue: () => {} });
+const client = createAmplifyClient({ config: upstream });
+const ignore = () => {};
 
 async function getJob(key: JobKey): Promise<JobRecord> {
   const output = await client.send(new GetJobCommand(key));
-  return toJobRecord(key, output.job, () => {});
+  return toJobRecord(key, output, {
+    operation: 'GetJob',
+    subject: 'a bench job',
+    onUnknownValue: ignore,
+    onProblem: ignore,
+  });
 }
 
 interface GraphQLBody {

@@ -23,7 +23,11 @@ if (!loaded.ok) {
 const { config } = loaded;
 const log = createLogger(config.logLevel);
 // Endpoint, region and credentials come from the AWS_* environment, exactly as for the gateway.
-const sdk = createSdkUpstream({ config: config.upstream, onUnknownValue: () => {} });
+const sdk = createSdkUpstream({
+  config: config.upstream,
+  onUnknownValue: () => {},
+  onWireProblem: () => {},
+});
 // Memory only, as the gateway runs in W1 and W2 (no REDIS_URL).
 const upstream = composeUpstream(config, sdk, null, log);
 const deps = { upstream, maxConcurrency: config.upstream.maxConcurrency };

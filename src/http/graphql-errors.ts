@@ -16,7 +16,16 @@ const LOG_LEVEL_OF: Record<string, 'debug' | 'warn' | 'error'> = {
   [ErrorCode.UNAUTHENTICATED]: 'warn',
   [ErrorCode.UPSTREAM_THROTTLED]: 'warn',
   [ErrorCode.UPSTREAM_UNAVAILABLE]: 'warn',
+  [ErrorCode.UPSTREAM_TIMEOUT]: 'warn',
+  [ErrorCode.UPSTREAM_CONNECTION_RESET]: 'warn',
+  [ErrorCode.UPSTREAM_CONNECTION_REFUSED]: 'warn',
+  [ErrorCode.UPSTREAM_UNREADABLE_RESPONSE]: 'warn',
+  // Configuration or a change on Amplify's side: an operator must look.
+  [ErrorCode.UPSTREAM_DNS_FAILURE]: 'error',
+  [ErrorCode.UPSTREAM_TLS_FAILURE]: 'error',
+  [ErrorCode.UPSTREAM_UNEXPECTED_STATUS]: 'error',
   [ErrorCode.UPSTREAM_UNAUTHORIZED]: 'error',
+  [ErrorCode.UPSTREAM_INVALID_RESPONSE]: 'error',
   [ErrorCode.INTERNAL_SERVER_ERROR]: 'error',
 };
 

@@ -28,6 +28,7 @@ describe('the read log and the cache format, on real jobs', () => {
       config: testConfig({ UPSTREAM_MAX_ATTEMPTS: '1' }).upstream,
       ...la.clientConfig(),
       onUnknownValue: () => {},
+      onWireProblem: () => {},
     });
   });
   afterAll(async () => {

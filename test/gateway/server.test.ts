@@ -98,13 +98,17 @@ describe('readiness', () => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
       onUnknownValue: () => undefined,
+      onWireProblem: () => undefined,
     });
     const gateway = await createGateway({ upstream, env: { READINESS_PROBE: 'upstream' } });
     try {
       const running = await gateway.listen();
       const response = await fetch(`${running.url}/ready`);
       expect(response.status).toBe(503);
-      expect(await response.json()).toMatchObject({ ready: false, reason: 'UPSTREAM_UNAVAILABLE' });
+      expect(await response.json()).toMatchObject({
+        ready: false,
+        reason: 'UPSTREAM_CONNECTION_REFUSED',
+      });
     } finally {
       await gateway.close();
     }

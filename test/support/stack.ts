@@ -18,6 +18,7 @@ import {
 } from '../../src/local-amplify/index.js';
 import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
 import type { AmplifyUpstream } from '../../src/upstream/upstream.js';
+import type { WireProblem } from '../../src/upstream/wire-check.js';
 import {
   planReleases,
   type ReleaseRecord,
@@ -85,6 +86,8 @@ export interface Gateway {
   config: Config;
   /** Unknown enum values the gateway reported, in order. */
   unknownValues: Array<[string, string]>;
+  /** Malformed members and entries of Amplify answers the shape check reported, in order. */
+  wireProblems: WireProblem[];
   /** POSTs one operation through `yoga.fetch` (no socket) and returns status, headers, body. */
   post(request: GraphQLRequest, headers?: Record<string, string>): Promise<GraphQLReply>;
   /** The same, returning only the parsed body. */
@@ -123,6 +126,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   });
   const log = options.log ?? silentLog;
   const unknownValues: Array<[string, string]> = [];
+  const wireProblems: WireProblem[] = [];
   const upstream =
     la === null
       ? (target as AmplifyUpstream)
@@ -130,6 +134,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           config: config.upstream,
           ...la.clientConfig(),
           onUnknownValue: (enumName, value) => unknownValues.push([enumName, value]),
+          onWireProblem: (problem) => wireProblems.push(problem),
         });
   const app = createGatewayApp({
     config,
@@ -163,6 +168,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     app,
     config,
     unknownValues,
+    wireProblems,
     post,
     async graphql(query, variables, headers) {
       return (await post({ query, ...(variables ? { variables } : {}) }, headers)).body;
