@@ -138,6 +138,10 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   });
   let draining = false;
 
+  // One line per request. Its fields are fixed and never hold a secret (the path has no query
+  // string, the request id is checked against REQUEST_ID), so it skips the logger's redaction,
+  // which costs more than the rest of a fast-path answer (~5 µs a line).
+  const access = log.child({}, { redact: [] });
   const accessLog = (
     req: IncomingMessage,
     res: ServerResponse,
@@ -145,18 +149,11 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     path: string,
     started: bigint,
     cache?: 'hit',
-  ) =>
-    log.info(
-      {
-        reqId: requestId,
-        method: req.method,
-        path,
-        status: res.statusCode,
-        ms: Number(process.hrtime.bigint() - started) / 1e6,
-        ...(cache ? { cache } : {}),
-      },
-      'request',
-    );
+  ) => {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const fields = { reqId: requestId, method: req.method, path, status: res.statusCode, ms };
+    access.info(cache === undefined ? fields : { ...fields, cache }, 'request');
+  };
 
   /** Hands the request to Yoga; `body` when the edge has already read it. */
   function toYoga(
@@ -188,7 +185,9 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     path: string,
   ): Promise<void> {
     const started = process.hrtime.bigint();
-    const caller: CallerKey | null = await identify(req);
+    const identified = identify(req);
+    // The default is synchronous: no need to wait a turn for it.
+    const caller: CallerKey | null = identified instanceof Promise ? await identified : identified;
     const context = (): ServerContext => ({
       requestId,
       log: log.child({ reqId: requestId }),

@@ -66,6 +66,14 @@ export interface StoredResponse {
   etag: string | null;
 }
 
+/** A stored answer with its header lists ready for writeHead, built once when stored. */
+interface ReadyResponse extends StoredResponse {
+  /** `[name, value, name, value...]` with Content-Length. */
+  flatHeaders: string[];
+  /** The same for a 304: without Content-Type and Content-Length. */
+  notModifiedHeaders: string[];
+}
+
 export interface ResponseCacheEvent {
   cache: 'response';
   /** `hit`: answered from memory (200 or 304); `miss`: went to GraphQL; `store`: kept. */
@@ -82,7 +90,7 @@ export interface ResponseCacheOptions {
 export interface ResponseCache {
   /** The key of a request; `body` is the exact POST body (`null` for GET). */
   keyOf(req: IncomingMessage, body: Buffer | null, caller: CallerKey): string;
-  get(key: string): StoredResponse | undefined;
+  get(key: string): ReadyResponse | undefined;
   set(key: string, response: StoredResponse): void;
   /** Entries held now. */
   readonly size: number;
@@ -109,7 +117,7 @@ function header(req: IncomingMessage, name: string): string {
 }
 
 export function createResponseCache(options: ResponseCacheOptions): ResponseCache {
-  const entries = new LRUCache<string, StoredResponse>({
+  const entries = new LRUCache<string, ReadyResponse>({
     maxSize: options.maxBytes,
     ttl: options.ttlMs,
     sizeCalculation: (value, key) =>
@@ -126,9 +134,12 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
     },
     get: (key) => entries.get(key),
     set(key, response) {
+      const headers = response.headers.filter(([name]) => !HOP_HEADERS.has(name.toLowerCase()));
       entries.set(key, {
         ...response,
-        headers: response.headers.filter(([name]) => !HOP_HEADERS.has(name.toLowerCase())),
+        headers,
+        flatHeaders: [...headers.flat(), 'content-length', String(response.body.length)],
+        notModifiedHeaders: notModifiedHeaders(headers).flat(),
       });
     },
     get size() {
@@ -168,22 +179,18 @@ export function notModifiedHeaders(headers: Array<[string, string]>): Array<[str
 export function sendStored(
   req: IncomingMessage,
   res: ServerResponse,
-  stored: StoredResponse,
+  stored: ReadyResponse,
 ): number {
   if (
     stored.etag !== null &&
     req.method === 'GET' &&
     matchesIfNoneMatch(header(req, 'if-none-match'), stored.etag)
   ) {
-    res.writeHead(304, notModifiedHeaders(stored.headers).flat());
+    res.writeHead(304, stored.notModifiedHeaders);
     res.end();
     return 304;
   }
-  res.writeHead(stored.status, [
-    ...stored.headers.flat(),
-    'content-length',
-    String(stored.body.length),
-  ]);
+  res.writeHead(stored.status, stored.flatHeaders);
   res.end(stored.body);
   return stored.status;
 }

@@ -3,6 +3,8 @@
  * is off here (CACHE_MAX_ENTRIES=0), so a request that does reach GraphQL costs a GetJob: zero
  * calls means the answer came from the fast path.
  */
+import { Writable } from 'node:stream';
+import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CacheEvent } from '../../src/http/app.js';
 import type { IdentifyCaller } from '../../src/http/response-cache.js';
@@ -31,6 +33,7 @@ describe('the immutable-response fast path', () => {
   let finished: JobKeyInfo[];
   let running: JobKeyInfo;
   const events: CacheEvent[] = [];
+  const lines: Array<Record<string, unknown>> = [];
   const responseEvents = (outcome: string) =>
     events.filter((e) => e.cache === 'response' && e.outcome === outcome).length;
 
@@ -46,7 +49,14 @@ describe('the immutable-response fast path', () => {
     });
 
   beforeAll(async () => {
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line));
+        done();
+      },
+    });
     stack = await startStack({
+      log: pino({ level: 'info' }, sink),
       env: {
         CACHE_MAX_ENTRIES: '0',
         RESPONSE_CACHE_MAX_BYTES: String(1024 * 1024),
@@ -83,6 +93,18 @@ describe('the immutable-response fast path', () => {
     expect(second.headers.get('x-request-id')).not.toBe(first.headers.get('x-request-id'));
     expect(stack.la.stats.calls('GetJob')).toBe(1);
     expect(responseEvents('hit')).toBe(1);
+    // The answer from memory is logged like any other request, and marked.
+    expect(lines).toContainEqual(
+      expect.objectContaining({
+        msg: 'request',
+        reqId: second.headers.get('x-request-id'),
+        method: 'POST',
+        path: '/graphql',
+        status: 200,
+        cache: 'hit',
+      }),
+    );
+    expect(JSON.stringify(lines)).not.toContain(SECRET);
   });
 
   it('never serves a running job from it, nor an answer that read one', async () => {
