@@ -45,8 +45,8 @@ import {
   w4Table,
 } from './report.js';
 import {
+  callsPerRequest,
   compareWithGateway,
-  getJobPerRequest,
   keptForTheInterval,
   sharesThroughRedis,
   takeAnswer,
@@ -57,11 +57,14 @@ import {
   ALIASES_QUERY,
   aliasesVariables,
   DISTINCT_JOBS,
+  JOB_HISTORY_OPERATION,
+  JOB_HISTORY_PAGE,
+  JOB_HISTORY_QUERY,
   JOB_OPERATION,
   JOB_QUERY,
 } from './servers/operations.js';
 import { containerRuntime, startTarget, TARGET_LABELS, type Target, targetEnv } from './targets.js';
-import { jobsWithStatus, startJobs, startUpstream } from './upstream-control.js';
+import { busiestBranch, jobsWithStatus, startJobs, startUpstream } from './upstream-control.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The servers (targets and local Amplify) share this CPU; the load generator and runner use the other. */
@@ -202,13 +205,25 @@ async function main(): Promise<void> {
         })
       : '',
   );
+  // A "recent builds" page: one branch's 20 newest jobs with their steps.
+  const historyBranch = await busiestBranch(upstream);
+  const w5 = workload(
+    'W5',
+    `a job-history page: ${JOB_HISTORY_PAGE} newest jobs of one branch with their steps (ListJobs + GetJob per job)`,
+    [],
+    JSON.stringify({
+      query: JOB_HISTORY_QUERY,
+      operationName: JOB_HISTORY_OPERATION,
+      variables: { ...historyBranch, first: JOB_HISTORY_PAGE },
+    }),
+  );
   const w4 = workload(
     'W4',
     `${W4_JOBS} unfinished jobs polled by ${W4_CONNECTIONS} connections through two gateway processes sharing one Redis`,
     w4Jobs,
     w4Jobs.length > 0 ? jobBody(w4Jobs[0]!) : '',
   );
-  const throughputWorkloads = [w1, w2].filter((w) => want(w.name));
+  const throughputWorkloads = [w1, w2, w5].filter((w) => want(w.name));
   const needFloor = throughputWorkloads.length > 0 || want('W3');
   const needCeiling = throughputWorkloads.length > 0;
 
@@ -226,12 +241,12 @@ async function main(): Promise<void> {
   const problems: string[] = [];
   const notes: string[] = [];
   // Every workload whose answer something needs: load runs, W3, cold start (W1), soak (W1, W2).
-  const checked = [w1, w2, w3].filter(
+  const checked = [w1, w2, w3, w5].filter(
     (w) =>
       throughputWorkloads.includes(w) ||
       (w === w3 && want('W3')) ||
       (w === w1 && want('cold')) ||
-      (w !== w3 && args.soak),
+      ((w === w1 || w === w2) && args.soak),
   );
   for (const w of checked) problems.push(...(await takeGatewayAnswer(gateway, w)));
   let ceiling: Target | null = null;
@@ -274,20 +289,40 @@ async function main(): Promise<void> {
       `SANITY CHECK FAILED: the targets do not answer the same data; nothing was measured.\n\n${problems.join('\n\n')}`,
     );
   }
-  // GetJob per request, counted exactly (sequential requests): the floor makes one per request;
-  // the gateway and Mercurius (same cache) at most one, for the terminal job (W1: a cache may make
-  // it 0) and for the RUNNING job, which they may keep for the cache interval and no longer.
-  const exactCalls: Record<string, Record<string, number>> = {};
+  // Amplify calls per request, counted exactly (sequential requests). W1/W2: the floor makes one
+  // GetJob; the gateway and Mercurius (same cache) at most one, for the terminal job (W1: a cache
+  // may make it 0) and for the RUNNING job (W2), which they may keep for the cache interval and no
+  // longer (checked after). W5: the floor makes one ListJobs and one GetJob per job; the gateway and
+  // Mercurius one ListJobs, one GetBranch (`branch(...)` answers null for a missing branch) and at
+  // most one GetJob per job (a cache may keep the finished ones).
+  const exactCalls: Record<string, Record<string, Record<string, number>>> = {};
   for (const w of throughputWorkloads) {
     for (const target of [gateway, floor, mercurius]) {
       if (target === null) continue;
-      const perRequest = await getJobPerRequest(target, w, upstream, 10);
-      exactCalls[w.name] = { ...exactCalls[w.name], [target.name]: perRequest };
+      const calls = await callsPerRequest(target, w, upstream, w === w5 ? 3 : 10);
+      exactCalls[w.name] = { ...exactCalls[w.name], [target.name]: calls };
+      const getJob = calls.GetJob ?? 0;
       const cached = target !== floor;
-      const allowed = cached ? perRequest <= 1 : perRequest === 1;
+      const expected =
+        w === w5
+          ? cached
+            ? 'ListJobs 1, GetBranch 1, GetJob at most 20'
+            : `ListJobs 1, GetJob ${JOB_HISTORY_PAGE}`
+          : cached
+            ? 'GetJob at most 1'
+            : 'GetJob exactly 1';
+      const allowed =
+        w === w5
+          ? calls.ListJobs === 1 &&
+            (cached
+              ? calls.GetBranch === 1 && getJob <= JOB_HISTORY_PAGE
+              : getJob === JOB_HISTORY_PAGE && calls.GetBranch === undefined)
+          : cached
+            ? getJob <= 1
+            : getJob === 1;
       if (!allowed) {
         problems.push(
-          `${w.name}: the ${TARGET_LABELS[target.name]} made ${perRequest} GetJob calls per request; expected ${cached ? 'at most 1' : 'exactly 1'}`,
+          `${w.name}: the ${TARGET_LABELS[target.name]} made ${JSON.stringify(calls)} calls per request; expected ${expected}`,
         );
       }
       if (cached && w === w2) {
@@ -299,7 +334,7 @@ async function main(): Promise<void> {
   for (const note of notes) console.log(`sanity: ${note}`);
   if (checked.length > 0)
     console.log(
-      `sanity: ${checked.map((w) => w.name).join(', ')}: every target answers the gateway's bytes (${checked.map((w) => `${w.name} ${Buffer.byteLength(w.expected)} B`).join(', ')}); GetJob per request as expected`,
+      `sanity: ${checked.map((w) => w.name).join(', ')}: every target answers the gateway's bytes (${checked.map((w) => `${w.name} ${Buffer.byteLength(w.expected)} B`).join(', ')}); Amplify calls per request as expected`,
     );
 
   const ctx: BenchContext = {
@@ -402,7 +437,7 @@ async function main(): Promise<void> {
     },
     containerRuntime: runtime,
     cacheIntervalMs: intervalMs,
-    getJobPerRequestSequential: exactCalls,
+    callsPerRequestSequential: exactCalls,
     throughput,
     w3: w3Result,
     w4: w4Result,

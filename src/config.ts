@@ -135,6 +135,9 @@ export const GATEWAY_VARIABLES = {
   REDIS_TIMEOUT_MS: declare(int(1, 10_000), '250', 'Milliseconds one Redis command may take before the request goes on from memory (and Amplify) without it.'),
   RESPONSE_CACHE_MAX_BYTES: declare(int(0, 1024 * MIB), String(8 * MIB), 'Most bytes of finished answers the fast path keeps, to replay a repeated request without running GraphQL; 0 turns it off.'),
   CACHE_CONTROL_MAX_AGE_S: declare(int(0, 31_536_000), '86400', 'Cache-Control max-age (seconds) of answers read only from finished jobs; 0 sends no-store on every answer.'),
+  CURSOR_SECRET: declare(secret, '', 'Key that signs connection cursors (HMAC-SHA256). Give every replica the same value, or a cursor from one replica is refused by another. Empty: a random key per process (cursors then stop working after a restart).'),
+  STEP_LOG_MAX_BYTES: declare(int(256, 16 * 1024 * 1024), '1048576', 'Most bytes of a step log `Step.log` reads and returns: its end, asked for with an HTTP Range.'),
+  STEP_LOG_TIMEOUT_MS: declare(int(100, 120_000), '10000', 'Milliseconds one step-log read may take in all (connect, redirects, body) before it fails.'),
 };
 
 // biome-ignore format: one variable per line, read as a table
@@ -209,6 +212,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
       maxAttempts: v.UPSTREAM_MAX_ATTEMPTS,
       maxConcurrency: v.UPSTREAM_MAX_CONCURRENCY,
       maxSockets: v.UPSTREAM_MAX_SOCKETS,
+      stepLogMaxBytes: v.STEP_LOG_MAX_BYTES,
+      stepLogTimeoutMs: v.STEP_LOG_TIMEOUT_MS,
     },
     /** `null`: CORS off (same-origin only); `['*']`: any origin. */
     corsOrigins: v.CORS_ORIGINS,
@@ -241,6 +246,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
         : { maxBytes: v.RESPONSE_CACHE_MAX_BYTES, ttlMs: v.CACHE_TERMINAL_TTL_MS },
     /** max-age of answers read only from finished jobs; 0: every answer is `no-store`. */
     cacheControlMaxAgeS: v.CACHE_CONTROL_MAX_AGE_S,
+    /** `null`: cursors are signed with a random key made at start (one replica, until restart). */
+    cursorSecret: v.CURSOR_SECRET,
   };
 }
 

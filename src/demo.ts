@@ -11,8 +11,10 @@ import { startLocalAmplify } from './local-amplify/index.js';
 import { createLogger, unknownValueLogger, wireProblemLogger } from './observability/logger.js';
 import { createSdkUpstream } from './upstream/sdk-upstream.js';
 
-const DEMO_QUERY = `# A job from the demo world of the embedded local Amplify. Run it with ▶ (or Ctrl+Enter).
-query Job($appId: ID!, $branchName: String!, $jobId: ID!) {
+const DEMO_QUERY = `# One job of the embedded local Amplify in full, then its apps, their branches and latest jobs.
+# Run it with ▶ (or Ctrl+Enter). Copy any appId, branchName and jobId into app(...), branch(...)
+# or job(...); continue a list with after: its pageInfo.endCursor.
+query Explore($appId: ID!, $branchName: String!, $jobId: ID!) {
   job(appId: $appId, branchName: $branchName, jobId: $jobId) {
     appId
     branchName
@@ -27,19 +29,52 @@ query Job($appId: ID!, $branchName: String!, $jobId: ID!) {
       startTime
       endTime
     }
+    durationSeconds
+    failedStep { stepName statusReason }
     steps {
       stepName
       status
       startTime
       endTime
+      durationSeconds
       logUrl
       artifactsUrl
       statusReason
       screenshots { name url }
+      log(tailLines: 5) { text truncated bytes }
     }
+  }
+
+  apps(first: 3) {
+    nodes {
+      appId
+      name
+      branches(first: 3) {
+        nodes {
+          branchName
+          url
+          jobs(first: 3) {
+            nodes {
+              jobId
+              isTerminal
+              durationSeconds
+              summary { status jobType commitMessage startTime }
+            }
+            pageInfo { hasNextPage endCursor }
+          }
+        }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
   }
 }
 `;
+
+/** The printed curl examples: navigation without ids first, then one job. */
+const EXPLORE_CURL_QUERY =
+  '{ apps(first: 2) { nodes { appId name branches(first: 2) { nodes { branchName jobs(first: 3) { nodes { jobId summary { status } } } } } } } }';
+const JOB_CURL_QUERY =
+  'query($appId: ID!, $branchName: String!, $jobId: ID!) { job(appId: $appId, branchName: $branchName, jobId: $jobId) { summary { status jobType } steps { stepName status log(tailLines: 3) { text } } } }';
 
 async function demo(): Promise<void> {
   const loaded = loadConfig({ HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
@@ -84,11 +119,8 @@ async function demo(): Promise<void> {
     renderGraphiQL: await loadGraphiQLRenderer(config),
   });
   const running = await listen(app, config, log);
-  const curlBody = JSON.stringify({
-    query:
-      'query($appId: ID!, $branchName: String!, $jobId: ID!) { job(appId: $appId, branchName: $branchName, jobId: $jobId) { summary { status jobType } steps { stepName status } } }',
-    variables,
-  });
+  const exploreBody = JSON.stringify({ query: EXPLORE_CURL_QUERY });
+  const jobBody = JSON.stringify({ query: JOB_CURL_QUERY, variables });
   console.log(
     [
       '',
@@ -96,9 +128,12 @@ async function demo(): Promise<void> {
       `  GraphiQL:       ${running.url}/graphql`,
       `  Local Amplify:  ${amplify.url}  (AWS_ENDPOINT_URL_AMPLIFY for the AWS CLI or SDK)`,
       '',
-      'Try it from a shell:',
+      'Try it from a shell: the apps, their branches and latest jobs (no id needed),',
       `  curl -s ${running.url}/graphql -H 'content-type: application/json' \\`,
-      `    -d '${curlBody}'`,
+      `    -d '${exploreBody}'`,
+      'then one job with its steps and the end of their logs:',
+      `  curl -s ${running.url}/graphql -H 'content-type: application/json' \\`,
+      `    -d '${jobBody}'`,
       '',
       'Press Ctrl+C to stop.',
       '',

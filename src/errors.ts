@@ -42,6 +42,16 @@ export const ErrorCode = {
    * job than the one asked for). Never retryable: the same answer would come back.
    */
   UPSTREAM_INVALID_RESPONSE: 'UPSTREAM_INVALID_RESPONSE',
+  /**
+   * Amplify named a URL (a step's log) the gateway will not fetch: a host where Amplify logs do
+   * not live, a non-public address, or a redirect elsewhere.
+   */
+  UPSTREAM_URL_REFUSED: 'UPSTREAM_URL_REFUSED',
+  /**
+   * A request any web page could send without a CORS preflight (a GET, a form-like POST) came
+   * without a CSRF header (HTTP 403); see src/http/browser-access.ts.
+   */
+  CSRF_PREVENTED: 'CSRF_PREVENTED',
   /** A router secret was required and missing or wrong. */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   /** A bug or an unexpected failure in the gateway; details are in the server log only. */

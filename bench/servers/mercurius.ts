@@ -11,6 +11,7 @@ import mercurius from 'mercurius';
 import { loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createGatewayContext } from '../../src/schema/context.js';
+import { CursorCodec } from '../../src/schema/cursors.js';
 import { buildSchema } from '../../src/schema/index.js';
 import { composeUpstream } from '../../src/upstream/compose.js';
 import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
@@ -30,7 +31,11 @@ const sdk = createSdkUpstream({
 });
 // Memory only, as the gateway runs in W1 and W2 (no REDIS_URL).
 const upstream = composeUpstream(config, sdk, null, log);
-const deps = { upstream, maxConcurrency: config.upstream.maxConcurrency };
+const deps = {
+  upstream,
+  maxConcurrency: config.upstream.maxConcurrency,
+  cursors: new CursorCodec(config.cursorSecret),
+};
 
 const app = Fastify({ logger: false, keepAliveTimeout: 65_000, bodyLimit: config.maxBodyBytes });
 app.register(mercurius, {

@@ -13,6 +13,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
+import { CursorCodec } from '../schema/cursors.js';
 import type { SharedState } from '../shared-state/redis.js';
 import {
   composeUpstream,
@@ -124,9 +125,18 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   const responseCache =
     config.responseCache === null ? null : createResponseCache(config.responseCache);
   const identify: IdentifyCaller = options.identify ?? (() => ANONYMOUS_CALLER);
+  if (config.cursorSecret === null) {
+    log.info(
+      'CURSOR_SECRET is not set: connection cursors are signed with a random key of this process, so they stop working after a restart and on other replicas. Set the same CURSOR_SECRET on every replica.',
+    );
+  }
   const yoga = createGraphQLServer({
     config,
-    deps: { upstream, maxConcurrency: config.upstream.maxConcurrency },
+    deps: {
+      upstream,
+      maxConcurrency: config.upstream.maxConcurrency,
+      cursors: new CursorCodec(config.cursorSecret),
+    },
     log,
     renderGraphiQL: options.renderGraphiQL,
     example: options.example ?? DEFAULT_EXAMPLE,

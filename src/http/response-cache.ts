@@ -15,6 +15,7 @@
 import { hash } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { LRUCache } from 'lru-cache';
+import { CSRF_HEADERS } from './browser-access.js';
 
 /**
  * Who is asking, as far as caching is concerned. The edge establishes it before the fast path
@@ -49,9 +50,8 @@ export const VARY_HEADERS = [
   'content-type',
   // CORS: the allowed origin is echoed in the answer.
   'origin',
-  // CSRF prevention headers.
-  'apollo-require-preflight',
-  'x-apollo-operation-name',
+  // CSRF prevention lets a GET or a form-like POST through only with one of these.
+  ...CSRF_HEADERS,
 ] as const;
 
 /** A request header that asks for a trace of this very execution. */

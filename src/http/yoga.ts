@@ -4,14 +4,15 @@
  * and the immutable-response fast path are the HTTP edge's (app.ts); HTTP caching headers are set
  * by the last plugin here (http-caching.ts).
  */
-import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { type ContextDeps, createGatewayContext, type GatewayContext } from '../schema/context.js';
 import { buildSchema } from '../schema/index.js';
+import { corsSetting, useCsrfPrevention, useVaryOrigin } from './browser-access.js';
 import type { GraphiQLExample, GraphiQLRenderer } from './graphiql.js';
+import { useGraphQLConformance } from './graphql-conformance.js';
 import { maskError, useErrorLog, yogaLogger } from './graphql-errors.js';
 import type { HttpCaching } from './http-caching.js';
 import type { CallerKey } from './response-cache.js';
@@ -39,8 +40,9 @@ export interface GraphQLServerOptions {
 
 export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServer {
   const { config, deps, log, example, httpCaching } = options;
+  const schema = buildSchema();
   return createYoga<ServerContext, GatewayContext>({
-    schema: buildSchema(),
+    schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     // Checked from the Content-Length header by the HTTP edge: Yoga's streaming limit costs a
@@ -52,17 +54,8 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       return context;
     },
     maskedErrors: { maskError },
-    cors:
-      config.corsOrigins === null
-        ? false
-        : {
-            origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
-            methods: ['GET', 'POST'],
-            allowedHeaders: ['content-type', 'x-request-id', 'apollo-require-preflight'],
-            exposedHeaders: ['x-request-id'],
-            credentials: false,
-            maxAge: 600,
-          },
+    // Browser-origin safety: CORS_ORIGINS only, Vary: Origin, CSRF prevention (browser-access.ts).
+    cors: corsSetting(config.corsOrigins),
     ...(options.renderGraphiQL ? { renderGraphiQL: options.renderGraphiQL } : {}),
     graphiql: config.graphiql
       ? {
@@ -73,7 +66,10 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       : false,
     logging: yogaLogger(log),
     plugins: [
-      useGraphQlJit(),
+      useCsrfPrevention(),
+      useVaryOrigin(config.corsOrigins),
+      // Answers exactly as the GraphQL spec and GraphQL-over-HTTP say (graphql-conformance.ts).
+      useGraphQLConformance(schema),
       // Federated tracing: a router sending `apollo-federation-include-trace: ftv1` gets an
       // inline trace in `extensions.ftv1`; others pay nothing.
       useApolloInlineTrace(),

@@ -28,6 +28,14 @@ export class ReadLog {
     if (!immutable) this.#changing += 1;
   }
 
+  /**
+   * Marks the answer as one that changes without any read changing: a value computed from the
+   * clock (a duration still counting). It is then never cached as immutable.
+   */
+  changing(): void {
+    this.#changing += 1;
+  }
+
   /** How many upstream reads the request made (cached or not). */
   get count(): number {
     return this.#reads;

@@ -1,17 +1,31 @@
 /**
  * The innermost upstream: the one AmplifyClient of the process (kept-alive sockets, explicit
  * timeouts, standard retries), with SDK answers turned into plain shapes through the shape check
- * (wire-check.ts) and SDK exceptions into catalog errors right here.
+ * (wire-check.ts) and SDK exceptions into catalog errors right here. Every Amplify read goes
+ * through one private path, `read`, which sends, checks and maps; step logs are read by the
+ * step-log fetcher (plain HTTPS, not the SDK).
  */
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
-import { AmplifyClient, GetJobCommand, ListAppsCommand } from '@aws-sdk/client-amplify';
+import {
+  AmplifyClient,
+  GetAppCommand,
+  GetBranchCommand,
+  GetJobCommand,
+  ListAppsCommand,
+  ListBranchesCommand,
+  ListJobsCommand,
+} from '@aws-sdk/client-amplify';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { Config } from '../config.js';
+import { toAppRecord } from './app-shapes.js';
+import { toBranchRecord } from './branch-shapes.js';
 import { toGatewayError } from './errors.js';
+import { toAppPage, toBranchPage, toJobPage } from './page-shapes.js';
 import { toJobRecord, type UnknownValueListener } from './shapes.js';
-import { type AmplifyUpstream, describeJob } from './upstream.js';
+import { createStepLogFetcher, type LogSourcePolicy, type Resolver } from './step-log.js';
+import { type AmplifyUpstream, describeApp, describeBranch, describeJob } from './upstream.js';
 import {
   type AnswerContext,
   type AnswerMetadata,
@@ -32,6 +46,28 @@ export interface SdkUpstreamOptions extends AmplifyClientOptions {
   onUnknownValue: UnknownValueListener;
   /** Told about each malformed member or entry the shape check worked around (log it once). */
   onWireProblem: WireProblemListener;
+  /** DNS resolution for step-log hosts; tests replace it to prove the address check. */
+  resolveLogHost?: Resolver;
+}
+
+/** The Amplify operations the gateway reads with, as named in the API (metrics, traces, logs). */
+export type AmplifyOperation =
+  | 'GetJob'
+  | 'GetApp'
+  | 'GetBranch'
+  | 'ListApps'
+  | 'ListBranches'
+  | 'ListJobs';
+
+/** Origin of an Amplify endpoint set on purpose (option or AWS_ENDPOINT_URL_AMPLIFY), or null. */
+async function configuredOrigin(
+  client: AmplifyClient,
+  endpoint: string | undefined,
+): Promise<string | null> {
+  const configured = endpoint ?? (await client.config.serviceConfiguredEndpoint?.());
+  return typeof configured === 'string' && URL.canParse(configured)
+    ? new URL(configured).origin
+    : null;
 }
 
 export function createAmplifyClient(options: AmplifyClientOptions): AmplifyClient {
@@ -142,7 +178,7 @@ export function createSdkUpstream(options: SdkUpstreamOptions): AmplifyUpstream 
    * `map`, and turn any failure into a catalog error naming `subject`.
    */
   async function read<R>(
-    operation: string,
+    operation: AmplifyOperation,
     subject: string,
     send: () => Promise<{ $metadata?: AnswerMetadata }>,
     map: (answer: unknown, context: AnswerContext) => R,
@@ -159,6 +195,20 @@ export function createSdkUpstream(options: SdkUpstreamOptions): AmplifyUpstream 
     }
   }
 
+  const logs = createStepLogFetcher({
+    maxBytes: options.config.stepLogMaxBytes,
+    timeoutMs: options.config.stepLogTimeoutMs,
+    policy: async (): Promise<LogSourcePolicy> => ({
+      region: await client.config.region(),
+      localOrigin: await configuredOrigin(client, options.endpoint),
+    }),
+    ...(options.resolveLogHost ? { resolve: options.resolveLogHost } : {}),
+  });
+  const page = (request: { nextToken: string | null; maxResults: number }) => ({
+    maxResults: request.maxResults,
+    ...(request.nextToken !== null ? { nextToken: request.nextToken } : {}),
+  });
+
   return {
     getJob(key) {
       return read(
@@ -167,6 +217,50 @@ export function createSdkUpstream(options: SdkUpstreamOptions): AmplifyUpstream 
         () => client.send(new GetJobCommand(key)),
         (answer, context) => toJobRecord(key, answer, context),
       );
+    },
+    getApp(key) {
+      return read(
+        'GetApp',
+        describeApp(key),
+        () => client.send(new GetAppCommand({ appId: key.appId })),
+        (answer, context) => toAppRecord(key, answer, context),
+      );
+    },
+    getBranch(key) {
+      return read(
+        'GetBranch',
+        describeBranch(key),
+        () => client.send(new GetBranchCommand({ appId: key.appId, branchName: key.branchName })),
+        (answer, context) => toBranchRecord(key, answer, context),
+      );
+    },
+    listApps(request) {
+      return read(
+        'ListApps',
+        'the list of apps',
+        () => client.send(new ListAppsCommand(page(request))),
+        (answer, context) => toAppPage(answer, context),
+      );
+    },
+    listBranches(request) {
+      return read(
+        'ListBranches',
+        `the branches of app ${request.appId}`,
+        () => client.send(new ListBranchesCommand({ appId: request.appId, ...page(request) })),
+        (answer, context) => toBranchPage(request.appId, answer, context),
+      );
+    },
+    listJobs(request) {
+      const branch = { appId: request.appId, branchName: request.branchName };
+      return read(
+        'ListJobs',
+        `the jobs of ${describeBranch(branch)}`,
+        () => client.send(new ListJobsCommand({ ...branch, ...page(request) })),
+        (answer, context) => toJobPage(branch, answer, context),
+      );
+    },
+    getStepLog(request) {
+      return logs.fetch(request);
     },
     async checkReady() {
       try {
@@ -179,6 +273,7 @@ export function createSdkUpstream(options: SdkUpstreamOptions): AmplifyUpstream 
       return client.config.region();
     },
     destroy() {
+      logs.destroy();
       client.destroy();
     },
   };

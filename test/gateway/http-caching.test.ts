@@ -38,7 +38,8 @@ describe('HTTP caching headers', () => {
   const get = (query: string, variables: unknown, headers: Record<string, string> = {}) =>
     fetch(
       `${server.url}/graphql?${new URLSearchParams({ query, variables: JSON.stringify(variables) })}`,
-      { headers: { accept: 'application/json', ...headers } },
+      // A GET needs a CSRF header (browser-access.ts).
+      { headers: { accept: 'application/json', 'graphql-require-preflight': '1', ...headers } },
     );
 
   beforeAll(async () => {
@@ -148,6 +149,37 @@ describe('HTTP caching headers', () => {
   it('gives POST answers no ETag', async () => {
     const response = await post({ query: QUERY, variables: vars(finished) });
     expect(response.headers.get('etag')).toBeNull();
+  });
+
+  it('keeps durations of a finished job cacheable, and says no-store on one still counting', async () => {
+    const withDurations =
+      'query($a: ID!, $b: String!, $j: ID!) { job(appId: $a, branchName: $b, jobId: $j) { durationSeconds steps { stepName durationSeconds } } }';
+    const done = await post({ query: withDurations, variables: vars(finished) });
+    const body = (await done.json()) as { data: { job: { durationSeconds: number } } };
+    expect(body.data.job.durationSeconds).toBeGreaterThan(0);
+    expect(done.headers.get('cache-control')).toBe('public, max-age=86400, immutable');
+
+    // A finished job whose step Amplify left running without an end (the local Amplify has no
+    // such job: this gateway's upstream changes one answer): that step's duration counts up.
+    const odd = await stack.gateway(
+      { CACHE_MAX_ENTRIES: '1000', RESPONSE_CACHE_MAX_BYTES: String(1024 * 1024) },
+      {
+        wrap: (upstream) => ({
+          ...upstream,
+          getJob: async (key) => {
+            const job = await upstream.getJob(key);
+            const [first, ...rest] = job.steps;
+            if (first === undefined) return job;
+            return { ...job, steps: [{ ...first, status: 'RUNNING', endTime: null }, ...rest] };
+          },
+        }),
+      },
+    );
+    const reply = await odd.post({ query: withDurations, variables: vars(finished) });
+    expect(reply.body.errors).toBeUndefined();
+    expect(reply.headers.get('cache-control')).toBe('no-store');
+    const unchanged = await odd.post({ query: QUERY, variables: vars(finished) });
+    expect(unchanged.headers.get('cache-control')).toBe('public, max-age=86400, immutable');
   });
 
   it('says no-store on everything with CACHE_CONTROL_MAX_AGE_S=0', async () => {

@@ -147,6 +147,25 @@ describe('production start (compiled JavaScript)', () => {
       expect(await response.json()).toEqual({
         data: { job: { summary: { status: 'SUCCEED', jobId: job?.jobId } } },
       });
+      // Step logs come from that endpoint too: it is the one loopback origin allowed, found in
+      // AWS_ENDPOINT_URL_AMPLIFY through the SDK's own configuration.
+      const logs = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({
+          query: `{ job(appId: "${job?.appId}", branchName: ${JSON.stringify(job?.branchName)}, jobId: "${job?.jobId}") { steps { log(tailLines: 1) { text truncated } } } }`,
+        }),
+      });
+      const logBody = (await logs.json()) as {
+        errors?: unknown[];
+        data: { job: { steps: Array<{ log: { text: string; truncated: boolean } | null }> } };
+      };
+      expect(logBody.errors).toBeUndefined();
+      expect(logBody.data.job.steps.length).toBeGreaterThan(0);
+      for (const step of logBody.data.job.steps) {
+        expect(step.log?.text).toMatch(/^\S.*\n$/);
+        expect(step.log?.truncated).toBe(true);
+      }
       expect((await fetch(url.replace('/graphql', '/ready'))).status).toBe(200);
       expect(proc.output()).not.toContain(credentials.secretAccessKey);
 

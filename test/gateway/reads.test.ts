@@ -57,12 +57,24 @@ describe('the read log and the cache format, on real jobs', () => {
     expect(failed.count).toBe(1);
     expect(failed.immutableOnly).toBe(false);
 
-    // A read added later (an app, a page of jobs) is changing until someone says otherwise.
-    const later = { ...upstream, getApp: async () => ({ appId: 'd1' }) };
+    // An app (like a branch or a page of a list) may change: never immutable.
+    const job = first('SUCCEED');
+    const withApp = new ReadLog();
+    const recordedApp = recordReads(upstream, withApp);
+    await recordedApp.getJob(job);
+    await recordedApp.getApp({ appId: job.appId });
+    expect(withApp.count).toBe(2);
+    expect(withApp.immutableOnly).toBe(false);
+
+    // So does a read method added later that nobody classified.
+    const later: AmplifyUpstream & { getWebhook(): Promise<object> } = {
+      ...upstream,
+      getWebhook: async () => ({}),
+    };
     const reads = new ReadLog();
     const recorded = recordReads(later, reads) as typeof later;
-    await recorded.getJob(first('SUCCEED'));
-    await recorded.getApp();
+    await recorded.getJob(job);
+    await recorded.getWebhook();
     expect(reads.count).toBe(2);
     expect(reads.immutableOnly).toBe(false);
     // Lifecycle methods are not reads.

@@ -195,7 +195,11 @@ describe('the immutable-response fast path', () => {
   it('replays GET answers with their ETag, and 304 for a matching If-None-Match', async () => {
     const job = finished[1]!;
     const url = `${server.url}/graphql?${new URLSearchParams({ query: QUERY, variables: JSON.stringify(vars(job)) })}`;
-    const headers = { accept: 'application/json', 'x-router-secret': SECRET };
+    const headers = {
+      accept: 'application/json',
+      'x-router-secret': SECRET,
+      'graphql-require-preflight': '1',
+    };
     const first = await fetch(url, { headers });
     const etag = first.headers.get('etag');
     expect(etag).not.toBeNull();
@@ -205,6 +209,11 @@ describe('the immutable-response fast path', () => {
     const notModified = await fetch(url, { headers: { ...headers, 'if-none-match': etag! } });
     expect(notModified.status).toBe(304);
     expect(stack.la.stats.calls('GetJob')).toBe(1);
+    expect(responseEvents('hit')).toBe(2);
+    // The stored answer is keyed by the CSRF header too: without one, CSRF prevention still runs.
+    const { 'graphql-require-preflight': _csrf, ...withoutCsrf } = headers;
+    const refused = await fetch(url, { headers: withoutCsrf });
+    expect(refused.status).toBe(403);
     expect(responseEvents('hit')).toBe(2);
   });
 

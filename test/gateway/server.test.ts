@@ -71,7 +71,7 @@ describe('the HTTP server', () => {
     expect(stack.la.stats.calls()).toBe(0);
   });
 
-  it('serves GraphiQL to a browser, opening with the example query', async () => {
+  it('serves GraphiQL to a browser, opening on apps -> branches -> jobs with no id to fill in', async () => {
     const response = await fetch(`${running.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(response.status).toBe(200);
     const html = await response.text();
@@ -79,7 +79,8 @@ describe('the HTTP server', () => {
     // Self-contained: no script or style from a CDN, so it works offline and under a strict CSP.
     expect(html).not.toMatch(/<script[^>]+src=["']https?:/);
     expect(html).not.toMatch(/<link[^>]+href=["']https?:/);
-    expect(html).toContain('job(appId: $appId, branchName: $branchName, jobId: $jobId)');
+    expect(html).toContain('query Explore {\\n  apps(first: 3) {');
+    expect(html).toContain('jobs(first: 3) {');
   });
 });
 

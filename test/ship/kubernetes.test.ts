@@ -190,12 +190,15 @@ describe('Kubernetes manifests', () => {
     }
   });
 
-  it('hold ConfigMap values the gateway accepts, and a Secret placeholder it refuses', () => {
+  it('hold ConfigMap values the gateway accepts, and Secret placeholders it refuses', () => {
     const accepted = loadConfig({}, configData);
     expect(accepted.ok ? [] : accepted.problems).toEqual([]);
     const secretData = record(secret.stringData) as Record<string, string>;
     const refused = loadConfig({}, { ...configData, ...secretData });
-    expect(refused.ok ? [] : refused.problems).toEqual([expect.stringContaining('ROUTER_SECRET')]);
+    expect(refused.ok ? [] : refused.problems).toEqual([
+      expect.stringContaining('ROUTER_SECRET'),
+      expect.stringContaining('CURSOR_SECRET'),
+    ]);
   });
 
   it('let the HPA scale the Deployment, and the Service and PDB select its pods', () => {

@@ -74,9 +74,16 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 /** For tests that must never reach Amplify: any call fails the request loudly. */
+const refuse = () => Promise.reject(new Error('this test must not call Amplify'));
 export const noUpstream: AmplifyUpstream = {
-  getJob: () => Promise.reject(new Error('this test must not call Amplify')),
-  checkReady: () => Promise.reject(new Error('this test must not call Amplify')),
+  getJob: refuse,
+  getApp: refuse,
+  getBranch: refuse,
+  listApps: refuse,
+  listBranches: refuse,
+  listJobs: refuse,
+  getStepLog: refuse,
+  checkReady: refuse,
   region: () => Promise.resolve('us-east-1'),
   destroy: () => {},
 };
@@ -111,6 +118,11 @@ export interface GatewayOptions {
   identify?: IdentifyCaller;
   /** Told about cache hits, misses and Redis availability. */
   onCacheEvent?: CacheEventListener;
+  /**
+   * Wraps the upstream the gateway gets (the SDK upstream on a local Amplify), e.g. to count calls
+   * per read method or to change one answer the local Amplify cannot give.
+   */
+  wrap?: (upstream: AmplifyUpstream) => AmplifyUpstream;
 }
 
 let requestCounter = 0;
@@ -127,7 +139,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const log = options.log ?? silentLog;
   const unknownValues: Array<[string, string]> = [];
   const wireProblems: WireProblem[] = [];
-  const upstream =
+  const inner =
     la === null
       ? (target as AmplifyUpstream)
       : createSdkUpstream({
@@ -136,6 +148,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           onUnknownValue: (enumName, value) => unknownValues.push([enumName, value]),
           onWireProblem: (problem) => wireProblems.push(problem),
         });
+  const upstream = options.wrap ? options.wrap(inner) : inner;
   const app = createGatewayApp({
     config,
     upstream,
@@ -181,6 +194,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (server !== null) await (await server).close();
       await app.yoga.dispose();
       await app.close();
+      // A wrapper passes destroy() on to what it wraps.
       upstream.destroy();
     },
   };
@@ -200,7 +214,7 @@ export interface StackOptions {
 }
 
 /** What else a gateway of a stack may be given besides its environment. */
-export type StackGatewayOptions = Pick<GatewayOptions, 'identify' | 'onCacheEvent'>;
+export type StackGatewayOptions = Pick<GatewayOptions, 'identify' | 'onCacheEvent' | 'wrap'>;
 
 export interface Stack extends Gateway {
   la: LocalAmplify;
