@@ -1,8 +1,12 @@
 /**
  * The gateway as a node:http request handler: the cheap routes an orchestrator polls (/health,
- * /ready), the checks that must happen before any GraphQL work (body size, router secret), an
- * access log line, then Yoga for /graphql. Listening is server.ts's job, so tests can drive
- * `yoga.fetch` without a socket.
+ * /ready), the checks that must happen before any GraphQL work (body size, router secret), the
+ * caller's identity, the immutable-response fast path, an access log line, then Yoga for
+ * /graphql. Listening is server.ts's job, so tests can drive `yoga.fetch` without a socket.
+ *
+ * This is also where the app is composed: Redis (createSharedStateFor), the upstream wrappers in
+ * their order (composeUpstream in src/upstream/compose.ts: SDK client -> single-flight -> cache),
+ * the fast path and Yoga with its HTTP caching plugin.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -11,8 +15,14 @@ import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import { createMemoryCoordination, type LiveCoordination } from '../live/coordination.js';
 import { createLiveJobs, type LiveJobs } from '../live/live-jobs.js';
+import { createRedisCoordination } from '../live/redis-coordination.js';
 import { CursorCodec } from '../schema/cursors.js';
-import { withSingleFlight } from '../upstream/single-flight.js';
+import type { SharedState } from '../shared-state/redis.js';
+import {
+  composeUpstreams,
+  createSharedStateFor,
+  type UpstreamStackEvent,
+} from '../upstream/compose.js';
 import type { AmplifyUpstream } from '../upstream/upstream.js';
 import {
   type AmplifyEventReceiver,
@@ -20,9 +30,28 @@ import {
   EVENTS_PATH,
 } from './amplify-events.js';
 import { DEFAULT_EXAMPLE, type GraphiQLExample, type GraphiQLRenderer } from './graphiql.js';
+import { createHttpCaching } from './http-caching.js';
 import { createReadiness, type Readiness } from './readiness.js';
+import {
+  ANONYMOUS_CALLER,
+  type CallerKey,
+  createResponseCache,
+  type IdentifyCaller,
+  type ResponseCache,
+  type ResponseCacheEvent,
+  readBody,
+  sendStored,
+  TRACE_HEADER,
+} from './response-cache.js';
 import { createSseStreams, type SseStreams } from './sse.js';
-import { createGraphQLServer, type GraphQLServer } from './yoga.js';
+import { createGraphQLServer, type GraphQLServer, type ServerContext } from './yoga.js';
+
+/**
+ * What the caches report, for metrics: one event per upstream read served (hit or miss, and
+ * where from), per fast-path lookup and store, and per change of Redis availability.
+ */
+export type CacheEvent = UpstreamStackEvent | ResponseCacheEvent;
+export type CacheEventListener = (event: CacheEvent) => void;
 
 export interface GatewayAppOptions {
   config: Config;
@@ -37,8 +66,19 @@ export interface GatewayAppOptions {
   /** GraphiQL's opening document; the demo passes a job that exists in its world. */
   example?: GraphiQLExample;
   /**
-   * How live-status replicas share poll claims and fan out changes: in memory (one process) by
-   * default. The app owns it: `close()` closes it.
+   * Who is asking, for the fast path and Cache-Control, run for every /graphql request after the
+   * body-size and router-secret checks. Default: everyone is {@link ANONYMOUS_CALLER} (the
+   * router secret is today's only credential and it does not change what a caller may see). An
+   * authentication step plugs in here: it must answer each caller's own `principal`, and
+   * `authenticated: true` for answers that depend on who asked; `null` keeps a request out of
+   * every cache.
+   */
+  identify?: IdentifyCaller;
+  /** Told about cache hits, misses and Redis availability (for metrics). */
+  onCacheEvent?: CacheEventListener;
+  /**
+   * How live-status replicas share poll claims and fan out changes. Default: through Redis when
+   * REDIS_URL is set, else in memory (one process). The app owns it: `close()` closes it.
    */
   coordination?: LiveCoordination;
 }
@@ -46,6 +86,10 @@ export interface GatewayAppOptions {
 export interface GatewayApp {
   yoga: GraphQLServer;
   readiness: Readiness;
+  /** Redis shared by replicas (REDIS_URL), or `null`. */
+  shared: SharedState | null;
+  /** The fast path's answers, or `null` when RESPONSE_CACHE_MAX_BYTES=0. */
+  responseCache: ResponseCache | null;
   /** Live job subscriptions and their pollers. */
   live: LiveJobs;
   /** Open SSE streams. */
@@ -59,7 +103,10 @@ export interface GatewayApp {
    * SSE stream ends (without `complete`, so clients reconnect to another replica).
    */
   startDraining(): void;
-  /** Stops the live pollers and waits for background reads; call after the server closed. */
+  /**
+   * Stops the live pollers, waits for their reads, and closes what the app opened itself (the
+   * Redis connections); call after the server closed. The SDK client is the caller's.
+   */
   close(): Promise<void>;
 }
 
@@ -94,18 +141,25 @@ function graphQLErrorBody(message: string, code: string) {
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
-  const { config, log } = options;
-  // Concurrent requests for one job share one GetJob (see single-flight.ts).
-  const fresh = withSingleFlight(options.upstream);
-  // What requests and live polls read through (the cache will wrap `fresh` here).
-  const upstream = fresh;
+  const { config, log, onCacheEvent } = options;
   if (config.graphiql && options.renderGraphiQL === undefined) {
     throw new Error('GRAPHIQL is on: pass renderGraphiQL (see loadGraphiQLRenderer)');
   }
+  const shared = createSharedStateFor(config, log, onCacheEvent);
+  const { cached: upstream, fresh } = composeUpstreams(
+    config,
+    options.upstream,
+    shared,
+    log,
+    onCacheEvent,
+  );
   const liveLog = log.child({ component: 'live' });
+  const onListenerError = (error: unknown) => liveLog.error({ err: error }, 'live listener failed');
   const coordination =
     options.coordination ??
-    createMemoryCoordination((error) => liveLog.error({ err: error }, 'live listener failed'));
+    (shared === null
+      ? createMemoryCoordination(onListenerError)
+      : createRedisCoordination(shared, { log: liveLog, onListenerError }));
   // Polls and first answers read through the cache; pushed events and stops read around it.
   const live = createLiveJobs({
     read: (key) => upstream.getJob(key),
@@ -126,6 +180,9 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
         });
   const sseStreams = createSseStreams();
   const readiness = createReadiness(upstream, config.readinessProbe);
+  const responseCache =
+    config.responseCache === null ? null : createResponseCache(config.responseCache);
+  const identify: IdentifyCaller = options.identify ?? (() => ANONYMOUS_CALLER);
   if (config.cursorSecret === null) {
     log.info(
       'CURSOR_SECRET is not set: connection cursors are signed with a random key of this process, so they stop working after a restart and on other replicas. Set the same CURSOR_SECRET on every replica.',
@@ -136,16 +193,99 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     deps: {
       upstream,
       maxConcurrency: config.upstream.maxConcurrency,
+      cursors: new CursorCodec(config.cursorSecret),
       live,
       controlMutations: config.controlMutations,
-      cursors: new CursorCodec(config.cursorSecret),
     },
     log,
     renderGraphiQL: options.renderGraphiQL,
     example: options.example ?? DEFAULT_EXAMPLE,
     sseStreams,
+    httpCaching: createHttpCaching({
+      maxAgeS: config.cacheControlMaxAgeS,
+      responseCache,
+      onEvent: onCacheEvent,
+    }),
   });
   let draining = false;
+
+  // One line per request. Its fields are fixed and never hold a secret (the path has no query
+  // string, the request id is checked against REQUEST_ID), so it skips the logger's redaction,
+  // which costs more than the rest of a fast-path answer (~5 µs a line).
+  const access = log.child({}, { redact: [] });
+  const accessLog = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    path: string,
+    started: bigint,
+    cache?: 'hit',
+  ) => {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    const fields = { reqId: requestId, method: req.method, path, status: res.statusCode, ms };
+    access.info(cache === undefined ? fields : { ...fields, cache }, 'request');
+  };
+
+  /** Hands the request to Yoga; `body` when the edge has already read it. */
+  function toYoga(
+    req: IncomingMessage,
+    res: ServerResponse,
+    context: ServerContext,
+    path: string,
+    body: Buffer | null,
+  ): void {
+    if (log.isLevelEnabled('info')) {
+      const started = process.hrtime.bigint();
+      res.once('finish', () => accessLog(req, res, context.requestId, path, started));
+    }
+    // Yoga's Node adapter takes an already-read body from `req.body`, as it does behind body
+    // parsers; the stream itself has been consumed.
+    if (body !== null) Object.assign(req, { body });
+    void yoga(req, res, context);
+  }
+
+  /**
+   * Identifies the caller, then answers from the fast path when the same caller asked the same
+   * thing before and the answer was immutable; otherwise on to Yoga, with the key under which
+   * the HTTP caching plugin may store this answer.
+   */
+  async function throughCaches(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    path: string,
+  ): Promise<void> {
+    const started = process.hrtime.bigint();
+    const identified = identify(req);
+    // The default is synchronous: no need to wait a turn for it.
+    const caller: CallerKey | null = identified instanceof Promise ? await identified : identified;
+    const context = (): ServerContext => ({
+      requestId,
+      log: log.child({ reqId: requestId }),
+      ...(caller === null ? {} : { caller }),
+      clientAddress: req.socket.remoteAddress,
+    });
+    const eligible =
+      responseCache !== null &&
+      caller !== null &&
+      (req.method === 'GET' || req.method === 'POST') &&
+      req.headers[TRACE_HEADER] === undefined;
+    if (!eligible) {
+      toYoga(req, res, context(), path, null);
+      return;
+    }
+    const body = req.method === 'POST' ? await readBody(req, config.maxBodyBytes) : null;
+    const key = responseCache.keyOf(req, body, caller);
+    const stored = responseCache.get(key);
+    if (stored !== undefined) {
+      sendStored(req, res, stored);
+      onCacheEvent?.({ cache: 'response', outcome: 'hit' });
+      if (log.isLevelEnabled('info')) accessLog(req, res, requestId, path, started, 'hit');
+      return;
+    }
+    onCacheEvent?.({ cache: 'response', outcome: 'miss' });
+    toYoga(req, res, { ...context(), responseCacheKey: key }, path, body);
+  }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const headerId = req.headers['x-request-id'];
@@ -217,25 +357,19 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       }
     }
 
-    const requestLog = log.child({ reqId: requestId });
-    if (requestLog.isLevelEnabled('info')) {
-      const started = process.hrtime.bigint();
-      res.once('finish', () => {
-        requestLog.info(
-          {
-            method: req.method,
-            path,
-            status: res.statusCode,
-            ms: Number(process.hrtime.bigint() - started) / 1e6,
-          },
-          'request',
+    throughCaches(req, res, requestId, path ?? '/').catch((error: unknown) => {
+      // Only reading the body or identifying the caller can fail here; Yoga handles its own.
+      log.warn({ err: error, reqId: requestId }, 'request dropped before GraphQL');
+      if (!res.headersSent) {
+        sendJson(
+          res,
+          400,
+          graphQLErrorBody('The request could not be read.', ErrorCode.BAD_USER_INPUT),
+          { connection: 'close' },
         );
-      });
-    }
-    void yoga(req, res, {
-      requestId,
-      log: requestLog,
-      clientAddress: req.socket.remoteAddress,
+      } else {
+        res.destroy();
+      }
     });
   }
 
@@ -243,6 +377,8 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   return {
     yoga,
     readiness,
+    shared,
+    responseCache,
     live,
     sseStreams,
     events,
@@ -257,6 +393,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
         await events?.close();
         await live.close();
         await coordination.close();
+        await shared?.close();
       })();
       return closing;
     },

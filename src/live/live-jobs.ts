@@ -114,7 +114,7 @@ function remember(seen: Set<string>, id: string): void {
 export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
   const { coordination, log } = options;
   const { claims, channel } = coordination;
-  const topicPrefix = options.topicPrefix ?? 'live:v1:job:';
+  const topicPrefix = options.topicPrefix ?? 'job:';
   const watches = new Map<string, Watch>();
   const perClient = new Map<string, number>();
   const inFlight = new Set<Promise<unknown>>();

@@ -1,6 +1,6 @@
 /**
  * Who is calling. The HTTP edge establishes it before any GraphQL work and it reaches every
- * resolver as `context.caller`. A resolver that changes something calls {@link requireScope}.
+ * resolver as `context.identity`. A resolver that changes something calls {@link requireScope}.
  */
 import { ErrorCode, GatewayError } from '../errors.js';
 

@@ -43,7 +43,9 @@ async function followAll(keys: JobKey[], context: GatewayContext) {
   const settled = await Promise.allSettled(
     keys.map((key) => context.live.subscribe(key, context.client)),
   );
-  const streams = settled.flatMap((result) => (result.status === 'fulfilled' ? [result.value] : []));
+  const streams = settled.flatMap((result) =>
+    result.status === 'fulfilled' ? [result.value] : [],
+  );
   const refusal = settled.find(
     (result) =>
       result.status === 'rejected' &&

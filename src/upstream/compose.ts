@@ -1,0 +1,90 @@
+/**
+ * The order of the upstream wrappers, in one place: the SDK client, single-flight (concurrent
+ * identical calls share one), then the cache (memory, and Redis shared by replicas). The HTTP edge
+ * (createGatewayApp) builds its upstream here, and so does any other server of the same answers
+ * (the bench's Mercurius target). The live pollers read through the cache; pushed events read
+ * around it (`fresh`).
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { createSharedState, type SharedState } from '../shared-state/redis.js';
+import { type UpstreamCacheEvent, withCache } from './cache.js';
+import { withSingleFlight } from './single-flight.js';
+import type { AmplifyUpstream } from './upstream.js';
+
+/** Redis became usable (`available`) or not, as the shared state saw it. */
+export interface SharedCacheEvent {
+  cache: 'redis';
+  outcome: 'available' | 'unavailable';
+}
+
+/** What the upstream caches report: reads served, and changes of Redis availability. */
+export type UpstreamStackEvent = UpstreamCacheEvent | SharedCacheEvent;
+
+/** Milliseconds a replica may hold the lease on a shared miss: one attempt of its Amplify call. */
+function leaseMs(config: Config): number {
+  return Math.min(config.upstream.requestTimeoutMs, 5_000);
+}
+
+/** The app's two ways to Amplify: through the cache, and around it. */
+export interface UpstreamStack {
+  /** Single-flight, then the cache: what requests and live polls read through. */
+  cached: AmplifyUpstream;
+  /**
+   * Single-flight only: a read that must not be older than the moment it is made (a pushed
+   * event, right after a stop), still shared with the reads in flight.
+   */
+  fresh: AmplifyUpstream;
+}
+
+/**
+ * The Amplify calls of the app, innermost first: the SDK client (`upstream`), single-flight,
+ * then the cache (memory, and Redis when `shared`); just single-flight when the cache is off.
+ */
+export function composeUpstreams(
+  config: Config,
+  upstream: AmplifyUpstream,
+  shared: SharedState | null,
+  log: Logger,
+  onEvent?: (event: UpstreamStackEvent) => void,
+): UpstreamStack {
+  const singleFlight = withSingleFlight(upstream);
+  if (config.cache === null) return { cached: singleFlight, fresh: singleFlight };
+  const cached = withCache(singleFlight, {
+    ...config.cache,
+    shared,
+    leaseMs: leaseMs(config),
+    log,
+    onEvent,
+  });
+  return { cached, fresh: singleFlight };
+}
+
+/** {@link composeUpstreams}' cached side, for servers that need no other. */
+export function composeUpstream(
+  config: Config,
+  upstream: AmplifyUpstream,
+  shared: SharedState | null,
+  log: Logger,
+  onEvent?: (event: UpstreamStackEvent) => void,
+): AmplifyUpstream {
+  return composeUpstreams(config, upstream, shared, log, onEvent).cached;
+}
+
+/**
+ * Redis for what replicas share (the cache, and the live pollers' claims and fan-out), when
+ * REDIS_URL is set; else `null`.
+ */
+export function createSharedStateFor(
+  config: Config,
+  log: Logger,
+  onEvent?: (event: UpstreamStackEvent) => void,
+): SharedState | null {
+  if (config.redis === null) return null;
+  return createSharedState({
+    ...config.redis,
+    log,
+    onAvailabilityChange: (available) =>
+      onEvent?.({ cache: 'redis', outcome: available ? 'available' : 'unavailable' }),
+  });
+}
