@@ -253,22 +253,26 @@ export function createSharedState(options: SharedStateOptions): SharedState {
       const attach = () => {
         if (target !== null || closed || client === null || createEventTarget === null) return;
         const shared = client;
-        // A connection of its own for SUBSCRIBE: no timeout and a queue while offline, so a
-        // subscription made during an outage is sent once Redis is back.
+        // A connection of its own for SUBSCRIBE, without a command timeout. It resubscribes on
+        // each (re)connection itself: ioredis's own resubscription leaves a rejected promise
+        // behind when the connection closes meanwhile, and so would its offline queue.
         const listening = shared.duplicate({
           connectionName: 'amplify-jobs-graphql:subscriber',
-          enableOfflineQueue: true,
-          maxRetriesPerRequest: null,
           commandTimeout: undefined,
           enableAutoPipelining: false,
+          autoResubscribe: false,
         });
-        listening.on('error', (error: Error) =>
-          log.debug({ err: error }, 'Redis subscriber connection error'),
-        );
-        subscribers.add(listening);
+        const channelsHeld = new Set<string>();
         // The event target awaits nothing: keep its rejections (an outage) out of the process.
         const quiet = (promise: Promise<unknown>, what: string) =>
           promise.catch((error: unknown) => log.debug({ err: error }, `Redis ${what} failed`));
+        listening.on('error', (error: Error) =>
+          log.debug({ err: error }, 'Redis subscriber connection error'),
+        );
+        listening.on('ready', () => {
+          if (channelsHeld.size > 0) quiet(listening.subscribe(...channelsHeld), 'SUBSCRIBE');
+        });
+        subscribers.add(listening);
         const publishClient = {
           publish: (channel: string, message: string) =>
             usable === true
@@ -280,8 +284,18 @@ export function createSharedState(options: SharedStateOptions): SharedState {
             listening.on(name, listener);
             return subscribeClient;
           },
-          subscribe: (channel: string) => quiet(listening.subscribe(channel), 'SUBSCRIBE'),
-          unsubscribe: (channel: string) => quiet(listening.unsubscribe(channel), 'UNSUBSCRIBE'),
+          subscribe: (channel: string) => {
+            channelsHeld.add(channel);
+            return listening.status === 'ready'
+              ? quiet(listening.subscribe(channel), 'SUBSCRIBE')
+              : Promise.resolve(0);
+          },
+          unsubscribe: (channel: string) => {
+            channelsHeld.delete(channel);
+            return listening.status === 'ready'
+              ? quiet(listening.unsubscribe(channel), 'UNSUBSCRIBE')
+              : Promise.resolve(0);
+          },
         } as unknown as Redis;
         target = createEventTarget({ publishClient, subscribeClient, serializer });
         for (const [channel, listeners] of early) {
