@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Generator } from './load.js';
 
-export const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'cold', 'idle'] as const;
+export const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'cold', 'idle'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 export const HELP = `npm run bench -- [flags]
@@ -13,11 +13,13 @@ Loopback only. Node runs with the container's flags (NODE_OPTIONS and MALLOC_ARE
 Dockerfile).
 
   --node PATH        Node binary for the targets and autocannon (default: this Node)
-  --quick            Smoke run: 1 round x 2 s, 10 W3 requests, 2 cold starts and idle runs
+  --quick            Smoke run: 1 round x 2 s, 10 W3 requests, 2 cold starts and idle runs,
+                     100 W6 subscribers
   --soak             Also run the soak: W1/W2 alternating against the gateway for 5 min, RSS
                      sampled every 10 s (30 s with --quick)
-  --only LIST        Workloads to run, comma-separated: W1,W2,W3,W4,W5,cold,idle (default:
-                     all; W4 needs redis-server)
+  --only LIST        Workloads to run, comma-separated: W1,W2,W3,W4,W5,W6,cold,idle (default:
+                     all; W4 and W6 need redis-server). W6: SSE subscribers, last, as it
+                     moves the local Amplify's clock
   --rounds N         Interleaved rounds (default 3)
   --seconds N        Seconds per target per round (default 5)
   --connections N    Load generator connections (default 16)

@@ -1,6 +1,7 @@
 /**
- * W5, live job status at scale: SSE subscribers spread over running jobs and over two gateway
- * processes that share one Redis, the runner holding every subscription. Measured:
+ * W6, live job status at scale (issue #14 calls it W5; the job-history page took that name
+ * first): SSE subscribers spread over running jobs and over two gateway processes that share one
+ * Redis, the runner holding every subscription. Measured:
  *
  * - upstream GetJob calls per polling interval, with the jobs still (clock frozen) and while they
  *   change (goal: at most one per job per interval in total, whatever the subscribers and
@@ -26,22 +27,22 @@ import { rssMb } from './processes.js';
 import type { Target } from './targets.js';
 import { getJobCalls, startJobs, type Upstream } from './upstream-control.js';
 
-/** The gateways' poll interval in W5 (LIVE_POLL_INTERVAL_MS). */
-export const W5_INTERVAL_MS = 1_000;
-export const W5_JOBS = 20;
+/** The gateways' poll interval in W6 (LIVE_POLL_INTERVAL_MS). */
+export const W6_INTERVAL_MS = 1_000;
+export const W6_JOBS = 20;
 const EVENTS_SECRET = 'bench-events-secret-0123456789';
 
-const SUBSCRIPTION = `subscription W5($appId: ID!, $branchName: String!, $jobId: ID!) {
+const SUBSCRIPTION = `subscription W6($appId: ID!, $branchName: String!, $jobId: ID!) {
   jobUpdated(appId: $appId, branchName: $branchName, jobId: $jobId) {
     jobId summary { status } steps { stepName status }
   }
 }`;
 
-/** The gateway environment W5 adds to the targets' production one. */
-export function w5Env(redisUrl: string, subscribers: number): NodeJS.ProcessEnv {
+/** The gateway environment W6 adds to the targets' production one. */
+export function w6Env(redisUrl: string, subscribers: number): NodeJS.ProcessEnv {
   return {
     REDIS_URL: redisUrl,
-    LIVE_POLL_INTERVAL_MS: String(W5_INTERVAL_MS),
+    LIVE_POLL_INTERVAL_MS: String(W6_INTERVAL_MS),
     // Every subscriber comes from the runner's one address.
     LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: String(subscribers),
     AMPLIFY_EVENTS_SECRET: EVENTS_SECRET,
@@ -126,7 +127,7 @@ async function statusesOf(upstream: Upstream, keys: JobKey[]): Promise<string[]>
   return keys.map((k) => byKey.get(`${k.appId}\n${k.branchName}\n${k.jobId}`) ?? 'UNKNOWN');
 }
 
-export interface W5Phase {
+export interface W6Phase {
   /** How each change reached the subscribers. */
   mode: 'polling' | 'pushed';
   /** Clock steps taken, and job status changes they made. */
@@ -143,7 +144,7 @@ export interface W5Phase {
   seconds: number;
 }
 
-export interface W5Result {
+export interface W6Result {
   title: string;
   subscribers: number;
   jobs: number;
@@ -152,7 +153,7 @@ export interface W5Result {
   /** GetJob per interval while nothing changes (clock frozen), polling only. */
   quietGetJobPerInterval: number;
   quietSeconds: number;
-  phases: W5Phase[];
+  phases: W6Phase[];
   /** Both gateways' RSS growth for their subscribers, scaled to 1,000. */
   rssPerThousandMb: number;
   rssBeforeMb: number[];
@@ -162,21 +163,21 @@ export interface W5Result {
 }
 
 /**
- * Runs W5 on `gateways` (already started with {@link w5Env}), whose processes share `redis`.
+ * Runs W6 on `gateways` (already started with {@link w6Env}), whose processes share `redis`.
  * Subscribers are spread evenly over the jobs and the gateways.
  */
-export async function runW5(
+export async function runW6(
   args: BenchArgs,
   upstream: Upstream,
   gateways: readonly Target[],
-): Promise<W5Result> {
+): Promise<W6Result> {
   const subscribersWanted = args.quick ? 100 : 1_000;
   const steps = args.quick ? 3 : 12;
   const quietIntervals = args.quick ? 3 : 10;
   console.log(
-    `\nW5: ${subscribersWanted} SSE subscribers over ${W5_JOBS} running jobs on ${gateways.length} gateways sharing one Redis, poll interval ${W5_INTERVAL_MS} ms`,
+    `\nW6: ${subscribersWanted} SSE subscribers over ${W6_JOBS} running jobs on ${gateways.length} gateways sharing one Redis, poll interval ${W6_INTERVAL_MS} ms`,
   );
-  const keys = await startJobs(upstream, W5_JOBS);
+  const keys = await startJobs(upstream, W6_JOBS);
   const rssBeforeMb = gateways.map((g) => round(rssMb(g.process.pid), 1));
   const subscribers: Subscriber[] = [];
   try {
@@ -191,11 +192,11 @@ export async function runW5(
       () => subscribers.every((s) => s.arrivals.length >= 1 || s.failed !== null),
       30_000,
     );
-    if (!allFirst) throw new Error('W5: not every subscriber had its first answer within 30 s');
+    if (!allFirst) throw new Error('W6: not every subscriber had its first answer within 30 s');
     const failedEarly = subscribers.filter((s) => s.failed !== null);
     if (failedEarly.length > 0) {
       throw new Error(
-        `W5: ${failedEarly.length} subscriptions failed: ${failedEarly[0]!.failed ?? ''}`,
+        `W6: ${failedEarly.length} subscriptions failed: ${failedEarly[0]!.failed ?? ''}`,
       );
     }
     // Let the first answers settle (GC, buffers) before reading memory.
@@ -210,15 +211,15 @@ export async function runW5(
     // Quiet: nothing changes, so GetJob calls are the pollers' alone.
     const quietStart = performance.now();
     const quietCalls0 = await getJobCalls(upstream);
-    await new Promise((resolve) => setTimeout(resolve, quietIntervals * W5_INTERVAL_MS));
+    await new Promise((resolve) => setTimeout(resolve, quietIntervals * W6_INTERVAL_MS));
     const quietCalls = (await getJobCalls(upstream)) - quietCalls0;
     const quietSeconds = (performance.now() - quietStart) / 1_000;
-    const quietGetJobPerInterval = round(quietCalls / ((quietSeconds * 1_000) / W5_INTERVAL_MS), 2);
+    const quietGetJobPerInterval = round(quietCalls / ((quietSeconds * 1_000) / W6_INTERVAL_MS), 2);
     console.log(
-      `  quiet: ${quietCalls} GetJob in ${round(quietSeconds, 1)} s = ${quietGetJobPerInterval} per interval (goal <= ${W5_JOBS})`,
+      `  quiet: ${quietCalls} GetJob in ${round(quietSeconds, 1)} s = ${quietGetJobPerInterval} per interval (goal <= ${W6_JOBS})`,
     );
 
-    const phases: W5Phase[] = [];
+    const phases: W6Phase[] = [];
     for (const mode of ['polling', 'pushed'] as const) {
       if (mode === 'pushed') {
         await controlJson(`${upstream.url}/_local/events/target`, 'POST', {
@@ -236,11 +237,11 @@ export async function runW5(
     await controlJson(`${upstream.url}/_local/events/target`, 'DELETE');
     const failures = subscribers.filter((s) => s.failed !== null).map((s) => s.failed ?? '');
     return {
-      title: `${subscribers.length} SSE subscribers over ${W5_JOBS} running jobs, ${gateways.length} gateways sharing one Redis`,
+      title: `${subscribers.length} SSE subscribers over ${W6_JOBS} running jobs, ${gateways.length} gateways sharing one Redis`,
       subscribers: subscribers.length,
-      jobs: W5_JOBS,
+      jobs: W6_JOBS,
       gateways: gateways.length,
-      intervalMs: W5_INTERVAL_MS,
+      intervalMs: W6_INTERVAL_MS,
       quietGetJobPerInterval,
       quietSeconds: round(quietSeconds, 1),
       phases,
@@ -260,12 +261,12 @@ export async function runW5(
  * status changed must get an event. Latency is from just before the clock moved to that event.
  */
 async function runPhase(
-  mode: W5Phase['mode'],
+  mode: W6Phase['mode'],
   upstream: Upstream,
   keys: JobKey[],
   subscribers: Subscriber[],
   steps: number,
-): Promise<W5Phase> {
+): Promise<W6Phase> {
   const latencies: number[] = [];
   let expected = 0;
   let statusChanges = 0;
@@ -286,14 +287,14 @@ async function runPhase(
     // A poll comes within one interval, a push at once; three intervals is a generous bound.
     await waitUntil(
       () => waiting.every(({ s, i }) => s.arrivals.length > counts[i]!),
-      3 * W5_INTERVAL_MS,
+      3 * W6_INTERVAL_MS,
     );
     for (const { s, i } of waiting) {
       const at = s.arrivals[counts[i]!];
       if (at !== undefined) latencies.push(at - t0);
     }
     // Let the last polls of this step land before the next step's "before".
-    await new Promise((resolve) => setTimeout(resolve, W5_INTERVAL_MS));
+    await new Promise((resolve) => setTimeout(resolve, W6_INTERVAL_MS));
   }
   const seconds = (performance.now() - started) / 1_000;
   const calls = (await getJobCalls(upstream)) - calls0;
@@ -306,15 +307,15 @@ async function runPhase(
     latencyP50Ms: round(median(latencies), 1),
     latencyP99Ms: round(percentile(latencies, 99), 1),
     latencyMaxMs: round(latencies.length === 0 ? Number.NaN : Math.max(...latencies), 1),
-    getJobPerInterval: round(calls / ((seconds * 1_000) / W5_INTERVAL_MS), 2),
+    getJobPerInterval: round(calls / ((seconds * 1_000) / W6_INTERVAL_MS), 2),
     seconds: round(seconds, 1),
   };
 }
 
-/** The printed table of W5. */
-export function w5Table(result: W5Result): string {
+/** The printed table of W6. */
+export function w6Table(result: W6Result): string {
   const lines = [
-    `W5: ${result.title}, poll interval ${result.intervalMs} ms`,
+    `W6: ${result.title}, poll interval ${result.intervalMs} ms`,
     `  GetJob per interval, jobs still:        ${result.quietGetJobPerInterval} (goal <= ${result.jobs})`,
   ];
   for (const phase of result.phases) {

@@ -14,6 +14,7 @@ import type { JobKey } from '../src/upstream/shapes.js';
 import { HELP, parseBenchArgs, type Workload as WorkloadName } from './args.js';
 import { ensureBuilt } from './build.js';
 import { postJson } from './http.js';
+import { runW6, W6_JOBS, type W6Result, w6Env, w6Table } from './live.js';
 import { type Generator, hasWrk } from './load.js';
 import {
   type BenchContext,
@@ -147,6 +148,11 @@ async function main(): Promise<void> {
   const maxConcurrency = loaded.config.upstream.maxConcurrency;
   // How long the gateway keeps an unfinished job (0 with the cache off).
   const intervalMs = loaded.config.cache?.activeTtlMs ?? 0;
+  if (want('W6') && !(await hasRedisServer())) {
+    fail(
+      'W6 needs redis-server (two gateways share one Redis): apt-get install -y redis-server, or leave W6 out with --only',
+    );
+  }
   if (want('W4') && !(await hasRedisServer())) {
     fail(
       'W4 needs redis-server (two gateways share one Redis): apt-get install -y redis-server, or leave W4 out with --only',
@@ -379,6 +385,9 @@ async function main(): Promise<void> {
   let soak: SoakResult | null = null;
   if (args.soak) soak = await runSoak(ctx, gateway, w1, w2);
   await gateway.process.stop();
+  // Last: it moves the local Amplify's clock, which changes the other workloads' jobs.
+  let w6Result: W6Result | null = null;
+  if (want('W6')) w6Result = await measureW6(ctx);
   await upstream.process.stop();
 
   const goals = evaluateGoals({
@@ -398,6 +407,7 @@ async function main(): Promise<void> {
   for (const result of throughput) console.log(`\n${throughputTable(result)}`);
   if (w3Result) console.log(`\n${w3Table(w3Result)}`);
   if (w4Result) console.log(`\n${w4Table(w4Result)}`);
+  if (w6Result) console.log(`\n${w6Table(w6Result)}`);
   if (cold) console.log(`\n${coldTable(cold)}`);
   if (idle) console.log(`\n${idleTable(idle)}`);
   if (soak) console.log(`\n${soakTable(soak)}`);
@@ -441,6 +451,7 @@ async function main(): Promise<void> {
     throughput,
     w3: w3Result,
     w4: w4Result,
+    w6: w6Result,
     cold,
     idle,
     soak,
@@ -466,6 +477,7 @@ async function main(): Promise<void> {
           .map(([name]) => `W3 ${name}`)
       : []),
     ...(w4Result && w4Result.errors > 0 ? ['W4'] : []),
+    ...(w6Result && w6Result.failedSubscribers > 0 ? ['W6'] : []),
     ...(cold && !cold.runs.every((r) => r.correct) ? ['cold start'] : []),
     ...(soak?.samples.some((s) => s.errors > 0) ? ['soak'] : []),
   ];
@@ -517,3 +529,26 @@ main().then(
   () => process.exit(0),
   (error: unknown) => fail(error instanceof Error ? (error.stack ?? error.message) : String(error)),
 );
+
+/**
+ * W6: Redis and two gateway processes on the servers' CPU, set up for live status (bench/live.ts),
+ * then the subscribers; everything stopped after.
+ */
+async function measureW6(ctx: BenchContext): Promise<W6Result> {
+  const redis = await startRedis(ctx.serverCpu);
+  const subscribers = ctx.args.quick ? 100 : 1_000;
+  const env = { ...ctx.env, ...w6Env(redis.url, subscribers) };
+  const gateways: Target[] = [];
+  try {
+    for (let i = 0; i < 2; i++) {
+      gateways.push(await startTarget('gateway', ctx.args.node, ROOT, ctx.serverCpu, env));
+    }
+    console.log(
+      `W6: Redis ${redis.url}; gateways ${gateways.map((g) => g.url).join(' and ')}; ${W6_JOBS} jobs`,
+    );
+    return await runW6(ctx.args, ctx.upstream, gateways);
+  } finally {
+    for (const gateway of gateways) await gateway.process.stop();
+    await redis.stop();
+  }
+}
