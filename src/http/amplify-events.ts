@@ -6,9 +6,11 @@
  *
  * In order: wrong method 405; missing or wrong secret 401; a body that is not such an event 400;
  * an event id already seen (EventBridge delivers at least once) 200 `duplicate`; otherwise 202 at
- * once, then ONE fresh read of the job (around the cache, through the single-flight) that reaches
- * every subscriber in the cluster. Nothing is read for a refused request. The event is a hint to
- * read the job now, never the job itself: its status is not trusted for anything.
+ * once, then the live hub is told: if any replica watches the job, ONE of them reads it fresh
+ * (around the cache, through the single-flight) and every subscriber in the cluster hears of the
+ * change; an event about a job nobody watches costs nothing. Nothing is read for a refused
+ * request. The event is a hint to read the job now, never the job itself: its status is not
+ * trusted for anything.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -137,14 +139,9 @@ export function createAmplifyEventReceiver(
     counters.accepted += 1;
     reply(res, 202, { status: 'accepted', id });
     log.debug({ eventId: id, job: key, jobStatus: detail.jobStatus }, 'Amplify event received');
-    const refresh = options.live.refresh(key).then(
-      () => {},
-      (error: unknown) => {
-        log.warn({ err: error, eventId: id, job: key }, 'refreshing a job after its event failed');
-      },
-    );
-    refreshing.add(refresh);
-    void refresh.finally(() => refreshing.delete(refresh));
+    const notified = options.live.notify(key, id);
+    refreshing.add(notified);
+    void notified.finally(() => refreshing.delete(notified));
   }
 
   return {

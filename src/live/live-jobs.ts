@@ -7,9 +7,11 @@
  * is watched) fires on wall-clock multiples of the poll interval; for each watched, unfinished job
  * it tries to claim `poll:<job>` for 80% of the interval. Exactly one replica wins per interval
  * and reads the job (through the cache), and a change is published on the channel, which every
- * watching replica passes to its own subscribers. A pushed event or a stop reads the job around
- * the cache (through the single-flight), publishes it and holds the poll claim for one interval,
- * so it replaces that poll instead of adding to it.
+ * watching replica passes to its own subscribers. A pushed event is published on the job's channel
+ * as a hint: the replicas watching the job race for a claim on the event, one reads the job
+ * around the cache (through the single-flight) and publishes it, and an event about a job nobody
+ * watches costs nothing. That read, like the one after a stop, holds the poll claim for one
+ * interval, so it replaces that poll instead of adding to it.
  *
  * Throttling, an open circuit breaker and failing reads back off: the interval doubles, up to
  * `maxPollIntervalMs`, and the claim is held that long so the other replicas back off too; one
@@ -50,7 +52,7 @@ export interface LiveStats {
   polls: number;
   /** Poll claims another replica (or an earlier refresh) held. */
   claimsLost: number;
-  /** Fresh reads for pushed events and stops. */
+  /** Fresh reads for pushed events and stops made by this process. */
   refreshes: number;
   /** Snapshots received from the channel that were news here. */
   received: number;
@@ -73,6 +75,12 @@ export interface LiveJobs {
    * the cluster if it changed. Rejects with the read's error.
    */
   refresh(key: JobKey): Promise<JobRecord>;
+  /**
+   * Amplify pushed event `eventId` about a job: one replica watching the job reads it fresh (as
+   * {@link refresh}) and every subscriber hears of a change; nothing happens for a job nobody
+   * watches. Resolves once this process has done its part (never rejects).
+   */
+  notify(key: JobKey, eventId: string): Promise<void>;
   stats(): LiveStats;
   /** Ends every subscription, stops the ticker and waits for reads in flight. Idempotent. */
   close(): Promise<void>;
@@ -99,6 +107,9 @@ interface Watch {
   polling: boolean;
   unlisten: () => void;
 }
+
+/** How long an event's read is claimed: longer than any replica takes to hear of the event. */
+const EVENT_CLAIM_MS = 60_000;
 
 /** Fingerprints remembered per watch: far more than a job has states. */
 const SEEN_LIMIT = 64;
@@ -170,7 +181,7 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
     watch.last = job;
     watch.lastAt = Date.now();
     for (const subscriber of watch.subscribers) offer(subscriber, job);
-    if (publish) channel.publish(watch.topic, { v: 1, job });
+    if (publish) channel.publish(watch.topic, { v: 1, kind: 'job', job });
     return true;
   }
 
@@ -202,7 +213,12 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
       unlisten: () => {},
     };
     watch.unlisten = channel.listen(topic, (message) => {
-      if (message.v !== 1 || jobKeyId(message.job.key) !== id) return;
+      if (message.v !== 1) return;
+      if (message.kind === 'event') {
+        if (jobKeyId(message.key) === id) void track(onEvent(watch, message.eventId));
+        return;
+      }
+      if (jobKeyId(message.job.key) !== id) return;
       if (accept(watch, message.job, false)) counters.received += 1;
     });
     watches.set(id, watch);
@@ -231,6 +247,28 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
       });
     }
     schedule();
+  }
+
+  /** An event about a watched job: the first replica to claim it reads the job. */
+  async function onEvent(watch: Watch, eventId: string): Promise<void> {
+    try {
+      if (!(await claims.claim(`refresh:${eventId}`, EVENT_CLAIM_MS))) return;
+      await refresh(watch.key);
+    } catch (error) {
+      log.warn({ err: error, job: watch.key, eventId }, 'reading a job after its event failed');
+    }
+  }
+
+  async function refresh(key: JobKey): Promise<JobRecord> {
+    counters.refreshes += 1;
+    const job = await track(options.readFresh(key));
+    const id = jobKeyId(key);
+    // This read replaces the next poll of the job, cluster-wide.
+    await claims.hold(`poll:${id}`, Math.floor(interval() * 0.8)).catch(() => {});
+    const watch = watches.get(id);
+    if (watch !== undefined) accept(watch, job, true);
+    else channel.publish(`${topicPrefix}${id}`, { v: 1, kind: 'job', job });
+    return job;
   }
 
   async function poll(watch: Watch, claimFor: number): Promise<void> {
@@ -321,16 +359,15 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
       return subscriber.stream;
     },
 
-    async refresh(key) {
-      counters.refreshes += 1;
-      const job = await track(options.readFresh(key));
+    refresh,
+
+    async notify(key, eventId) {
       const id = jobKeyId(key);
-      // This read replaces the next poll of the job, cluster-wide.
-      await claims.hold(`poll:${id}`, Math.floor(interval() * 0.8)).catch(() => {});
+      // To the replicas watching the job (this one included, through the channel)...
+      channel.publish(`${topicPrefix}${id}`, { v: 1, kind: 'event', key, eventId });
+      // ...and here directly too, in case the channel is down: the claim makes it one read.
       const watch = watches.get(id);
-      if (watch !== undefined) accept(watch, job, true);
-      else channel.publish(`${topicPrefix}${id}`, { v: 1, job });
-      return job;
+      if (watch !== undefined) await track(onEvent(watch, eventId));
     },
 
     stats() {

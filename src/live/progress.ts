@@ -7,7 +7,7 @@
  * forward (statuses in order, steps appear and end), so a snapshot that is behind one already sent
  * (a cached read racing a pushed event, a replica's late message) is stale and is dropped.
  */
-import type { JobRecord, JobStatus } from '../upstream/shapes.js';
+import type { JobKey, JobRecord, JobStatus } from '../upstream/shapes.js';
 import { TERMINAL_STATUSES } from '../upstream/shapes.js';
 
 /** The parts of a job whose change subscribers are told about; URLs excluded. */
@@ -64,12 +64,18 @@ export function isTerminal(job: JobRecord): boolean {
   return job.summary.status !== null && TERMINAL_STATUSES.has(job.summary.status);
 }
 
-/** A message on a job's fan-out channel: the job as one replica just read it. */
-export interface LiveMessage {
-  /** Format version: replicas of two releases never misread each other's messages. */
-  v: 1;
-  job: JobRecord;
-}
+/**
+ * A message on a job's fan-out channel: the job as one replica just read it, or a hint that
+ * Amplify pushed an event about it (the replicas watching the job then read it once between them).
+ */
+export type LiveMessage =
+  | {
+      /** Format version: replicas of two releases never misread each other's messages. */
+      v: 1;
+      kind: 'job';
+      job: JobRecord;
+    }
+  | { v: 1; kind: 'event'; key: JobKey; eventId: string };
 
 const DATE_KEYS = new Set(['commitTime', 'startTime', 'endTime']);
 
@@ -78,8 +84,19 @@ export function stringifyMessage(message: LiveMessage): string {
   return JSON.stringify(message);
 }
 
+function isJobKey(value: unknown): value is JobKey {
+  const key = value as Partial<JobKey> | null;
+  return (
+    typeof key === 'object' &&
+    key !== null &&
+    typeof key.appId === 'string' &&
+    typeof key.branchName === 'string' &&
+    typeof key.jobId === 'string'
+  );
+}
+
 /**
- * Reads a channel message back; null for anything that is not a version-1 job message (a newer
+ * Reads a channel message back; null for anything that is not a version-1 message (a newer
  * release's format, or garbage), which the receiver ignores.
  */
 export function parseMessage(text: string): LiveMessage | null {
@@ -92,15 +109,19 @@ export function parseMessage(text: string): LiveMessage | null {
     return null;
   }
   if (typeof value !== 'object' || value === null) return null;
-  const message = value as Partial<LiveMessage>;
+  const message = value as Record<string, unknown>;
+  if (message.v !== 1) return null;
+  if (message.kind === 'event') {
+    return isJobKey(message.key) && typeof message.eventId === 'string'
+      ? (message as LiveMessage)
+      : null;
+  }
   const job = message.job as Partial<JobRecord> | undefined;
   if (
-    message.v !== 1 ||
+    message.kind !== 'job' ||
     typeof job !== 'object' ||
     job === null ||
-    typeof job.key?.appId !== 'string' ||
-    typeof job.key.branchName !== 'string' ||
-    typeof job.key.jobId !== 'string' ||
+    !isJobKey(job.key) ||
     typeof job.summary !== 'object' ||
     job.summary === null ||
     !Array.isArray(job.steps)

@@ -171,6 +171,9 @@ describe('pushed Amplify events', () => {
     const s = stack;
     const server = await s.listen();
     const key = await startJob(s);
+    const subscription = subscribeWithClient(`${server.url}/graphql`, key);
+    open.push(subscription);
+    await until(() => subscription.results.length === 1, 'the first answer');
     const url = `${server.url}/events/amplify`;
     const auth = { [EVENTS_SECRET_HEADER]: SECRET };
     const calls0 = s.la.stats.calls('GetJob');
@@ -181,6 +184,31 @@ describe('pushed Amplify events', () => {
     await until(() => s.la.stats.calls('GetJob') === calls0 + 1, 'the one refresh');
     await new Promise((resolve) => setTimeout(resolve, 200));
     expect(s.la.stats.calls('GetJob')).toBe(calls0 + 1);
+    expect(s.app.live.stats().refreshes).toBe(1);
+  });
+
+  it('costs nothing for a job nobody follows', async () => {
+    stack = await startStack({ env: ENV });
+    const s = stack;
+    const server = await s.listen();
+    const key = await startJob(s);
+    const calls0 = s.la.stats.calls('GetJob');
+    const answer = await post(`${server.url}/events/amplify`, event(key, 'unwatched'), {
+      [EVENTS_SECRET_HEADER]: SECRET,
+    });
+    expect(answer).toEqual({ status: 202, body: { status: 'accepted', id: 'unwatched' } });
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(s.la.stats.calls('GetJob')).toBe(calls0);
+    expect(s.app.live.stats().refreshes).toBe(0);
+
+    // Followed, the same job's next event is read once.
+    const subscription = subscribeWithClient(`${server.url}/graphql`, key);
+    open.push(subscription);
+    await until(() => subscription.results.length === 1, 'the first answer');
+    await post(`${server.url}/events/amplify`, event(key, 'watched'), {
+      [EVENTS_SECRET_HEADER]: SECRET,
+    });
+    await until(() => s.la.stats.calls('GetJob') === calls0 + 2, 'the read for the event');
     expect(s.app.live.stats().refreshes).toBe(1);
   });
 
