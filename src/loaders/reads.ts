@@ -7,15 +7,18 @@
  * failed call.
  */
 import { isFinishedJob, type JobRecord } from '../upstream/shapes.js';
+import type { StepLogRequest } from '../upstream/step-log.js';
 import type { AmplifyUpstream } from '../upstream/upstream.js';
 
 /** Methods of AmplifyUpstream that are not reads of Amplify data. */
 const NOT_READS: ReadonlySet<string> = new Set(['checkReady', 'region', 'destroy']);
 
 /** Answers that never change, by method; every other method's answers may change. */
-const IMMUTABLE: Readonly<Record<string, (value: unknown) => boolean>> = {
+const IMMUTABLE: Readonly<Record<string, (value: unknown, input: unknown) => boolean>> = {
   // A finished job (SUCCEED, FAILED, CANCELLED) never changes again.
   getJob: (value) => isFinishedJob(value as JobRecord),
+  // Nor does the log of a finished step.
+  getStepLog: (_value, input) => (input as StepLogRequest).final,
 };
 
 export class ReadLog {
@@ -61,7 +64,7 @@ export function recordReads(upstream: AmplifyUpstream, reads: ReadLog): AmplifyU
     recorded[name] = (...args: unknown[]) =>
       (method as (...a: unknown[]) => Promise<unknown>).apply(upstream, args).then(
         (value) => {
-          reads.record(immutable?.(value) ?? false);
+          reads.record(immutable?.(value, args[0]) ?? false);
           return value;
         },
         (error: unknown) => {

@@ -2,9 +2,11 @@
  * A read-through cache of Amplify answers at the upstream seam, so the gateway costs Amplify calls
  * in proportion to distinct jobs per interval, never to clients, aliases or replicas.
  *
- * Each read method has its own policy: a finished job (SUCCEED, FAILED, CANCELLED) never changes
- * and is kept long; a job still going is kept for a short interval (the most a client can see it
- * behind Amplify); NOT_FOUND is kept briefly; any other error is never kept. Memory holds answers
+ * Each read method has its own policy ({@link withCache}): a finished job (SUCCEED, FAILED,
+ * CANCELLED) and the log of a finished step never change and are kept long; a job still going is
+ * kept for a short interval (the most a client can see it behind Amplify); apps, branches and
+ * pages of lists for another short interval (they change as jobs start); the log of a step still
+ * running is not kept; NOT_FOUND is kept briefly; any other error is never kept. Memory holds answers
  * in an LRU bounded by entries and bytes. With Redis (src/shared-state) the answers are shared by
  * every replica: a miss first looks in Redis, and when it is not there one replica takes a short
  * lease and asks Amplify while the others wait for its answer in Redis, so concurrent misses for
@@ -18,14 +20,26 @@ import { ErrorCode, GatewayError } from '../errors.js';
 import type { KeySpace, SharedState } from '../shared-state/redis.js';
 import { UNAVAILABLE } from '../shared-state/redis.js';
 import {
+  appPageFormat,
+  appRecordFormat,
+  branchPageFormat,
+  branchRecordFormat,
   CACHE_FORMAT_VERSION,
   type CacheEntry,
   type CacheFormat,
+  jobPageFormat,
   jobRecordFormat,
+  stepLogFormat,
 } from './cache-formats.js';
 import { jobKeyId } from './keys.js';
-import { isFinishedJob, type JobKey, type JobRecord } from './shapes.js';
-import type { AmplifyUpstream } from './upstream.js';
+import { isFinishedJob } from './shapes.js';
+import {
+  type AmplifyReads,
+  type AmplifyUpstream,
+  type ReadMethod,
+  readKey,
+  wrapReads,
+} from './upstream.js';
 
 /**
  * One read served by a cache, for metrics: `hit` when no Amplify call was made for it (found in
@@ -47,6 +61,8 @@ export interface UpstreamCacheOptions {
   terminalTtlMs: number;
   /** Jobs still going: the most a client sees them behind Amplify. */
   activeTtlMs: number;
+  /** Apps, branches and pages of lists. */
+  listTtlMs: number;
   /** NOT_FOUND answers. */
   notFoundTtlMs: number;
   /** Redis shared by replicas; `null`: memory only. */
@@ -63,12 +79,17 @@ export interface UpstreamCacheOptions {
 /** How one read method is cached. */
 interface ReadPolicy<K, V> {
   method: string;
-  /** A stable string for one input. */
+  /** A stable string for one input: equal inputs, equal strings; different answers, different. */
   keyOf(input: K): string;
   /** How long to keep an answer, in ms; 0: not at all. */
-  ttlMs(value: V): number;
+  ttlMs(value: V, input: K): number;
   format: CacheFormat<V>;
 }
+
+type Input<M extends ReadMethod> = Parameters<AmplifyReads[M]>[0];
+type Answer<M extends ReadMethod> = Awaited<ReturnType<AmplifyReads[M]>>;
+/** A policy per read method; a method without one passes through uncached. */
+type ReadPolicies = { [M in ReadMethod]?: ReadPolicy<Input<M>, Answer<M>> };
 
 interface Stored<V> {
   entry: CacheEntry<V>;
@@ -110,8 +131,8 @@ export function withCache(
   const event = (method: string, outcome: 'hit' | 'miss', source: UpstreamCacheEvent['source']) =>
     options.onEvent?.({ cache: 'upstream', method, outcome, source });
 
-  function ttlOf<V>(policy: ReadPolicy<unknown, V>, entry: CacheEntry<V>): number {
-    return 'notFound' in entry ? options.notFoundTtlMs : policy.ttlMs(entry.value);
+  function ttlOf<K, V>(policy: ReadPolicy<K, V>, entry: CacheEntry<V>, input: K): number {
+    return 'notFound' in entry ? options.notFoundTtlMs : policy.ttlMs(entry.value, input);
   }
 
   function remember<V>(id: string, stored: Stored<V>, ttlMs: number): void {
@@ -132,7 +153,7 @@ export function withCache(
     return { stored: { entry, bytes: text.length } satisfies Stored<V>, text };
   }
 
-  function decode<V>(policy: ReadPolicy<unknown, V>, text: string): Stored<V> | null {
+  function decode<K, V>(policy: ReadPolicy<K, V>, text: string): Stored<V> | null {
     const entry = policy.format.decode(text);
     if (entry === null) {
       if (!reportedBadValue) {
@@ -155,7 +176,7 @@ export function withCache(
     call: (input: K) => Promise<V>,
   ): Promise<Stored<V>> {
     const { stored } = await ask(policy, input, call);
-    remember(id, stored, ttlOf(policy, stored.entry));
+    remember(id, stored, ttlOf(policy, stored.entry, input));
     return stored;
   }
 
@@ -180,7 +201,7 @@ export function withCache(
       const stored = decode(policy, got.value);
       if (stored === null) return null;
       // Kept here no longer than Redis keeps it, so replicas expire together.
-      remember(id, stored, Math.min(got.ttlMs, ttlOf(policy, stored.entry)));
+      remember(id, stored, Math.min(got.ttlMs, ttlOf(policy, stored.entry, input)));
       event(policy.method, 'hit', 'redis');
       return stored;
     };
@@ -197,7 +218,7 @@ export function withCache(
           const after = await found();
           if (after !== null) return after;
           const { stored, text } = await ask(policy, input, call);
-          const ttlMs = ttlOf(policy, stored.entry);
+          const ttlMs = ttlOf(policy, stored.entry, input);
           remember(id, stored, ttlMs);
           if (ttlMs > 0) await state.set(key, text, ttlMs);
           return stored;
@@ -238,15 +259,56 @@ export function withCache(
     };
   }
 
-  const jobPolicy: ReadPolicy<JobKey, JobRecord> = {
-    method: 'getJob',
-    keyOf: jobKeyId,
-    ttlMs: (job) => (isFinishedJob(job) ? options.terminalTtlMs : options.activeTtlMs),
-    format: jobRecordFormat,
+  const short = () => options.listTtlMs;
+  const policies: ReadPolicies = {
+    getJob: {
+      method: 'getJob',
+      keyOf: jobKeyId,
+      ttlMs: (job) => (isFinishedJob(job) ? options.terminalTtlMs : options.activeTtlMs),
+      format: jobRecordFormat,
+    },
+    getApp: { method: 'getApp', keyOf: (key) => key.appId, ttlMs: short, format: appRecordFormat },
+    getBranch: {
+      method: 'getBranch',
+      keyOf: (key) => JSON.stringify([key.appId, key.branchName]),
+      ttlMs: short,
+      format: branchRecordFormat,
+    },
+    // Pages are keyed by everything they were asked with (token, size, app, branch).
+    listApps: {
+      method: 'listApps',
+      keyOf: (request) => readKey('listApps', request),
+      ttlMs: short,
+      format: appPageFormat,
+    },
+    listBranches: {
+      method: 'listBranches',
+      keyOf: (request) => readKey('listBranches', request),
+      ttlMs: short,
+      format: branchPageFormat,
+    },
+    listJobs: {
+      method: 'listJobs',
+      keyOf: (request) => readKey('listJobs', request),
+      ttlMs: short,
+      format: jobPageFormat,
+    },
+    // A log is the job's step, not its URL (presigned on AWS: a new one with every GetJob). Only
+    // a finished step's log is kept: a running step's log grows.
+    getStepLog: {
+      method: 'getStepLog',
+      keyOf: (request) =>
+        request.stepName === null
+          ? `url:${request.url}`
+          : JSON.stringify([jobKeyId(request.job), request.stepName]),
+      ttlMs: (_log, request) => (request.final ? options.terminalTtlMs : 0),
+      format: stepLogFormat,
+    },
   };
 
-  return {
-    ...upstream,
-    getJob: cached(jobPolicy, (key) => upstream.getJob(key)),
-  };
+  return wrapReads(upstream, (method, call) => {
+    const policy = policies[method] as ReadPolicy<unknown, unknown> | undefined;
+    if (policy === undefined) return call;
+    return cached(policy, call as (input: unknown) => Promise<unknown>) as typeof call;
+  });
 }

@@ -103,6 +103,30 @@ describe('HTTP caching headers', () => {
     expect(partial.headers.get('cache-control')).toBe('no-store');
   });
 
+  it("keeps a finished job's step logs cacheable, and says no-store on apps, branches and lists", async () => {
+    const logs =
+      'query($a: ID!, $b: String!, $j: ID!) { job(appId: $a, branchName: $b, jobId: $j) { steps { log(tailLines: 2) { text } } } }';
+    const withLogs = await post({ query: logs, variables: vars(finished) });
+    expect(((await withLogs.json()) as { errors?: unknown }).errors).toBeUndefined();
+    expect(withLogs.headers.get('cache-control')).toBe('public, max-age=86400, immutable');
+    const runningLogs = await post({ query: logs, variables: vars(running) });
+    expect(runningLogs.headers.get('cache-control')).toBe('no-store');
+
+    const app = await post({
+      query: 'query($a: ID!) { app(appId: $a) { name } }',
+      variables: { a: finished.appId },
+    });
+    expect(((await app.json()) as { errors?: unknown }).errors).toBeUndefined();
+    expect(app.headers.get('cache-control')).toBe('no-store');
+    const page = await post({
+      query:
+        'query($a: ID!, $b: String!, $j: ID!) { job(appId: $a, branchName: $b, jobId: $j) { jobId } branch(appId: $a, branchName: $b) { jobs(first: 2) { nodes { jobId } } } }',
+      variables: vars(finished),
+    });
+    expect(((await page.json()) as { errors?: unknown }).errors).toBeUndefined();
+    expect(page.headers.get('cache-control')).toBe('no-store');
+  });
+
   it('says no-store on an answer that read nothing from Amplify', async () => {
     const response = await post({ query: '{ __typename }' });
     expect(response.status).toBe(200);

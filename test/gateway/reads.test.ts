@@ -6,7 +6,17 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ErrorCode, GatewayError } from '../../src/errors.js';
 import { ReadLog, recordReads } from '../../src/loaders/reads.js';
 import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
-import { CACHE_FORMAT_VERSION, jobRecordFormat } from '../../src/upstream/cache-formats.js';
+import {
+  appPageFormat,
+  appRecordFormat,
+  branchPageFormat,
+  branchRecordFormat,
+  CACHE_FORMAT_VERSION,
+  type CacheFormat,
+  jobPageFormat,
+  jobRecordFormat,
+  stepLogFormat,
+} from '../../src/upstream/cache-formats.js';
 import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
 import type { AmplifyUpstream } from '../../src/upstream/upstream.js';
@@ -91,6 +101,41 @@ describe('the read log and the cache format, on real jobs', () => {
     expect(
       decoded !== null && 'value' in decoded && decoded.value.summary.startTime,
     ).toBeInstanceOf(Date);
+  });
+
+  it('writes apps, branches, pages of lists and step logs and reads them back equal', async () => {
+    const job = first('SUCCEED');
+    const record = await upstream.getJob(job);
+    const step = record.steps.find((s) => s.logUrl !== null);
+    if (step === undefined || step.logUrl === null) throw new Error('the job has no step log');
+    const page = { nextToken: null, maxResults: 5 };
+    const samples: Array<[CacheFormat<never>, unknown]> = [
+      [appRecordFormat as CacheFormat<never>, await upstream.getApp({ appId: job.appId })],
+      [branchRecordFormat as CacheFormat<never>, await upstream.getBranch(job)],
+      [appPageFormat as CacheFormat<never>, await upstream.listApps(page)],
+      [
+        branchPageFormat as CacheFormat<never>,
+        await upstream.listBranches({ ...page, appId: job.appId }),
+      ],
+      [jobPageFormat as CacheFormat<never>, await upstream.listJobs({ ...page, ...job })],
+      [
+        stepLogFormat as CacheFormat<never>,
+        await upstream.getStepLog({
+          url: step.logUrl,
+          job,
+          stepName: step.stepName,
+          final: true,
+        }),
+      ],
+    ];
+    for (const [format, value] of samples) {
+      expect(format.decode(format.encode({ value: value as never }))).toEqual({ value });
+    }
+    // Dates come back as dates.
+    const app = appRecordFormat.decode(
+      appRecordFormat.encode({ value: await upstream.getApp({ appId: job.appId }) }),
+    );
+    expect(app !== null && 'value' in app && app.value.createTime).toBeInstanceOf(Date);
   });
 
   it('reads NOT_FOUND back as the same catalog error', () => {

@@ -176,3 +176,74 @@ describe('the cache bounds and switches', () => {
     expect(stack.la.stats.calls('GetJob')).toBe(4);
   });
 });
+
+describe('the cache of apps, branches, pages of lists and step logs', () => {
+  const LIST_TTL_MS = 1_000;
+  let stack: Stack;
+  let logReads = 0;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      env: { CACHE_MAX_ENTRIES: '1000', CACHE_LIST_TTL_MS: String(LIST_TTL_MS) },
+    });
+  });
+  afterEach(() => {
+    stack.la.stats.reset();
+    logReads = 0;
+  });
+  afterAll(() => stack.close());
+
+  /** A gateway on the same local Amplify that counts step-log reads under its cache. */
+  const counting = () =>
+    stack.gateway(
+      { CACHE_MAX_ENTRIES: '1000', CACHE_LIST_TTL_MS: String(LIST_TTL_MS) },
+      {
+        wrap: (upstream) => ({
+          ...upstream,
+          getStepLog: (request) => {
+            logReads += 1;
+            return upstream.getStepLog(request);
+          },
+        }),
+      },
+    );
+
+  it('keeps an app, a branch and a page of its jobs for CACHE_LIST_TTL_MS, then asks again', async () => {
+    const [job] = pick(stack, 'SUCCEED');
+    const query =
+      'query($a: ID!, $b: String!) { app(appId: $a) { name } branch(appId: $a, branchName: $b) { displayName jobs(first: 5) { nodes { jobId } } } }';
+    const variables = { a: job!.appId, b: job!.branchName };
+    const first = await stack.graphql(query, variables);
+    expect(first.errors).toBeUndefined();
+    expect(await stack.graphql(query, variables)).toEqual(first);
+    expect(stack.la.stats.snapshot().calls).toMatchObject({ GetApp: 1, GetBranch: 1, ListJobs: 1 });
+    await sleep(LIST_TTL_MS + 100);
+    await stack.graphql(query, variables);
+    expect(stack.la.stats.snapshot().calls).toMatchObject({ GetApp: 2, GetBranch: 2, ListJobs: 2 });
+  });
+
+  it("keeps a finished step's log, and reads a running step's log every time", async () => {
+    const gateway = await counting();
+    const logs =
+      'query($a: ID!, $b: String!, $j: ID!) { job(appId: $a, branchName: $b, jobId: $j) { steps { stepName log { text } } } }';
+    const [finished] = pick(stack, 'SUCCEED');
+    const done = await gateway.graphql(logs, vars(finished!));
+    expect(done.errors).toBeUndefined();
+    const job = done.data?.job as { steps: Array<{ log: { text: string } | null }> } | undefined;
+    const steps = job?.steps ?? [];
+    const withLogs = steps.filter((step) => step.log !== null).length;
+    expect(withLogs).toBeGreaterThan(0);
+    expect(logReads).toBe(withLogs);
+    expect(await gateway.graphql(logs, vars(finished!))).toEqual(done);
+    expect(logReads).toBe(withLogs);
+
+    logReads = 0;
+    const [running] = pick(stack, 'RUNNING');
+    await gateway.graphql(logs, vars(running!));
+    const once = logReads;
+    expect(once).toBeGreaterThan(0);
+    await gateway.graphql(logs, vars(running!));
+    // The job itself is kept for the interval; the log of its running step is read again.
+    expect(logReads).toBeGreaterThan(once);
+  });
+});
