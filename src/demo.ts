@@ -3,11 +3,12 @@
  * fresh machine with no AWS account. Prints the GraphiQL URL and a query for a job that exists.
  */
 
-import { loadConfig, loadDemoConfig } from './config.js';
+import { hasAccessControl, loadConfig, loadDemoConfig } from './config.js';
 import { createGatewayApp } from './http/app.js';
 import { loadGraphiQLRenderer } from './http/graphiql.js';
 import { closeOnSignals, listen } from './http/server.js';
 import { startLocalAmplify } from './local-amplify/index.js';
+import { createObservability } from './observability/index.js';
 import { createLogger, unknownValueLogger } from './observability/logger.js';
 import { createSdkUpstream } from './upstream/sdk-upstream.js';
 
@@ -42,7 +43,8 @@ query Job($appId: ID!, $branchName: String!, $jobId: ID!) {
 `;
 
 async function demo(): Promise<void> {
-  const loaded = loadConfig({ HOST: '127.0.0.1', LOG_LEVEL: 'warn' });
+  // The demo serves an emulator's made-up jobs on loopback: no access control unless asked for.
+  const loaded = loadConfig({ HOST: '127.0.0.1', LOG_LEVEL: 'warn', AUTH: 'none' });
   const loadedDemo = loadDemoConfig();
   const problems = [
     ...(loaded.ok ? [] : loaded.problems),
@@ -55,6 +57,7 @@ async function demo(): Promise<void> {
   const { config } = loaded;
   const { demo: settings } = loadedDemo;
   const log = createLogger(config.logLevel);
+  const observability = await createObservability(config);
   const amplify = await startLocalAmplify({
     port: settings.amplifyPort,
     host: '127.0.0.1',
@@ -67,6 +70,7 @@ async function demo(): Promise<void> {
     config: config.upstream,
     ...amplify.clientConfig(),
     onUnknownValue: unknownValueLogger(log),
+    observers: observability.upstreamObservers,
   });
 
   // A finished webhook build with a VERIFY step shows the most fields at once.
@@ -81,6 +85,7 @@ async function demo(): Promise<void> {
     log,
     example: { query: DEMO_QUERY, variables },
     renderGraphiQL: await loadGraphiQLRenderer(config),
+    observability,
   });
   const running = await listen(app, config, log);
   const curlBody = JSON.stringify({
@@ -94,6 +99,11 @@ async function demo(): Promise<void> {
       `Amplify jobs GraphQL (demo) is running.`,
       `  GraphiQL:       ${running.url}/graphql`,
       `  Local Amplify:  ${amplify.url}  (AWS_ENDPOINT_URL_AMPLIFY for the AWS CLI or SDK)`,
+      `  Metrics:        ${running.url}/metrics`,
+      '',
+      hasAccessControl(config)
+        ? 'Access control is on (API_KEYS, JWT_JWKS_URL or ROUTER_SECRET is set).'
+        : 'Access control is off (AUTH=none): anyone who can reach this address can read every job.\n`npm start` refuses to start that way unless AUTH=none is set explicitly.',
       '',
       'Try it from a shell:',
       `  curl -s ${running.url}/graphql -H 'content-type: application/json' \\`,
@@ -105,7 +115,7 @@ async function demo(): Promise<void> {
   );
   closeOnSignals(running, log, () => {
     upstream.destroy();
-    amplify.close().then(
+    Promise.all([amplify.close(), observability.shutdown()]).then(
       () => process.exit(0),
       () => process.exit(1),
     );

@@ -14,8 +14,15 @@ export const ErrorCode = {
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
   /** Amplify refused the gateway's credentials or IAM permissions. */
   UPSTREAM_UNAUTHORIZED: 'UPSTREAM_UNAUTHORIZED',
-  /** A router secret was required and missing or wrong. */
+  /** The request carried no valid credentials (API key, JWT, router secret); HTTP 401. */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
+  /** The credentials are valid but lack the scope the operation needs (e.g. `write`); HTTP 403. */
+  FORBIDDEN: 'FORBIDDEN',
+  /**
+   * The operation is over one of the gateway's limits (aliases, depth, tokens, directives, cost,
+   * upstream calls); `extensions.limit` names which. Nothing was sent upstream.
+   */
+  OPERATION_LIMIT_EXCEEDED: 'OPERATION_LIMIT_EXCEEDED',
   /** A bug or an unexpected failure in the gateway; details are in the server log only. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -45,15 +52,22 @@ export class GatewayError extends Error {
   override readonly name = 'GatewayError';
   readonly code: ErrorCode;
   readonly upstream: UpstreamDetails | null;
+  /** More caller-safe facts for `extensions`, e.g. `{ limit: 'upstreamCalls', max: 50 }`. */
+  readonly details: Readonly<Record<string, string | number>> | null;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { cause?: unknown; upstream?: UpstreamDetails } = {},
+    options: {
+      cause?: unknown;
+      upstream?: UpstreamDetails;
+      details?: Record<string, string | number>;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.code = code;
     this.upstream = options.upstream ?? null;
+    this.details = options.details ?? null;
   }
 
   get retryable(): boolean {
@@ -62,7 +76,11 @@ export class GatewayError extends Error {
 
   /** What goes into GraphQL `extensions`: stable, documented, free of secrets and host names. */
   toExtensions(): Record<string, unknown> {
-    const extensions: Record<string, unknown> = { code: this.code, retryable: this.retryable };
+    const extensions: Record<string, unknown> = {
+      code: this.code,
+      retryable: this.retryable,
+      ...this.details,
+    };
     if (this.upstream !== null) {
       extensions.upstream = {
         errorName: this.upstream.errorName,

@@ -10,10 +10,12 @@ import type { Logger } from 'pino';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { GatewayContext } from '../schema/context.js';
 
-const LOG_LEVEL_OF: Record<string, 'debug' | 'warn' | 'error'> = {
+const LOG_LEVEL_OF: Record<string, 'debug' | 'info' | 'warn' | 'error'> = {
   [ErrorCode.NOT_FOUND]: 'debug',
   [ErrorCode.BAD_USER_INPUT]: 'debug',
   [ErrorCode.UNAUTHENTICATED]: 'warn',
+  [ErrorCode.FORBIDDEN]: 'warn',
+  [ErrorCode.OPERATION_LIMIT_EXCEEDED]: 'info',
   [ErrorCode.UPSTREAM_THROTTLED]: 'warn',
   [ErrorCode.UPSTREAM_UNAVAILABLE]: 'warn',
   [ErrorCode.UPSTREAM_UNAUTHORIZED]: 'error',

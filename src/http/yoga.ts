@@ -1,22 +1,32 @@
 /**
  * The GraphQL server for /graphql: Yoga over the subgraph schema, with its plugins in the order
- * they run. Transport checks that must happen before any GraphQL work (body size, router secret)
- * are made by the HTTP edge in app.ts, not here.
+ * they run. Transport checks that must happen before any GraphQL work (body size, credentials)
+ * are made by the HTTP edge in app.ts, not here; what needs the document (trusted documents,
+ * operation limits, the upstream-call budget, scopes) is checked here, before execution.
  */
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { Tracing } from '../observability/tracing.js';
 import { type ContextDeps, createGatewayContext, type GatewayContext } from '../schema/context.js';
+import { type CallerIdentity, UNIDENTIFIED_CALLER } from '../schema/identity.js';
 import { buildSchema } from '../schema/index.js';
+import { UPSTREAM_COSTS } from '../schema/upstream-costs.js';
+import { useScopeCheck } from './auth.js';
 import type { GraphiQLExample, GraphiQLRenderer } from './graphiql.js';
 import { maskError, useErrorLog, yogaLogger } from './graphql-errors.js';
+import { useOperationLimits } from './operation-limits.js';
+import { useTrustedDocuments } from './trusted-documents.js';
 
 /** What the HTTP edge hands to Yoga with each request. */
 export interface ServerContext {
   requestId: string;
   log: Logger;
+  /** Established by the HTTP edge from the request's credentials (auth.ts). */
+  caller: CallerIdentity;
 }
 
 export type GraphQLServer = YogaServerInstance<ServerContext, GatewayContext>;
@@ -27,10 +37,14 @@ export interface GraphQLServerOptions {
   log: Logger;
   renderGraphiQL: GraphiQLRenderer | undefined;
   example: GraphiQLExample;
+  metrics: GatewayMetrics;
+  tracing: Tracing | null;
+  /** The trusted documents by hash; `null`: any operation may run. */
+  trustedDocuments: ReadonlyMap<string, string> | null;
 }
 
 export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServer {
-  const { config, deps, log, example } = options;
+  const { config, deps, log, example, metrics } = options;
   return createYoga<ServerContext, GatewayContext>({
     schema: buildSchema(),
     graphqlEndpoint: '/graphql',
@@ -38,7 +52,12 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     // Checked from the Content-Length header by the HTTP edge: Yoga's streaming limit costs a
     // quarter of its CPU per request (stack notes).
     maxRequestBodySize: false,
-    context: ({ requestId, log: requestLog }) => createGatewayContext(deps, requestId, requestLog),
+    context: ({ requestId, log: requestLog, caller }) =>
+      createGatewayContext(deps, {
+        requestId,
+        log: requestLog,
+        caller: caller ?? UNIDENTIFIED_CALLER,
+      }),
     maskedErrors: { maskError },
     cors:
       config.corsOrigins === null
@@ -61,10 +80,21 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       : false,
     logging: yogaLogger(log),
     plugins: [
+      // First, so the operation's span covers everything after it.
+      ...(options.tracing ? [options.tracing.graphqlPlugin()] : []),
+      ...(options.trustedDocuments ? [useTrustedDocuments(options.trustedDocuments, metrics)] : []),
+      useScopeCheck(metrics),
+      ...useOperationLimits({
+        limits: config.limits,
+        introspection: config.introspection,
+        costs: UPSTREAM_COSTS,
+        metrics,
+      }),
       useGraphQlJit(),
       // Federated tracing: a router sending `apollo-federation-include-trace: ftv1` gets an
       // inline trace in `extensions.ftv1`; others pay nothing.
       useApolloInlineTrace(),
+      metrics.graphqlPlugin(),
       useErrorLog(),
     ],
   });

@@ -3,6 +3,11 @@
  * SDK over HTTP, optionally served over real HTTP, and optionally the releases subgraph beside
  * them for federation tests. Everything listens on 127.0.0.1, on ephemeral ports, and `close()`
  * stops all of it in reverse order.
+ *
+ * Gateways here default to AUTH=none (no access control), like the demo: `post` and `graphql` go
+ * through `yoga.fetch`, past the HTTP edge where credentials are checked, as the anonymous caller.
+ * Access control is tested over real HTTP (`listen()`), with API_KEYS, JWT_* or ROUTER_SECRET in
+ * `env`.
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
@@ -15,6 +20,8 @@ import {
   type LocalAmplifyOptions,
   startLocalAmplify,
 } from '../../src/local-amplify/index.js';
+import { createObservability, type Observability } from '../../src/observability/index.js';
+import { ANONYMOUS_CALLER } from '../../src/schema/identity.js';
 import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
 import type { AmplifyUpstream } from '../../src/upstream/upstream.js';
 import {
@@ -52,12 +59,12 @@ export interface GraphQLRequest {
 
 /**
  * The gateway's config as environment `env` would give it, with test defaults: no /ready probe,
- * no logs, no GraphiQL.
+ * no logs, no GraphiQL, no access control (AUTH=none).
  */
 export function testConfig(env: Record<string, string> = {}): Config {
   const loaded = loadConfig(
     {},
-    { READINESS_PROBE: 'off', LOG_LEVEL: 'silent', GRAPHIQL: 'false', ...env },
+    { READINESS_PROBE: 'off', LOG_LEVEL: 'silent', GRAPHIQL: 'false', AUTH: 'none', ...env },
   );
   if (!loaded.ok) throw new Error(`bad test config: ${loaded.problems.join('; ')}`);
   return loaded.config;
@@ -74,6 +81,8 @@ export const noUpstream: AmplifyUpstream = {
 export interface Gateway {
   app: GatewayApp;
   config: Config;
+  /** Its metrics registry and, when OTEL_* is set in `env`, its tracing. */
+  observability: Observability;
   /** Unknown enum values the gateway reported, in order. */
   unknownValues: Array<[string, string]>;
   /** POSTs one operation through `yoga.fetch` (no socket) and returns status, headers, body. */
@@ -109,6 +118,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...options.env,
   });
   const log = options.log ?? silentLog;
+  const observability = await createObservability(config);
   const unknownValues: Array<[string, string]> = [];
   const upstream =
     la === null
@@ -117,12 +127,14 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           config: config.upstream,
           ...la.clientConfig(),
           onUnknownValue: (enumName, value) => unknownValues.push([enumName, value]),
+          observers: observability.upstreamObservers,
         });
   const app = createGatewayApp({
     config,
     upstream,
     log,
     renderGraphiQL: await loadGraphiQLRenderer(config),
+    observability,
   });
   let server: Promise<RunningServer> | null = null;
 
@@ -135,7 +147,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify(request),
       },
-      { requestId: `test-${requestCounter}`, log },
+      { requestId: `test-${requestCounter}`, log, caller: ANONYMOUS_CALLER },
     );
     return {
       status: response.status,
@@ -147,6 +159,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   return {
     app,
     config,
+    observability,
     unknownValues,
     post,
     async graphql(query, variables, headers) {
@@ -160,6 +173,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       if (server !== null) await (await server).close();
       await app.yoga.dispose();
       upstream.destroy();
+      await observability.shutdown();
     },
   };
 }

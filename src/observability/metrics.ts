@@ -1,0 +1,320 @@
+/**
+ * Prometheus metrics (prom-client), one registry per gateway app, served at /metrics by the HTTP
+ * edge. Every label takes values from a small fixed set, or is bounded: Amplify operation names
+ * come from the SDK's command names, error codes from the catalog, and GraphQL operation names
+ * keep their own value only for the first {@link MAX_OPERATION_NAMES} distinct names a process
+ * sees (anonymous operations read `Anonymous`, later names `__other__`).
+ *
+ * | metric | type | labels |
+ * |---|---|---|
+ * | `graphql_operations_total` | counter | operation_name, operation_type |
+ * | `graphql_operation_duration_seconds` | histogram | operation_name, operation_type |
+ * | `graphql_errors_total` | counter | operation_name, code |
+ * | `graphql_operations_rejected_total` | counter | limit |
+ * | `gateway_http_responses_total` | counter | route, status |
+ * | `gateway_auth_failures_total` | counter | reason |
+ * | `amplify_upstream_calls_total` | counter | operation, outcome |
+ * | `amplify_upstream_call_duration_seconds` | histogram | operation |
+ * | `amplify_upstream_retries_total` | counter | operation |
+ * | `amplify_upstream_calls_in_flight` | gauge | |
+ * | `amplify_upstream_short_circuited_total` | counter | reason |
+ * | `amplify_circuit_breaker_state` | gauge (1 for the current state) | state |
+ * | `amplify_circuit_breaker_transitions_total` | counter | state |
+ * | `gateway_cache_hits_total`, `gateway_cache_misses_total` | counter | cache |
+ *
+ * With `processMetrics`, prom-client's default Node.js process metrics (`process_*`, `nodejs_*`)
+ * come too.
+ */
+import { createCounter, createHistogram, usePrometheus } from '@graphql-yoga/plugin-prometheus';
+import { getOperationAST } from 'graphql';
+import type { Plugin } from 'graphql-yoga';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import {
+  BREAKER_STATES,
+  type BreakerState,
+  type ShortCircuitReason,
+} from '../upstream/circuit-breaker.js';
+import type { UpstreamCallObserver } from '../upstream/observer.js';
+
+/** Distinct GraphQL operation names that get a label value of their own. */
+export const MAX_OPERATION_NAMES = 100;
+const GRAPHQL_NAME = /^[_A-Za-z][_0-9A-Za-z]{0,99}$/;
+const ERROR_CODE = /^[A-Z][A-Z0-9_]{0,49}$/;
+
+/** Why the HTTP edge refused a request's credentials (a label value). */
+export type AuthFailureReason =
+  | 'missing'
+  | 'router_secret'
+  | 'unknown_key'
+  | 'expired'
+  | 'audience'
+  | 'issuer'
+  | 'unknown_kid'
+  | 'signature'
+  | 'invalid'
+  | 'jwks_unavailable'
+  | 'forbidden';
+
+/** Which limit refused an operation before it ran (a label value). */
+export type OperationLimit =
+  | 'aliases'
+  | 'depth'
+  | 'tokens'
+  | 'directives'
+  | 'cost'
+  | 'upstream_calls'
+  | 'trusted_documents';
+
+/** Routes of the HTTP edge, for `gateway_http_responses_total`. */
+export type Route = 'graphql' | 'health' | 'ready' | 'metrics' | 'other';
+
+export interface CacheCounters {
+  hit(): void;
+  miss(): void;
+}
+
+export interface GatewayMetrics {
+  readonly registry: Registry;
+  /** Counts, times and tracks every Amplify operation the SDK client sends. */
+  readonly upstreamObserver: UpstreamCallObserver;
+  /** The Yoga plugin that records the graphql_* operation metrics. */
+  graphqlPlugin(): Plugin;
+  breakerStateChanged(state: BreakerState): void;
+  shortCircuited(reason: ShortCircuitReason): void;
+  authFailed(reason: AuthFailureReason): void;
+  operationRejected(limit: OperationLimit): void;
+  httpResponse(route: Route, status: number): void;
+  /** Hit and miss counters of the cache named `name` (created at zero). */
+  cache(name: string): CacheCounters;
+  /** The bounded label value for a GraphQL operation name. */
+  operationLabel(name: string | null | undefined): string;
+}
+
+export interface MetricsOptions {
+  /** Also collect prom-client's default process metrics (production; not in tests). */
+  processMetrics?: boolean;
+}
+
+const SECONDS_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
+  const registry = new Registry();
+  if (options.processMetrics) collectDefaultMetrics({ register: registry });
+  const registers = [registry];
+
+  const seenOperations = new Set<string>();
+  const operationLabel = (name: string | null | undefined): string => {
+    if (name === null || name === undefined || name === '') return 'Anonymous';
+    if (seenOperations.has(name)) return name;
+    if (!GRAPHQL_NAME.test(name) || seenOperations.size >= MAX_OPERATION_NAMES) return '__other__';
+    seenOperations.add(name);
+    return name;
+  };
+
+  const upstreamCalls = new Counter({
+    name: 'amplify_upstream_calls_total',
+    help: 'Amplify operations the gateway sent (all SDK attempts of one operation count once), by outcome.',
+    labelNames: ['operation', 'outcome'] as const,
+    registers,
+  });
+  const upstreamDuration = new Histogram({
+    name: 'amplify_upstream_call_duration_seconds',
+    help: 'Time from sending an Amplify operation to its outcome, retries included.',
+    labelNames: ['operation'] as const,
+    buckets: SECONDS_BUCKETS,
+    registers,
+  });
+  const upstreamRetries = new Counter({
+    name: 'amplify_upstream_retries_total',
+    help: 'HTTP attempts beyond the first that the AWS SDK made for Amplify operations.',
+    labelNames: ['operation'] as const,
+    registers,
+  });
+  const inFlight = new Gauge({
+    name: 'amplify_upstream_calls_in_flight',
+    help: 'Amplify operations sent and not yet settled.',
+    registers,
+  });
+  const shortCircuits = new Counter({
+    name: 'amplify_upstream_short_circuited_total',
+    help: 'Calls answered without reaching Amplify: circuit_open (circuit breaker) or throttle_pause.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const breakerState = new Gauge({
+    name: 'amplify_circuit_breaker_state',
+    help: 'State of the circuit breaker in front of Amplify: 1 for the current state, 0 for the others.',
+    labelNames: ['state'] as const,
+    registers,
+  });
+  const breakerTransitions = new Counter({
+    name: 'amplify_circuit_breaker_transitions_total',
+    help: 'Times the circuit breaker entered each state.',
+    labelNames: ['state'] as const,
+    registers,
+  });
+  const authFailures = new Counter({
+    name: 'gateway_auth_failures_total',
+    help: 'Requests refused for their credentials (401) or scopes (403), by reason.',
+    labelNames: ['reason'] as const,
+    registers,
+  });
+  const rejected = new Counter({
+    name: 'graphql_operations_rejected_total',
+    help: 'Operations refused before execution by a limit, with no Amplify call.',
+    labelNames: ['limit'] as const,
+    registers,
+  });
+  const httpResponses = new Counter({
+    name: 'gateway_http_responses_total',
+    help: 'HTTP responses by route and status code.',
+    labelNames: ['route', 'status'] as const,
+    registers,
+  });
+  const cacheHits = new Counter({
+    name: 'gateway_cache_hits_total',
+    help: 'Lookups answered from a cache, by cache.',
+    labelNames: ['cache'] as const,
+    registers,
+  });
+  const cacheMisses = new Counter({
+    name: 'gateway_cache_misses_total',
+    help: 'Lookups a cache could not answer, by cache.',
+    labelNames: ['cache'] as const,
+    registers,
+  });
+
+  const setBreakerState = (state: BreakerState) => {
+    for (const s of BREAKER_STATES) breakerState.set({ state: s }, s === state ? 1 : 0);
+  };
+  setBreakerState('closed');
+
+  const upstreamObserver: UpstreamCallObserver = {
+    start(operation) {
+      inFlight.inc();
+      const stopTimer = upstreamDuration.startTimer({ operation });
+      return (result) => {
+        inFlight.dec();
+        stopTimer();
+        upstreamCalls.inc({ operation, outcome: result.outcome });
+        if (result.attempts > 1) upstreamRetries.inc({ operation }, result.attempts - 1);
+      };
+    },
+  };
+
+  const graphqlErrors = new Counter({
+    name: 'graphql_errors_total',
+    help: 'Errors in GraphQL responses (parse, validation, limits, execution), by operation name and error code.',
+    labelNames: ['operation_name', 'code'] as const,
+    registers,
+  });
+  /** Counts every error of every result, whichever phase produced it. */
+  const errorCounting = (): Plugin => {
+    const names = new WeakMap<object, string | undefined>();
+    return {
+      onParse({ context, params }) {
+        return ({ result }) => {
+          if (result instanceof Error || result === null) return;
+          const operationName = (params as { operationName?: string }).operationName;
+          names.set(context, getOperationAST(result, operationName)?.name?.value);
+        };
+      },
+      onExecutionResult({ result, context }) {
+        if (result === undefined || Array.isArray(result) || !('errors' in result)) return;
+        const operation = operationLabel(names.get(context));
+        for (const error of result.errors ?? []) {
+          const code = error.extensions?.code;
+          graphqlErrors.inc({
+            operation_name: operation,
+            code: typeof code === 'string' && ERROR_CODE.test(code) ? code : 'OTHER',
+          });
+        }
+      },
+    };
+  };
+
+  const prometheus = (): Plugin =>
+    usePrometheus({
+      registry,
+      endpoint: false,
+      metrics: {
+        graphql_envelop_request: createCounter({
+          registry,
+          counter: {
+            name: 'graphql_operations_total',
+            help: 'GraphQL operations executed (valid operations that ran), by name and type.',
+            labelNames: ['operation_name', 'operation_type'] as const,
+          },
+          fillLabelsFn: (params) => ({
+            operation_name: operationLabel(params.operationName),
+            operation_type: params.operationType ?? 'unknown',
+          }),
+        }),
+        graphql_envelop_request_duration: createHistogram({
+          registry,
+          histogram: {
+            name: 'graphql_operation_duration_seconds',
+            help: 'Time to execute a GraphQL operation, Amplify calls included.',
+            labelNames: ['operation_name', 'operation_type'] as const,
+            buckets: SECONDS_BUCKETS,
+          },
+          fillLabelsFn: (params) => ({
+            operation_name: operationLabel(params.operationName),
+            operation_type: params.operationType ?? 'unknown',
+          }),
+        }),
+        // Counted below instead: this one cannot see the code of validation errors.
+        graphql_envelop_error_result: false,
+        // Off: summaries cannot be aggregated across replicas, per-phase timings are noise here,
+        // and the HTTP histogram labels by full URL (unbounded).
+        graphql_envelop_request_time_summary: false,
+        graphql_envelop_phase_parse: false,
+        graphql_envelop_phase_validate: false,
+        graphql_envelop_phase_context: false,
+        graphql_envelop_phase_execute: false,
+        graphql_envelop_phase_subscribe: false,
+        graphql_envelop_deprecated_field: false,
+        graphql_envelop_schema_change: false,
+        graphql_envelop_execute_resolver: false,
+        graphql_yoga_http_duration: false,
+      },
+    });
+
+  const graphqlPlugin = (): Plugin => ({
+    onPluginInit({ addPlugin }) {
+      addPlugin(prometheus());
+      addPlugin(errorCounting());
+    },
+  });
+
+  return {
+    registry,
+    upstreamObserver,
+    graphqlPlugin,
+    breakerStateChanged(state) {
+      setBreakerState(state);
+      breakerTransitions.inc({ state });
+    },
+    shortCircuited(reason) {
+      shortCircuits.inc({ reason });
+    },
+    authFailed(reason) {
+      authFailures.inc({ reason });
+    },
+    operationRejected(limit) {
+      rejected.inc({ limit });
+    },
+    httpResponse(route, status) {
+      httpResponses.inc({ route, status: String(status) });
+    },
+    cache(name) {
+      cacheHits.inc({ cache: name }, 0);
+      cacheMisses.inc({ cache: name }, 0);
+      return {
+        hit: () => cacheHits.inc({ cache: name }),
+        miss: () => cacheMisses.inc({ cache: name }),
+      };
+    },
+    operationLabel,
+  };
+}

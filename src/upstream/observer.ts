@@ -1,0 +1,58 @@
+/**
+ * Observing every Amplify operation the one AmplifyClient sends, whichever upstream method sends
+ * it: a middleware on the client's stack (see sdk-upstream.ts) tells each observer when an
+ * operation starts and how it ended, all SDK attempts included. Metrics and traces
+ * (src/observability/) are such observers.
+ */
+import { ErrorCode } from '../errors.js';
+
+/** How one Amplify operation ended: a small, fixed set (a metric label). */
+export type UpstreamOutcome =
+  | 'success'
+  | 'not_found'
+  | 'bad_request'
+  | 'throttled'
+  | 'unavailable'
+  | 'unauthorized'
+  | 'error';
+
+export const UPSTREAM_OUTCOMES: readonly UpstreamOutcome[] = [
+  'success',
+  'not_found',
+  'bad_request',
+  'throttled',
+  'unavailable',
+  'unauthorized',
+  'error',
+];
+
+const OUTCOME_OF: Partial<Record<ErrorCode, UpstreamOutcome>> = {
+  [ErrorCode.NOT_FOUND]: 'not_found',
+  [ErrorCode.BAD_USER_INPUT]: 'bad_request',
+  [ErrorCode.UPSTREAM_THROTTLED]: 'throttled',
+  [ErrorCode.UPSTREAM_UNAVAILABLE]: 'unavailable',
+  [ErrorCode.UPSTREAM_UNAUTHORIZED]: 'unauthorized',
+};
+
+/** The outcome label of a failed operation, from the catalog code its error maps to. */
+export function outcomeOf(code: ErrorCode): UpstreamOutcome {
+  return OUTCOME_OF[code] ?? 'error';
+}
+
+export interface UpstreamCallResult {
+  outcome: UpstreamOutcome;
+  /** HTTP attempts the SDK made (1 without retries). */
+  attempts: number;
+  /** The last HTTP status; null when no answer came (reset, timeout). */
+  httpStatus: number | null;
+  /** Amplify's request id, when it answered. */
+  requestId: string | null;
+}
+
+export interface UpstreamCallObserver {
+  /**
+   * An Amplify operation (`GetJob`, `ListApps`...) is about to be sent. The returned function is
+   * called exactly once when it settles.
+   */
+  start(operation: string): (result: UpstreamCallResult) => void;
+}
