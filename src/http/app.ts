@@ -222,6 +222,8 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     }
 
     const requestLog = log.child({ reqId: requestId });
+    /** Who the request came from, once known: the access log line says it (never a secret). */
+    let caller: string | undefined;
     if (requestLog.isLevelEnabled('info')) {
       const started = process.hrtime.bigint();
       res.once('finish', () => {
@@ -230,6 +232,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
             method: req.method,
             path,
             status: res.statusCode,
+            caller,
             ms: Number(process.hrtime.bigint() - started) / 1e6,
           },
           'request',
@@ -245,6 +248,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     }
     authenticator.authenticate(req.headers).then((outcome) => {
       if (outcome.ok) {
+        caller = outcome.caller.principal;
         void yoga(req, res, { requestId, log: requestLog, caller: outcome.caller });
         return;
       }

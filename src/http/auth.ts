@@ -17,13 +17,19 @@
  */
 import { createHash, timingSafeEqual } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
-import { GraphQLError, getOperationAST } from 'graphql';
+import {
+  type DocumentNode,
+  GraphQLError,
+  getOperationAST,
+  type OperationTypeNode,
+  type ValidationRule,
+} from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
 import type { Logger } from 'pino';
 import type { ApiKeyEntry, Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
-import type { AuthFailureReason, GatewayMetrics } from '../observability/metrics.js';
+import type { AuthFailureReason } from '../observability/metrics.js';
 import {
   ANONYMOUS_CALLER,
   type CallerIdentity,
@@ -237,34 +243,70 @@ export function createAuthenticator(
   };
 }
 
-/**
- * Refuses, before validation, an operation the caller's scopes do not cover: a mutation needs
- * `write`, anything else `read`. Before validation, so a caller without `write` learns nothing
- * about which mutations exist.
- */
-export function useScopeCheck(metrics: GatewayMetrics): Plugin<{ caller?: CallerIdentity }> {
-  return {
-    onValidate({ params, context, setResult }) {
-      const operation = getOperationAST(params.documentAST, context.params?.operationName);
-      if (operation === null || operation === undefined) return;
-      const needed: Scope = operation.operation === 'mutation' ? 'write' : 'read';
-      const caller = context.caller;
-      if (caller?.scopes.has(needed)) return;
-      metrics.authFailed('forbidden');
-      setResult([
-        new GraphQLError(
-          `This ${operation.operation} needs the "${needed}" scope, which these credentials${caller ? ` (${caller.principal})` : ''} do not have.`,
-          {
-            extensions: {
-              code: ErrorCode.FORBIDDEN,
-              retryable: false,
-              requiredScope: needed,
-              // 403 whatever the response media type (not a GraphQL request error).
-              http: { status: 403, spec: false },
-            },
-          },
-        ),
-      ]);
+function forbidden(operation: string, needed: Scope): GraphQLError {
+  return new GraphQLError(
+    `This ${operation} needs the "${needed}" scope, which these credentials do not have.`,
+    {
+      extensions: {
+        code: ErrorCode.FORBIDDEN,
+        retryable: false,
+        requiredScope: needed,
+        // 403 whatever the response media type (not a GraphQL request error).
+        http: { status: 403, spec: false },
+      },
     },
+  );
+}
+
+const neededScope = (operation: OperationTypeNode): Scope =>
+  operation === 'mutation' ? 'write' : 'read';
+
+/**
+ * Refuses operations the caller's scopes do not cover: a mutation needs `write`, a query or
+ * subscription `read`. Checked twice:
+ * - during validation, by a rule named after the caller's scope set, so Yoga's validation cache
+ *   (keyed by the rules' names) keeps one result per scope set, never one caller's for another; a
+ *   caller without `write` is refused any document that holds a mutation, before its fields are
+ *   looked at;
+ * - again right before execution, per request, whatever any cache did.
+ */
+export function useScopeCheck(): Plugin<{ caller?: CallerIdentity }> {
+  const rules = new Map<string, ValidationRule>();
+  const ruleFor = (scopes: ReadonlySet<Scope>): ValidationRule => {
+    const key = [...scopes].sort().join('_') || 'none';
+    let rule = rules.get(key);
+    if (rule === undefined) {
+      const check: ValidationRule = (validation) => ({
+        OperationDefinition(node) {
+          const needed = neededScope(node.operation);
+          if (!scopes.has(needed)) validation.reportError(forbidden(node.operation, needed));
+        },
+      });
+      Object.defineProperty(check, 'name', { value: `RequireScopes_${key}` });
+      rule = check;
+      rules.set(key, rule);
+    }
+    return rule;
+  };
+  const guard = ({
+    args,
+    setResultAndStopExecution,
+  }: {
+    args: { document: DocumentNode; operationName?: string | null; contextValue: unknown };
+    setResultAndStopExecution: (result: { errors: GraphQLError[] }) => void;
+  }) => {
+    const operation = getOperationAST(args.document, args.operationName);
+    if (operation === null || operation === undefined) return;
+    const needed = neededScope(operation.operation);
+    const caller = (args.contextValue as { caller?: CallerIdentity }).caller;
+    if (caller?.scopes.has(needed)) return;
+    setResultAndStopExecution({ errors: [forbidden(operation.operation, needed)] });
+  };
+  return {
+    onValidate({ context, addValidationRule }) {
+      addValidationRule(ruleFor(context.caller?.scopes ?? new Set()));
+    },
+    onExecute: guard,
+    onSubscribe: guard,
   };
 }

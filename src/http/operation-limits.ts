@@ -9,7 +9,8 @@
  * - with INTROSPECTION off, `__schema` and `__type` are refused (graphql-js's own rule) and "Did
  *   you mean ...?" suggestions are hidden from validation errors.
  *
- * A refused operation never reaches execution, so it costs no Amplify call.
+ * A refused operation never reaches execution, so it costs no Amplify call. Refusals are counted
+ * from the results (metrics.ts), since Yoga caches validation results per document.
  */
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
 import type { GraphQLArmorRejectCallback } from '@escape.tech/graphql-armor-types';
@@ -17,7 +18,7 @@ import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
-import type { GatewayMetrics, OperationLimit } from '../observability/metrics.js';
+import type { OperationLimit } from '../observability/metrics.js';
 import { estimateUpstreamCalls, type UpstreamCostTable } from '../schema/upstream-budget.js';
 
 /** A refusal before execution, in the catalog's shape (`extensions.limit` names the limit). */
@@ -52,11 +53,10 @@ export interface OperationLimitsOptions {
   limits: Config['limits'];
   introspection: boolean;
   costs: UpstreamCostTable;
-  metrics: GatewayMetrics;
 }
 
 export function useOperationLimits(options: OperationLimitsOptions): Plugin[] {
-  const { limits, metrics } = options;
+  const { limits } = options;
 
   /** graphql-armor's message without its misleading "Syntax Error:" prefix, plus the variable. */
   const refusal = (
@@ -66,7 +66,6 @@ export function useOperationLimits(options: OperationLimitsOptions): Plugin[] {
     const text = (error: GraphQLError) =>
       `${error.message.replace(/^Syntax Error:\s*/, '')} (${VARIABLE_OF[limit]})`;
     const report: GraphQLArmorRejectCallback = (validation, error) => {
-      metrics.operationRejected(limit);
       const refused = limitError(limit, text(error), { max });
       // Validation rules report into their context; the token limit runs inside the parser, which
       // has none, so it throws (Yoga answers it as a parse error, keeping these extensions).
@@ -104,7 +103,6 @@ export function useOperationLimits(options: OperationLimitsOptions): Plugin[] {
         if (estimate.kind === 'invalid') return;
         const calls = estimate.kind === 'estimate' ? estimate.calls : null;
         if (calls !== null && calls <= limits.maxUpstreamCalls) return;
-        metrics.operationRejected('upstream_calls');
         setResultAndStopExecution({
           errors: [
             limitError(

@@ -6,7 +6,8 @@
  */
 import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
-import { createYoga, type YogaServerInstance } from 'graphql-yoga';
+import { GraphQLError, type ValidationRule } from 'graphql';
+import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -20,6 +21,24 @@ import type { GraphiQLExample, GraphiQLRenderer } from './graphiql.js';
 import { maskError, useErrorLog, yogaLogger } from './graphql-errors.js';
 import { useOperationLimits } from './operation-limits.js';
 import { useTrustedDocuments } from './trusted-documents.js';
+
+/**
+ * graphql-js 16 validates a mutation against a schema without mutations and leaves execution to
+ * fail (graphql-jit then throws an internal error): refuse it as the validation error it is.
+ */
+const KnownOperationTypeRule: ValidationRule = (context) => ({
+  OperationDefinition(node) {
+    if (context.getSchema().getRootType(node.operation) === undefined) {
+      context.reportError(
+        new GraphQLError(`This API has no ${node.operation} operations.`, { nodes: [node] }),
+      );
+    }
+  },
+});
+
+function useKnownOperationTypes(): Plugin {
+  return { onValidate: ({ addValidationRule }) => addValidationRule(KnownOperationTypeRule) };
+}
 
 /** What the HTTP edge hands to Yoga with each request. */
 export interface ServerContext {
@@ -83,12 +102,12 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       // First, so the operation's span covers everything after it.
       ...(options.tracing ? [options.tracing.graphqlPlugin()] : []),
       ...(options.trustedDocuments ? [useTrustedDocuments(options.trustedDocuments, metrics)] : []),
-      useScopeCheck(metrics),
+      useScopeCheck(),
+      useKnownOperationTypes(),
       ...useOperationLimits({
         limits: config.limits,
         introspection: config.introspection,
         costs: UPSTREAM_COSTS,
-        metrics,
       }),
       useGraphQlJit(),
       // Federated tracing: a router sending `apollo-federation-include-trace: ftv1` gets an

@@ -65,6 +65,18 @@ export type OperationLimit =
   | 'upstream_calls'
   | 'trusted_documents';
 
+const OPERATION_LIMITS: ReadonlySet<string> = new Set<OperationLimit>([
+  'aliases',
+  'depth',
+  'tokens',
+  'directives',
+  'cost',
+  'upstream_calls',
+  'trusted_documents',
+]);
+const isOperationLimit = (value: unknown): value is OperationLimit =>
+  typeof value === 'string' && OPERATION_LIMITS.has(value);
+
 /** Routes of the HTTP edge, for `gateway_http_responses_total`. */
 export type Route = 'graphql' | 'health' | 'ready' | 'metrics' | 'other';
 
@@ -161,7 +173,7 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   });
   const rejected = new Counter({
     name: 'graphql_operations_rejected_total',
-    help: 'Operations refused before execution by a limit, with no Amplify call.',
+    help: 'Operations refused by a limit (before execution, or by the loaders for upstream_calls), by limit.',
     labelNames: ['limit'] as const,
     registers,
   });
@@ -222,13 +234,20 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
       onExecutionResult({ result, context }) {
         if (result === undefined || Array.isArray(result) || !('errors' in result)) return;
         const operation = operationLabel(names.get(context));
+        const limits = new Set<OperationLimit>();
+        let forbidden = false;
         for (const error of result.errors ?? []) {
           const code = error.extensions?.code;
           graphqlErrors.inc({
             operation_name: operation,
             code: typeof code === 'string' && ERROR_CODE.test(code) ? code : 'OTHER',
           });
+          const limit = error.extensions?.limit;
+          if (code === 'OPERATION_LIMIT_EXCEEDED' && isOperationLimit(limit)) limits.add(limit);
+          if (code === 'FORBIDDEN') forbidden = true;
         }
+        for (const limit of limits) rejected.inc({ limit });
+        if (forbidden) authFailures.inc({ reason: 'forbidden' });
       },
     };
   };
