@@ -58,8 +58,14 @@ export function createReadiness(
 
   return {
     check() {
-      if (last !== null && now() - last.at < CACHE_MS) {
-        return Promise.resolve({ ...last.state, circuitBreaker: breakerState() });
+      // A cached answer holds while the breaker keeps the state it had then: once traffic has
+      // closed (or opened) the breaker, the next probe tells at once.
+      if (
+        last !== null &&
+        now() - last.at < CACHE_MS &&
+        last.state.circuitBreaker === breakerState()
+      ) {
+        return Promise.resolve(last.state);
       }
       pending ??= run().then((state) => {
         last = { state, at: now() };

@@ -52,9 +52,12 @@ export interface GraphQLReply {
 }
 
 export interface GraphQLRequest {
-  query: string;
+  /** Absent when a trusted document is named by `extensions.persistedQuery` or `documentId`. */
+  query?: string;
   variables?: Record<string, unknown>;
   operationName?: string;
+  extensions?: Record<string, unknown>;
+  documentId?: string;
 }
 
 /**
