@@ -233,3 +233,56 @@ export function stepLog(seed: string, job: JobRecord, step: DerivedStep, now: nu
   }
   return `${out.join('\n')}\n`;
 }
+
+/** The size the `hugeLog` quirk job's BUILD log reaches at least: 5 MiB. */
+export const HUGE_LOG_MIN_BYTES = 5 * 1024 * 1024;
+
+const hugeLogs = new WeakMap<JobRecord, Buffer>();
+
+/**
+ * The BUILD log of the `hugeLog` quirk job: the usual build log with a bundler's per-module output
+ * in the middle, about 40,000 lines and at least HUGE_LOG_MIN_BYTES bytes of deterministic text.
+ * Built once per job and kept, so repeated downloads cost no CPU. `step` must be that job's
+ * finished BUILD step.
+ */
+export function hugeBuildLog(seed: string, job: JobRecord, step: DerivedStep): Buffer {
+  const cached = hugeLogs.get(job);
+  if (cached !== undefined) return cached;
+  const rng = rngFor(seed, 'huge-log', job.jobArn);
+  const lines = buildLines(job, seed, false, undefined);
+  // Splice the module lines in after the bundler's banner, before "Compiled successfully".
+  const at = lines.findIndex(([, text]) => text.startsWith(' \u2713 Compiled'));
+  const head = lines.slice(0, at < 0 ? lines.length : at);
+  const tail = at < 0 ? [] : lines.slice(at);
+  const folders = [
+    'components',
+    'pages',
+    'lib',
+    'hooks',
+    'styles',
+    'features/cart',
+    'features/search',
+  ];
+  const modules: Line[] = [];
+  let bytes = 0;
+  for (let i = 1; bytes < HUGE_LOG_MIN_BYTES; i++) {
+    const folder = folders[i % folders.length];
+    const kib = (rng.int(2, 9_999) / 100).toFixed(2);
+    const text = `[build] transformed module ${String(i).padStart(6, '0')} ./src/${folder}/module-${String(i).padStart(6, '0')}.tsx (${kib} KiB)`;
+    modules.push(['INFO', text]);
+    // 24 characters of timestamp, " [INFO]: ", the text and a newline.
+    bytes += 24 + 9 + Buffer.byteLength(text) + 1;
+  }
+  const all = [...head, ...modules, ...tail];
+  const plan = step.plan;
+  const span = Math.max(1, plan.endAt - plan.startAt);
+  const out: string[] = [];
+  for (let i = 0; i < all.length; i++) {
+    const [level, text] = all[i]!;
+    const when = plan.startAt + Math.floor((span * i) / (all.length - 1));
+    out.push(`${new Date(when).toISOString()} [${level}]: ${text}`);
+  }
+  const body = Buffer.from(`${out.join('\n')}\n`);
+  hugeLogs.set(job, body);
+  return body;
+}

@@ -3,6 +3,7 @@
  * tested without starting anything. All problems are reported at once.
  */
 import { parseArgs } from 'node:util';
+import { EVENT_STATUS_MODES, type EventStatusMode, parseEventHeader } from './events.js';
 import { type FaultRule, parseFaultSpec } from './faults.js';
 import type { LocalAmplifyOptions } from './index.js';
 import type { Credentials } from './sigv4.js';
@@ -25,17 +26,29 @@ Options:
                                 (default AKIALOCALAMPLIFY0001:local-amplify-secret-access-key)
       --fault <spec>            Fault rule, repeatable: <ops>:<kind>[:k=v,...]
                                 ops: * or Op1,Op2; kinds: latency throttle internal
-                                unavailable unauthorized accessDenied reset hang malformed;
-                                keys: count ratio ms jitter retryAfter message appId
-                                branchName jobId artifactId
+                                unavailable unauthorized accessDenied reset hang malformed
+                                corrupt status;
+                                keys: count ratio ms jitter retryAfter message for appId
+                                branchName jobId artifactId; corrupt: variant (nullStep
+                                msTimestamps isoTimestamps farFuture wrongTypes noJob
+                                stepsNotList badEntries logUrl), url (last); status: code
+                                body (html json empty text) errorType
                                 e.g. 'GetJob:throttle:ratio=0.1'  '*:latency:ms=50,jitter=20'
+                                'GetJob:corrupt:variant=nullStep'  '*:status:code=502,for=30s'
+      --event-url <url>         POST EventBridge "Amplify Deployment Status Change" events
+                                here as jobs change status (default: no events)
+      --event-header <'name: value'>  Header for every event POST, repeatable
+      --event-statuses <mode>   documented (STARTED SUCCEED FAILED, default) or all
+      --event-scan-ms <n>       Real ms between scans for status changes (default 250)
       --concurrent-jobs-limit <n>  Concurrent jobs started through the API (default 5)
       --public-url <url>        Base URL to put in log/artifact URLs (default: the listen URL)
   -h, --help                    Show this help
 
 Control API (not part of the Amplify API): GET /_local/health, GET /_local/stats,
 POST /_local/stats/reset, GET|POST|DELETE /_local/faults, DELETE /_local/faults/<id>,
-GET|POST /_local/clock {advanceMs, speed}, GET /_local/world, GET /_local/jobs?status=...
+GET|POST /_local/clock {advanceMs, speed}, GET /_local/world, GET /_local/jobs?status=...,
+GET /_local/events, POST|DELETE /_local/events/target {url, headers, statuses},
+POST /_local/events/scan, POST /_local/events/reset
 `;
 
 export type CliParse =
@@ -82,6 +95,26 @@ export function parseCliArgs(argv: readonly string[]): CliParse {
       });
     }
   }
+  const eventHeaders: Record<string, string> = {};
+  for (const text of v['event-header'] ?? []) {
+    const header = parseEventHeader(text);
+    if (header === undefined) problems.push(`--event-header must be 'name: value', got "${text}"`);
+    else eventHeaders[header[0]] = header[1];
+  }
+  const eventUrl = v['event-url'];
+  if (eventUrl === undefined && Object.keys(eventHeaders).length > 0) {
+    problems.push('--event-header needs --event-url');
+  }
+  const eventStatuses = v['event-statuses'];
+  if (
+    eventStatuses !== undefined &&
+    !(EVENT_STATUS_MODES as readonly string[]).includes(eventStatuses)
+  ) {
+    problems.push(
+      `--event-statuses must be one of ${EVENT_STATUS_MODES.join(', ')}, got "${eventStatuses}"`,
+    );
+  }
+  const eventScanMs = number('event-scan-ms', v['event-scan-ms'], problems);
   const startRaw = v['start-time'];
   const startTime =
     startRaw === undefined ? undefined : /^\d+$/.test(startRaw) ? Number(startRaw) : startRaw;
@@ -103,6 +136,16 @@ export function parseCliArgs(argv: readonly string[]): CliParse {
             number('concurrent-jobs-limit', v['concurrent-jobs-limit'], problems) ?? 5,
         }),
     ...(v['public-url'] === undefined ? {} : { publicUrl: v['public-url'] }),
+    ...(eventUrl === undefined
+      ? {}
+      : {
+          eventTarget: {
+            url: eventUrl,
+            ...(Object.keys(eventHeaders).length === 0 ? {} : { headers: eventHeaders }),
+          },
+        }),
+    ...(eventStatuses === undefined ? {} : { eventStatuses: eventStatuses as EventStatusMode }),
+    ...(eventScanMs === undefined ? {} : { eventScanIntervalMs: eventScanMs }),
   };
   if (problems.length > 0) return { ok: false, problems };
   return { ok: true, help: false, options };
@@ -126,6 +169,10 @@ function parse(argv: readonly string[]) {
       fault: { type: 'string', multiple: true },
       'concurrent-jobs-limit': { type: 'string' },
       'public-url': { type: 'string' },
+      'event-url': { type: 'string' },
+      'event-header': { type: 'string', multiple: true },
+      'event-statuses': { type: 'string' },
+      'event-scan-ms': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

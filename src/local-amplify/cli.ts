@@ -16,6 +16,9 @@ function describe(la: LocalAmplify): string {
     `local Amplify listening on ${la.url}`,
     `  seed ${la.world.seed}, speed ${la.clock.speed}x, virtual time ${la.clock.now().toISOString()}, signatures ${la.signaturesRequired ? 'required' : 'not checked'}`,
     ...faults.map(({ id, fired: _fired, ...rule }) => `  ${id}: ${JSON.stringify(rule)}`),
+    ...(la.events.target === undefined
+      ? []
+      : [`  events (${la.events.statuses}) POSTed to ${la.events.target.url}`]),
     '',
     'Point the AWS CLI or an SDK at it:',
     ...Object.entries(env).map(([key, value]) => `  export ${key}=${value}`),
@@ -31,7 +34,7 @@ function describe(la: LocalAmplify): string {
   }
   lines.push(
     '',
-    `Control API: ${la.url}/_local/health  (also /_local/stats, /_local/faults, /_local/clock, /_local/world, /_local/jobs)`,
+    `Control API: ${la.url}/_local/health  (also /_local/stats, /_local/faults, /_local/clock, /_local/world, /_local/jobs, /_local/events)`,
     'Press Ctrl+C to stop.',
   );
   return lines.join('\n');

@@ -4,6 +4,12 @@
  * Amplify call, and is unaffected by faults and signature checks.
  */
 import type { VirtualClock } from './clock.js';
+import {
+  EVENT_STATUS_MODES,
+  type EventPublisher,
+  type EventStatusMode,
+  eventTargetProblems,
+} from './events.js';
 import { type FaultEngine, type FaultRule, parseFaultSpec, validateFaultRule } from './faults.js';
 import type { StatsRecorder } from './stats.js';
 import { toEpochSeconds } from './wire.js';
@@ -14,6 +20,7 @@ export interface ControlTarget {
   readonly clock: VirtualClock;
   readonly faults: FaultEngine;
   readonly stats: StatsRecorder;
+  readonly events: EventPublisher;
   readonly url: () => string;
   readonly signaturesRequired: () => boolean;
 }
@@ -58,6 +65,19 @@ function rulesFrom(value: unknown): FaultRule[] {
     if (Array.isArray(object.rules)) return object.rules.flatMap(rulesFrom);
   }
   return [value as FaultRule];
+}
+
+/** POST /_local/events/target: `{ url, headers?, statuses? }`; nothing changes on a 400. */
+function setEventTarget(events: EventPublisher, input: unknown): ControlResponse {
+  const { statuses, ...target } = (input ?? {}) as { statuses?: unknown };
+  const problems = eventTargetProblems(target);
+  if (statuses !== undefined && !(EVENT_STATUS_MODES as readonly unknown[]).includes(statuses)) {
+    problems.push(`statuses must be one of ${EVENT_STATUS_MODES.join(', ')}`);
+  }
+  if (problems.length > 0) return problem(400, problems.join('; '));
+  if (statuses !== undefined) events.setStatuses(statuses as EventStatusMode);
+  events.setTarget(target as { url: string; headers?: Record<string, string> });
+  return ok(events.snapshot());
 }
 
 export function handleControl(
@@ -123,8 +143,23 @@ export function handleControl(
       } catch (error) {
         return problem(400, error instanceof Error ? error.message : String(error));
       }
+      // Jobs may have moved: their events are queued before this answer goes out.
+      target.events.scan();
       return ok(clockState(target));
     }
+  }
+  if (route === 'events' && method === 'GET') return ok(target.events.snapshot());
+  if (route === 'events/target') {
+    if (method === 'POST') return setEventTarget(target.events, input);
+    if (method === 'DELETE') {
+      target.events.clearTarget();
+      return ok(target.events.snapshot());
+    }
+  }
+  if (route === 'events/scan' && method === 'POST') return ok({ queued: target.events.scan() });
+  if (route === 'events/reset' && method === 'POST') {
+    target.events.reset();
+    return ok(target.events.snapshot());
   }
   if (route === 'world' && method === 'GET') {
     const now = target.clock.nowMs();

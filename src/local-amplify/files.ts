@@ -4,7 +4,7 @@
  * step has produced it at the current virtual time, like a real presigned URL would.
  */
 import { screenshotPng, storedZip } from './binary-files.js';
-import { stepLog } from './build-logs.js';
+import { hugeBuildLog, stepLog } from './build-logs.js';
 import { type DerivedStep, deriveJob } from './job-state.js';
 import type { JobRecord } from './model.js';
 import { rngFor } from './random.js';
@@ -27,6 +27,54 @@ function missing(what: string): FileResponse {
 
 function found(contentType: string, body: Buffer | string): FileResponse {
   return { status: 200, contentType, body: typeof body === 'string' ? Buffer.from(body) : body };
+}
+
+/** A file response after the request's `Range` header, ready to write. */
+export interface RangedResponse extends FileResponse {
+  readonly headers: Readonly<Record<string, string>>;
+}
+
+/**
+ * Applies a `Range: bytes=...` request header (RFC 9110 §14) to a found file, so a client can read
+ * part of a large log. One satisfiable range gives 206 with `Content-Range`; a range that starts
+ * past the end gives 416 with a `Content-Range` that names only the size; no header, several
+ * ranges or a header that does not parse give the whole file (200), as the RFC allows. 404s pass
+ * unchanged.
+ */
+export function withRange(file: FileResponse, range: string | undefined): RangedResponse {
+  if (file.status !== 200) return { ...file, headers: {} };
+  const whole: RangedResponse = { ...file, headers: { 'Accept-Ranges': 'bytes' } };
+  const match = range === undefined ? null : /^\s*bytes=(\d*)-(\d*)\s*$/.exec(range);
+  if (match === null || (match[1] === '' && match[2] === '')) return whole;
+  const size = file.body.length;
+  let first: number;
+  let last: number;
+  if (match[1] === '') {
+    const suffix = Number(match[2]);
+    if (suffix === 0) return unsatisfiable(file.contentType, size);
+    first = Math.max(0, size - suffix);
+    last = size - 1;
+  } else {
+    first = Number(match[1]);
+    last = match[2] === '' ? size - 1 : Math.min(Number(match[2]), size - 1);
+    if (match[2] !== '' && Number(match[2]) < first) return whole;
+  }
+  if (first >= size) return unsatisfiable(file.contentType, size);
+  return {
+    status: 206,
+    contentType: file.contentType,
+    body: file.body.subarray(first, last + 1),
+    headers: { 'Accept-Ranges': 'bytes', 'Content-Range': `bytes ${first}-${last}/${size}` },
+  };
+}
+
+function unsatisfiable(contentType: string, size: number): RangedResponse {
+  return {
+    status: 416,
+    contentType,
+    body: Buffer.alloc(0),
+    headers: { 'Content-Range': `bytes */${size}` },
+  };
 }
 
 function decodeAll(segments: readonly string[]): string[] | undefined {
@@ -143,6 +191,9 @@ export function serveFile(world: World, now: number, segments: readonly string[]
       if (!stepFile.endsWith('.log')) break;
       const step = stepOf(job, stepFile.slice(0, -'.log'.length), now);
       if (step === undefined) return missing('log (step has not started)');
+      if (job.quirk === 'hugeLog' && step.name === 'BUILD' && step.completed) {
+        return found('text/plain; charset=utf-8', hugeBuildLog(seed, job, step));
+      }
       return found('text/plain; charset=utf-8', stepLog(seed, job, step, now));
     }
     case 'artifacts': {

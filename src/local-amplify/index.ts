@@ -6,16 +6,45 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { VirtualClock } from './clock.js';
+import {
+  EVENT_DEFAULTS,
+  EVENT_STATUS_MODES,
+  type EventDeliveryOptions,
+  EventPublisher,
+  type EventRecord,
+  type EventStatusMode,
+  type EventsSnapshot,
+  type EventTarget,
+  eventTargetProblems,
+  type ResolvedEventOptions,
+} from './events.js';
 import { FaultEngine, type FaultRule, type FaultRuleState } from './faults.js';
 import type { QuirkKind } from './model.js';
 import { createRequestListener } from './server.js';
 import { type Credentials, SigV4Verifier } from './sigv4.js';
 import { type RequestRecord, StatsRecorder, type StatsSnapshot } from './stats.js';
-import type { JobSummaryWire, JobWire } from './wire.js';
+import type { JobSummaryWire, JobWire } from './wire-types.js';
 import { type JobKeyFilter, type JobKeyInfo, World } from './world.js';
 
-export type { FaultKind, FaultRule, FaultRuleState } from './faults.js';
-export { FAULT_KINDS, parseFaultSpec } from './faults.js';
+export type { CorruptVariant } from './corrupt.js';
+export { CORRUPT_OPERATIONS, CORRUPT_VARIANTS } from './corrupt.js';
+export type {
+  AmplifyEvent,
+  DeliveryState,
+  EventDeliveryOptions,
+  EventRecord,
+  EventStatusMode,
+  EventsSnapshot,
+  EventTarget,
+} from './events.js';
+export {
+  DOCUMENTED_JOB_STATUSES,
+  EVENT_DETAIL_TYPE,
+  EVENT_SOURCE,
+  EVENT_STATUS_MODES,
+} from './events.js';
+export type { FaultKind, FaultRule, FaultRuleState, StatusBody } from './faults.js';
+export { FAULT_KINDS, parseFaultSpec, STATUS_BODIES } from './faults.js';
 export type { JobStatus, JobType, QuirkKind } from './model.js';
 export { JOB_STATUSES, JOB_TYPES } from './model.js';
 export { PAGE_SIZE } from './operations.js';
@@ -23,7 +52,7 @@ export type { Labels, OperationName } from './router.js';
 export { OPERATION_NAMES } from './router.js';
 export type { Credentials } from './sigv4.js';
 export type { RequestRecord, StatsSnapshot } from './stats.js';
-export type { AppWire, BranchWire, JobSummaryWire, JobWire, StepWire } from './wire.js';
+export type { AppWire, BranchWire, JobSummaryWire, JobWire, StepWire } from './wire-types.js';
 export type { JobKeyFilter, JobKeyInfo } from './world.js';
 export { CANCEL_DELAY_MS } from './world.js';
 
@@ -64,6 +93,17 @@ export interface LocalAmplifyOptions {
   lastRequestsLimit?: number;
   /** Base of the file URLs in responses, when clients reach the emulator by another address. */
   publicUrl?: string;
+  /**
+   * POST an EventBridge "Amplify Deployment Status Change" event here whenever a job's status
+   * changes (see docs/local-amplify.md, "EventBridge events"). Default: no target, no events.
+   */
+  eventTarget?: EventTarget;
+  /** `documented` (default): STARTED, SUCCEED, FAILED. `all`: every status change too. */
+  eventStatuses?: EventStatusMode;
+  /** Real milliseconds between background scans while a target is set. Default 250, min 10. */
+  eventScanIntervalMs?: number;
+  /** Timeout, retries, queue and history limits of event delivery. */
+  eventDelivery?: EventDeliveryOptions;
 }
 
 export interface LocalAmplifyClock {
@@ -92,6 +132,35 @@ export interface LocalAmplifyStats {
   readonly inFlightHighWater: number;
   /** The last `n` finished requests, oldest first. */
   lastRequests(n?: number): RequestRecord[];
+}
+
+/** EventBridge event delivery: the target, the counters and the events themselves. */
+export interface LocalAmplifyEvents {
+  /** The current target, or undefined (no scan runs and no event is made then). */
+  readonly target: EventTarget | undefined;
+  readonly statuses: EventStatusMode;
+  /** Sets or replaces the target; throws TypeError on a bad URL or header. */
+  setTarget(target: EventTarget): void;
+  /** Stops scanning; queued events are dropped, an attempt in flight is aborted. */
+  clearTarget(): void;
+  setStatuses(mode: EventStatusMode): void;
+  /** Looks for status changes now; returns how many events it queued. */
+  scan(): number;
+  /** Events delivered with a 2xx answer. */
+  sent(): number;
+  /** Events given up on (a 4xx other than 429, or every attempt failed). */
+  failed(): number;
+  /** Events not sent: the queue was full, or the target was cleared or the emulator closed. */
+  dropped(): number;
+  /** Events queued or being delivered. */
+  pending(): number;
+  /** The newest `n` events with their delivery state, oldest first. */
+  last(n?: number): EventRecord[];
+  snapshot(): EventsSnapshot;
+  /** Resolves once nothing is queued or being delivered. */
+  idle(): Promise<void>;
+  /** Zeroes the counters and forgets the history. */
+  reset(): void;
 }
 
 export interface WorldAppInfo {
@@ -148,6 +217,7 @@ export interface LocalAmplify {
   readonly clock: LocalAmplifyClock;
   readonly faults: LocalAmplifyFaults;
   readonly stats: LocalAmplifyStats;
+  readonly events: LocalAmplifyEvents;
   /** Whether SigV4 signatures are verified right now. */
   readonly signaturesRequired: boolean;
   /** Turns SigV4 verification on or off at run time. */
@@ -156,7 +226,10 @@ export interface LocalAmplify {
   clientConfig(): AmplifyClientSettings;
   /** The environment variables that point the AWS CLI or SDK here. */
   env(): LocalAmplifyEnv;
-  /** Stops listening and ends every connection, hanging ones included. Idempotent. */
+  /**
+   * Stops listening, ends every connection (hanging ones included), and stops event scans and
+   * deliveries. Idempotent.
+   */
   close(): Promise<void>;
 }
 
@@ -181,6 +254,46 @@ interface ResolvedOptions {
   concurrentJobsLimit: number;
   lastRequestsLimit: number;
   publicUrl: string | undefined;
+  eventTarget: EventTarget | undefined;
+  events: ResolvedEventOptions;
+}
+
+/** Checks the event options; appends sentences to `problems`. */
+function resolveEventOptions(
+  options: LocalAmplifyOptions,
+  problems: string[],
+): ResolvedEventOptions {
+  if (options.eventTarget !== undefined) problems.push(...eventTargetProblems(options.eventTarget));
+  const statuses = options.eventStatuses ?? EVENT_DEFAULTS.statuses;
+  if (!(EVENT_STATUS_MODES as readonly string[]).includes(statuses)) {
+    problems.push(`eventStatuses must be one of ${EVENT_STATUS_MODES.join(', ')}, got ${statuses}`);
+  }
+  const delivery = options.eventDelivery ?? {};
+  const resolved: ResolvedEventOptions = {
+    statuses,
+    scanIntervalMs: options.eventScanIntervalMs ?? EVENT_DEFAULTS.scanIntervalMs,
+    timeoutMs: delivery.timeoutMs ?? EVENT_DEFAULTS.timeoutMs,
+    maxAttempts: delivery.maxAttempts ?? EVENT_DEFAULTS.maxAttempts,
+    retryDelayMs: delivery.retryDelayMs ?? EVENT_DEFAULTS.retryDelayMs,
+    queueLimit: delivery.queueLimit ?? EVENT_DEFAULTS.queueLimit,
+    historyLimit: delivery.historyLimit ?? EVENT_DEFAULTS.historyLimit,
+  };
+  const bounds: [keyof ResolvedEventOptions, number, number][] = [
+    ['scanIntervalMs', 10, 3_600_000],
+    ['timeoutMs', 1, 600_000],
+    ['maxAttempts', 1, 10],
+    ['retryDelayMs', 0, 60_000],
+    ['queueLimit', 1, 1_000_000],
+    ['historyLimit', 1, 100_000],
+  ];
+  for (const [name, min, max] of bounds) {
+    const value = resolved[name];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      const where = name === 'scanIntervalMs' ? 'eventScanIntervalMs' : `eventDelivery.${name}`;
+      problems.push(`${where} must be an integer ${min}..${max}, got ${String(value)}`);
+    }
+  }
+  return resolved;
 }
 
 /** Checks every option and reports all problems at once. */
@@ -213,6 +326,7 @@ function resolveOptions(options: LocalAmplifyOptions): ResolvedOptions {
   if (!Number.isInteger(lastRequestsLimit) || lastRequestsLimit < 1) {
     problems.push(`lastRequestsLimit must be an integer >= 1, got ${lastRequestsLimit}`);
   }
+  const events = resolveEventOptions(options, problems);
   if (problems.length > 0)
     throw new TypeError(`Invalid local Amplify options:\n  - ${problems.join('\n  - ')}`);
   return {
@@ -228,6 +342,8 @@ function resolveOptions(options: LocalAmplifyOptions): ResolvedOptions {
     concurrentJobsLimit,
     lastRequestsLimit,
     publicUrl: options.publicUrl?.replace(/\/+$/, ''),
+    eventTarget: options.eventTarget,
+    events,
   };
 }
 
@@ -257,6 +373,7 @@ export async function startLocalAmplify(options: LocalAmplifyOptions = {}): Prom
   const faults = new FaultEngine(o.seed);
   for (const rule of options.faults ?? []) faults.add(rule);
   const stats = new StatsRecorder(o.lastRequestsLimit);
+  const events = new EventPublisher(world, clock, o.events);
   const makeVerifier = () => new SigV4Verifier(o.credentials, o.region);
   let url = o.publicUrl ?? urlFor(o.host, o.port);
   const state = {
@@ -266,6 +383,7 @@ export async function startLocalAmplify(options: LocalAmplifyOptions = {}): Prom
     stats,
     verifier: o.requireSignature ? makeVerifier() : undefined,
     url: () => url,
+    events,
   };
   const listener = createRequestListener(state);
   const server = createServer({ keepAlive: true }, listener);
@@ -275,6 +393,8 @@ export async function startLocalAmplify(options: LocalAmplifyOptions = {}): Prom
   const port = await listen(server, o.port, o.host);
   url = urlFor(o.host, port);
   world.setBaseUrl(o.publicUrl ?? url);
+  // Jobs already in progress at start-up are watched from their status now.
+  if (o.eventTarget !== undefined) events.setTarget(o.eventTarget);
 
   const primary = o.credentials[0] ?? DEFAULT_CREDENTIALS;
   let closing: Promise<void> | undefined;
@@ -328,8 +448,14 @@ export async function startLocalAmplify(options: LocalAmplifyOptions = {}): Prom
     clock: {
       now: () => new Date(clock.nowMs()),
       nowMs: () => clock.nowMs(),
-      advance: (ms) => clock.advance(ms),
-      setSpeed: (speed) => clock.setSpeed(speed),
+      advance: (ms) => {
+        clock.advance(ms);
+        events.scan();
+      },
+      setSpeed: (speed) => {
+        clock.setSpeed(speed);
+        events.scan();
+      },
       get speed() {
         return clock.speed;
       },
@@ -351,6 +477,26 @@ export async function startLocalAmplify(options: LocalAmplifyOptions = {}): Prom
         return stats.inFlightHighWater;
       },
       lastRequests: (n) => stats.lastRequests(n),
+    },
+    events: {
+      get target() {
+        return events.target;
+      },
+      get statuses() {
+        return events.statuses;
+      },
+      setTarget: (target) => events.setTarget(target),
+      clearTarget: () => events.clearTarget(),
+      setStatuses: (mode) => events.setStatuses(mode),
+      scan: () => events.scan(),
+      sent: () => events.sent(),
+      failed: () => events.failed(),
+      dropped: () => events.dropped(),
+      pending: () => events.pending(),
+      last: (n) => events.last(n),
+      snapshot: () => events.snapshot(),
+      idle: () => events.idle(),
+      reset: () => events.reset(),
     },
     get signaturesRequired() {
       return state.verifier !== undefined;
@@ -376,6 +522,7 @@ export async function startLocalAmplify(options: LocalAmplifyOptions = {}): Prom
     }),
     close: () => {
       closing ??= new Promise<void>((resolve, reject) => {
+        events.close();
         listener.shutdown();
         server.close((error) => (error ? reject(error) : resolve()));
         server.closeAllConnections();

@@ -3,7 +3,7 @@
  * the virtual clock, and a job stores its whole planned timeline so its state at any instant can
  * be derived without timers (see job-state.ts).
  */
-import type { JobSummaryWire } from './wire.js';
+import type { JobSummaryWire } from './wire-types.js';
 
 export const JOB_STATUSES = [
   'CREATED',
@@ -36,7 +36,8 @@ export type QuirkKind =
   | 'sparseSummary'
   | 'unknownEnums'
   | 'emptyUrls'
-  | 'runningStepWithoutEndTime';
+  | 'runningStepWithoutEndTime'
+  | 'hugeLog';
 
 export interface StepPlan {
   readonly name: StepName;

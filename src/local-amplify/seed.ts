@@ -518,6 +518,9 @@ function seedQuirksApp(
   );
   for (let i = 0; i < 3; i++)
     commitJob(legacy, plan(t0 - (10 - i) * DAY - rng.int(0, HOUR), 'SUCCEED'));
+  // legacy 4: finished, its BUILD log a few MiB long. Newer than the other legacy jobs, so job
+  // numbers still grow with time; drawn last, so nothing drawn before it changes.
+  const huge = commitJob(legacy, plan(t0 - 12 * HOUR - rng.int(0, HOUR), 'SUCCEED'), 'hugeLog');
   return {
     app,
     quirkJobs: [
@@ -525,6 +528,7 @@ function seedQuirksApp(
       { kind: 'unknownEnums', job: weird },
       { kind: 'emptyUrls', job: empty },
       { kind: 'runningStepWithoutEndTime', job: running },
+      { kind: 'hugeLog', job: huge },
     ],
     quirkBranches: [main, legacy],
   };

@@ -4,13 +4,15 @@
  * operation. It does not listen: index.ts owns the socket.
  */
 import { randomUUID } from 'node:crypto';
-import type { IncomingMessage, ServerResponse } from 'node:http';
+import { type IncomingMessage, type ServerResponse, STATUS_CODES } from 'node:http';
 import { performance } from 'node:perf_hooks';
 import type { VirtualClock } from './clock.js';
 import { handleControl } from './control.js';
+import { corruptBody, type Json } from './corrupt.js';
 import { AmplifyError, type AmplifyErrorType, badRequest } from './errors.js';
+import type { EventPublisher } from './events.js';
 import type { FaultEngine, FaultKind, FaultRule, TerminalFaultKind } from './faults.js';
-import { serveFile } from './files.js';
+import { serveFile, withRange } from './files.js';
 import { OPERATIONS } from './operations.js';
 import { type Labels, matchRoute, type OperationName, parseQuery } from './router.js';
 import type { SigV4Verifier } from './sigv4.js';
@@ -29,7 +31,15 @@ export interface ServerState {
   /** undefined: signatures are not checked. */
   verifier: SigV4Verifier | undefined;
   readonly url: () => string;
+  readonly events: EventPublisher;
 }
+
+/** Operations after whose success job statuses may have changed, so events are looked for. */
+const CHANGES_JOBS: ReadonlySet<OperationName> = new Set([
+  'StartJob',
+  'StopJob',
+  'StartDeployment',
+]);
 
 export interface RequestListener {
   (req: IncomingMessage, res: ServerResponse): void;
@@ -97,6 +107,48 @@ const FAULT_ERRORS: Readonly<
     message: 'Unauthorized: the request lacks access.',
   },
 };
+
+/**
+ * The `status` fault's response: any status 200..599 with the chosen body shape. HTML and text
+ * bodies look like a proxy's own page, so they carry no Amplify headers; JSON and empty bodies
+ * carry `x-amzn-RequestId`. 3xx answers point `Location` back at the request's own URL, and 204 and
+ * 304 never have a body. `errorType` and `retryAfterSeconds` add their headers to any shape.
+ */
+function sendStatusFault(
+  res: ServerResponse,
+  requestId: string,
+  rule: FaultRule,
+  selfUrl: string,
+): void {
+  if (res.headersSent || res.destroyed) return;
+  const code = rule.statusCode ?? 502;
+  const reason = STATUS_CODES[code] ?? 'Unknown';
+  const bodiless = code === 204 || code === 304;
+  const shape = bodiless ? 'empty' : (rule.body ?? 'html');
+  const text = rule.message ?? `${code} ${reason}`;
+  let contentType = 'application/json';
+  let payload = '';
+  if (shape === 'html') {
+    contentType = 'text/html';
+    payload = `<html>\r\n<head><title>${text}</title></head>\r\n<body>\r\n<center><h1>${text}</h1></center>\r\n<hr><center>awselb/2.0</center>\r\n</body>\r\n</html>\r\n`;
+  } else if (shape === 'text') {
+    contentType = 'text/plain; charset=utf-8';
+    payload = `${text}\n`;
+  } else if (shape === 'json') {
+    payload = JSON.stringify({ message: rule.message ?? reason });
+  }
+  const headers: Record<string, string | number> = {};
+  if (!bodiless) {
+    headers['Content-Type'] = contentType;
+    headers['Content-Length'] = Buffer.byteLength(payload);
+  }
+  if (shape === 'json' || shape === 'empty') headers['x-amzn-RequestId'] = requestId;
+  if (rule.errorType !== undefined) headers['x-amzn-ErrorType'] = rule.errorType;
+  if (rule.retryAfterSeconds !== undefined) headers['Retry-After'] = String(rule.retryAfterSeconds);
+  if (code >= 300 && code < 400) headers.Location = selfUrl;
+  res.writeHead(code, headers);
+  res.end(bodiless ? undefined : payload);
+}
 
 export function createRequestListener(state: ServerState): RequestListener {
   const hung = new Set<ServerResponse>();
@@ -180,6 +232,8 @@ export function createRequestListener(state: ServerState): RequestListener {
       const proceed = (): void => {
         if (res.destroyed || res.headersSent) return;
         const terminal = decision?.terminal;
+        // corrupt: answer for real, then damage the 200 body before it is sent.
+        let corruptWith: FaultRule | undefined;
         if (terminal !== undefined && operation !== undefined) {
           fault = terminal.kind;
           switch (terminal.kind) {
@@ -205,6 +259,12 @@ export function createRequestListener(state: ServerState): RequestListener {
               }
               return;
             }
+            case 'status':
+              sendStatusFault(res, requestId, terminal.rule, `${state.url()}${url}`);
+              return;
+            case 'corrupt':
+              corruptWith = terminal.rule;
+              break;
             default:
               fail(faultError(terminal.kind, terminal.rule, operation));
               return;
@@ -255,12 +315,19 @@ export function createRequestListener(state: ServerState): RequestListener {
             body,
             now: state.clock.nowMs(),
           });
-          sendJson(
-            res,
-            200,
-            Buffer.isBuffer(result) ? result : Buffer.from(JSON.stringify(result)),
-            requestId,
-          );
+          let payload = Buffer.isBuffer(result) ? result : Buffer.from(JSON.stringify(result));
+          if (corruptWith?.variant !== undefined) {
+            const damaged = corruptBody(
+              corruptWith.variant,
+              route.operation,
+              JSON.parse(payload.toString('utf8')) as Json,
+              corruptWith.url,
+            );
+            payload = Buffer.from(JSON.stringify(damaged));
+          }
+          sendJson(res, 200, payload, requestId);
+          // After the answer is written: a scan is cheap and only queues events.
+          if (CHANGES_JOBS.has(route.operation)) state.events.scan();
         } catch (error) {
           if (error instanceof AmplifyError) fail(error);
           else {
@@ -300,6 +367,7 @@ export function createRequestListener(state: ServerState): RequestListener {
           clock: state.clock,
           faults: state.faults,
           stats: state.stats,
+          events: state.events,
           url: state.url,
           signaturesRequired: () => state.verifier !== undefined,
         },
@@ -324,16 +392,17 @@ export function createRequestListener(state: ServerState): RequestListener {
       res.end();
       return;
     }
-    const file = serveFile(
-      state.world,
-      state.clock.nowMs(),
-      path.slice('/_files/'.length).split('/'),
+    const file = withRange(
+      serveFile(state.world, state.clock.nowMs(), path.slice('/_files/'.length).split('/')),
+      req.headers.range,
     );
     res.writeHead(file.status, {
       'Content-Type': file.contentType,
       'Content-Length': file.body.length,
+      ...file.headers,
       'x-amzn-RequestId': requestId,
     });
+    // A client that stops reading early just closes its socket; Node drops the rest of the body.
     res.end(req.method === 'HEAD' ? undefined : file.body);
   }
 

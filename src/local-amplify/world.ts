@@ -27,15 +27,8 @@ import {
   type WorldConfig,
 } from './seed.js';
 import type { StartDeploymentInput, StartJobInput } from './validation.js';
-import {
-  FileUrls,
-  type JobSummaryWire,
-  type JobWire,
-  jobWire,
-  summaryWire,
-  wireJobType,
-  wireStatus,
-} from './wire.js';
+import { FileUrls, jobWire, summaryWire, wireJobType, wireStatus } from './wire.js';
+import type { JobSummaryWire, JobWire } from './wire-types.js';
 
 /** How long a stopped job stays CANCELLING before it is CANCELLED (virtual time). */
 export const CANCEL_DELAY_MS = 5000;
@@ -68,6 +61,8 @@ export class World {
   readonly #appsById = new Map<string, AppRecord>();
   /** Jobs started through the API that may still be running (pruned lazily). */
   readonly #apiJobs = new Set<JobRecord>();
+  /** Called with each job StartJob or StartDeployment creates (the event publisher watches it). */
+  onJobCreated: ((job: JobRecord) => void) | undefined;
 
   constructor(config: WorldConfig, concurrentJobsLimit: number, baseUrl: string) {
     this.config = config;
@@ -173,6 +168,7 @@ export class World {
     });
     const job = addJob(this.config, this.artifacts, branch, fields, timeline, { viaApi: true });
     this.#apiJobs.add(job);
+    this.onJobCreated?.(job);
     return job;
   }
 

@@ -125,3 +125,36 @@ describe('the standalone command', () => {
     expect(code).toBe(0);
   });
 });
+
+describe('payload and status faults on the command line', () => {
+  it('parses corrupt and status specs, a URL with commas and a duration with a unit', () => {
+    const parsed = parseCliArgs([
+      '--fault',
+      'GetJob:corrupt:variant=nullStep,count=2',
+      '--fault',
+      '*:status:code=502,body=html,for=30s',
+      '--fault',
+      'GetJob:corrupt:variant=logUrl,jobId=7,url=http://10.0.0.1/log?a=1,b=2',
+    ]);
+    expect(parsed).toEqual(
+      expect.objectContaining({
+        ok: true,
+        options: expect.objectContaining({
+          faults: [
+            { kind: 'corrupt', operations: ['GetJob'], variant: 'nullStep', count: 2 },
+            { kind: 'status', statusCode: 502, body: 'html', forMs: 30_000 },
+            {
+              kind: 'corrupt',
+              operations: ['GetJob'],
+              variant: 'logUrl',
+              url: 'http://10.0.0.1/log?a=1,b=2',
+              labels: { jobId: '7' },
+            },
+          ],
+        }),
+      }),
+    );
+    expect(HELP_TEXT).toContain('corrupt status');
+    expect(HELP_TEXT).toContain('stepsNotList');
+  });
+});

@@ -177,7 +177,7 @@ describe('job progression on the virtual clock', () => {
       const pinned = fresh.world
         .quirkJobs()
         .map((q) => fresh.world.getJobSummaryWire(q.appId, q.branchName, q.jobId)?.status);
-      expect(pinned).toEqual(['PENDING', 'WEIRD_NEW_STATUS', 'SUCCEED', 'RUNNING']);
+      expect(pinned).toEqual(['PENDING', 'WEIRD_NEW_STATUS', 'SUCCEED', 'RUNNING', 'SUCCEED']);
     } finally {
       await fresh.close();
     }

@@ -154,13 +154,14 @@ describe('live-service quirks (spec §7)', () => {
     return { appId: found.appId, branchName: found.branchName, jobId: found.jobId };
   }
 
-  it('lists four pinned quirk jobs in the quirks app', () => {
+  it('lists five pinned quirk jobs in the quirks app', () => {
     const { appId } = la.world.quirkApp();
     expect(la.world.quirkJobs()).toEqual([
       { kind: 'sparseSummary', appId, branchName: 'main', jobId: '2' },
       { kind: 'unknownEnums', appId, branchName: 'main', jobId: '3' },
       { kind: 'emptyUrls', appId, branchName: 'main', jobId: '4' },
       { kind: 'runningStepWithoutEndTime', appId, branchName: 'main', jobId: '5' },
+      { kind: 'hugeLog', appId, branchName: 'legacy', jobId: '4' },
     ]);
   });
 

@@ -1,0 +1,46 @@
+import { describe, expect, it } from 'vitest';
+import { startReceiver } from './event-receiver.js';
+import { startFrozen } from './helpers.js';
+
+// In a file of its own: Vitest runs each file in a fresh process, so no earlier test's sockets or
+// timers blur the counts below.
+
+const HOUR = 3_600_000;
+
+async function until(condition: () => boolean, what: string, timeoutMs: number): Promise<void> {
+  const started = Date.now();
+  while (!condition()) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+describe('shutting down', () => {
+  it('leaves no timer or socket behind once closed mid-delivery', async () => {
+    const count = (kind: string) =>
+      process.getActiveResourcesInfo().filter((resource) => resource === kind).length;
+    const baseline = { timers: count('Timeout'), sockets: count('TCPSocketWrap') };
+    const receiver = await startReceiver((_event, _attempt, n) => (n === 1 ? 503 : 'hang'));
+    const la = await startFrozen({
+      seed: 'events',
+      eventStatuses: 'all',
+      eventTarget: { url: receiver.url },
+      eventDelivery: { retryDelayMs: 5_000, timeoutMs: 60_000 },
+    });
+    la.clock.advance(HOUR);
+    await until(() => receiver.received.length === 1, 'the first attempt', 10_000);
+    // The first attempt got a 503: a retry timer and the periodic scan are pending now.
+    expect(count('Timeout')).toBeGreaterThan(baseline.timers);
+    expect(la.events.pending()).toBeGreaterThan(1);
+    await la.close();
+    await receiver.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(la.events.pending()).toBe(0);
+    expect(la.events.scan()).toBe(0);
+    await until(
+      () => count('Timeout') <= baseline.timers && count('TCPSocketWrap') <= baseline.sockets,
+      'timers and sockets to go',
+      2_000,
+    );
+  });
+});
