@@ -253,7 +253,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
         return;
       }
       metrics.authFailed(outcome.reason);
-      requestLog.warn({ reason: outcome.reason, status: outcome.status }, 'request refused');
+      requestLog.info({ reason: outcome.reason, status: outcome.status }, 'request refused');
       sendJson(
         res,
         outcome.status,

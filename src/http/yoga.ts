@@ -84,7 +84,15 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
         : {
             origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
             methods: ['GET', 'POST'],
-            allowedHeaders: ['content-type', 'x-request-id', 'apollo-require-preflight'],
+            // Credentials travel in headers (never cookies), so browsers must be allowed to send them.
+            allowedHeaders: [
+              'content-type',
+              'x-request-id',
+              'apollo-require-preflight',
+              'authorization',
+              'x-api-key',
+              'traceparent',
+            ],
             exposedHeaders: ['x-request-id'],
             credentials: false,
             maxAge: 600,

@@ -350,6 +350,25 @@ describe('access control over real HTTP', () => {
     }
   });
 
+  it('answers a browser\'s CORS preflight without credentials, allowing the credential headers', async () => {
+    const origin = 'https://dashboard.example.com';
+    const gateway = await stack.gateway({ API_KEYS, CORS_ORIGINS: origin });
+    const target = await gateway.listen();
+    const preflight = await fetch(`${target.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: {
+        origin,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type,x-api-key,authorization',
+      },
+    });
+
+    expect(preflight.status).toBe(204);
+    expect(preflight.headers.get('access-control-allow-origin')).toBe(origin);
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/x-api-key/);
+    expect(preflight.headers.get('access-control-allow-headers')).toMatch(/authorization/);
+  });
+
   it('serves the GraphiQL page without credentials, but runs nothing without them', async () => {
     const gateway = await stack.gateway({ API_KEYS, GRAPHIQL: 'true' });
     const target = await gateway.listen();
