@@ -13,13 +13,17 @@
  * from the results (metrics.ts), since Yoga caches validation results per document.
  */
 import { EnvelopArmorPlugin } from '@escape.tech/graphql-armor';
-import type { GraphQLArmorRejectCallback } from '@escape.tech/graphql-armor-types';
 import { GraphQLError, NoSchemaIntrospectionCustomRule } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import type { OperationLimit } from '../observability/metrics.js';
 import { estimateUpstreamCalls, type UpstreamCostTable } from '../schema/upstream-budget.js';
+
+/** graphql-armor's rejection callback, as its plugin's options declare it. */
+type ArmorRejectCallback = NonNullable<
+  NonNullable<NonNullable<Parameters<typeof EnvelopArmorPlugin>[0]>['maxAliases']>['onReject']
+>[number];
 
 /** A refusal before execution, in the catalog's shape (`extensions.limit` names the limit). */
 export function limitError(
@@ -65,7 +69,7 @@ export function useOperationLimits(options: OperationLimitsOptions): Plugin[] {
   ) => {
     const text = (error: GraphQLError) =>
       `${error.message.replace(/^Syntax Error:\s*/, '')} (${VARIABLE_OF[limit]})`;
-    const report: GraphQLArmorRejectCallback = (validation, error) => {
+    const report: ArmorRejectCallback = (validation, error) => {
       const refused = limitError(limit, text(error), { max });
       // Validation rules report into their context; the token limit runs inside the parser, which
       // has none, so it throws (Yoga answers it as a parse error, keeping these extensions).

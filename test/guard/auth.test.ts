@@ -350,7 +350,7 @@ describe('access control over real HTTP', () => {
     }
   });
 
-  it('answers a browser\'s CORS preflight without credentials, allowing the credential headers', async () => {
+  it("answers a browser's CORS preflight without credentials, allowing the credential headers", async () => {
     const origin = 'https://dashboard.example.com';
     const gateway = await stack.gateway({ API_KEYS, CORS_ORIGINS: origin });
     const target = await gateway.listen();
