@@ -7,7 +7,29 @@
  * representation of the same job are one GetJob.
  */
 import { jobKeyId, jobKeyProblems } from '../upstream/keys.js';
-import type { UpstreamCostTable } from './upstream-budget.js';
+import type { FieldUpstreamCost, UpstreamCostTable } from './upstream-budget.js';
+
+/** How a list field is sized: its argument, default and largest page. */
+export interface ListSizing {
+  sizeArgument: string;
+  defaultSize: number;
+  maxSize: number;
+}
+
+/**
+ * The cost of a list field sized by an argument (`first`): one list call per page of up to
+ * `maxSize` entries, and everything selected below it once per entry. A size above the maximum is
+ * counted as the maximum (the field refuses it anyway).
+ */
+export function listFieldCost(list: ListSizing): FieldUpstreamCost {
+  const size = (args: Record<string, unknown>) => {
+    const asked = args[list.sizeArgument];
+    return typeof asked === 'number' && asked >= 0
+      ? Math.min(asked, list.maxSize)
+      : list.defaultSize;
+  };
+  return { calls: (args) => Math.max(1, Math.ceil(size(args) / list.maxSize)), fanOut: size };
+}
 
 /** The GetJob a job key costs; none when the key is malformed (refused before any call). */
 function getJob(key: { appId: unknown; branchName: unknown; jobId: unknown }): string[] {
