@@ -25,7 +25,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import type { Plugin } from 'graphql-yoga';
-import { createRemoteJWKSet, type JWTPayload, jwtVerify } from 'jose';
+import type { JWTPayload } from 'jose';
 import type { Logger } from 'pino';
 import type { ApiKeyEntry, Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
@@ -171,22 +171,29 @@ export function createAuthenticator(
   const { apiKeys, jwt } = config.auth;
   const routerSecret =
     config.routerSecret === null ? null : Buffer.from(config.routerSecret, 'utf8');
-  const jwks =
+  // jose is loaded only when JWTs are configured (it costs start-up time otherwise).
+  const verifier =
     jwt === null
       ? null
-      : createRemoteJWKSet(new URL(jwt.jwksUrl), {
-          cooldownDuration: jwt.jwksCooldownMs,
-          cacheMaxAge: 600_000,
-          timeoutDuration: 5_000,
-        });
+      : import('jose').then(({ createRemoteJWKSet, jwtVerify }) => ({
+          jwtVerify,
+          jwks: createRemoteJWKSet(new URL(jwt.jwksUrl), {
+            cooldownDuration: jwt.jwksCooldownMs,
+            cacheMaxAge: 600_000,
+            timeoutDuration: 5_000,
+          }),
+        }));
   const accepted = [
     ...(apiKeys !== null ? ['an API key (x-api-key: <key> or Authorization: Bearer <key>)'] : []),
     ...(jwt !== null ? ['a JWT (Authorization: Bearer <token>)'] : []),
   ];
 
   async function verifyJwt(token: string): Promise<AuthOutcome> {
-    if (jwt === null || jwks === null) return refuse('invalid', 'JWTs are not accepted here.');
+    if (jwt === null || verifier === null) {
+      return refuse('invalid', 'JWTs are not accepted here.');
+    }
     try {
+      const { jwtVerify, jwks } = await verifier;
       const { payload } = await jwtVerify(token, jwks, {
         issuer: jwt.issuer,
         audience: jwt.audience,
