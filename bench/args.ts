@@ -2,7 +2,7 @@
 import { parseArgs } from 'node:util';
 import type { Generator } from './load.js';
 
-export const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'cold'] as const;
+export const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'cold'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 export const HELP = `npm run bench -- [flags]
@@ -14,7 +14,7 @@ CPU 0 with the local Amplify, the load generator on CPU 1. Loopback only.
   --quick            Smoke run: 1 round x 2 s, 10 W3 requests, 2 cold starts (about a minute)
   --soak             Also run the soak: W1/W2 alternating against the gateway for 5 min, RSS
                      sampled every 10 s (30 s with --quick)
-  --only LIST        Workloads to run, comma-separated: W1,W2,W3,W4,cold (default: all)
+  --only LIST        Workloads to run, comma-separated: W1,W2,W3,W4,W5,cold (default: all)
   --rounds N         Interleaved rounds (default 3)
   --seconds N        Seconds per target per round (default 5)
   --connections N    Load generator connections (default 16)

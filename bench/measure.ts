@@ -18,7 +18,14 @@ import {
   type Target,
   type TargetName,
 } from './targets.js';
-import { addGetJobLatency, getJobCalls, removeFault, type Upstream } from './upstream-control.js';
+import {
+  addGetJobLatency,
+  amplifyCalls,
+  getJobCalls,
+  removeFault,
+  totalCalls,
+  type Upstream,
+} from './upstream-control.js';
 
 export interface BenchContext {
   args: BenchArgs;
@@ -33,7 +40,7 @@ export interface BenchContext {
 }
 
 export interface Workload {
-  name: 'W1' | 'W2' | 'W3';
+  name: 'W1' | 'W2' | 'W3' | 'W5';
   title: string;
   jobs: JobKey[];
   /** The request body (JSON). */
@@ -54,6 +61,8 @@ export interface Sample {
   amplifyCpuUsPerRequest: number;
   peakRssMb: number;
   getJobPerRequest: number;
+  /** Every Amplify API call (GetJob, ListJobs, GetBranch...) per request. */
+  callsPerRequest: number;
   /** Share of the servers' CPU used by processes other than the target and the local Amplify. */
   otherLoadPct: number;
   errors: number;
@@ -69,7 +78,7 @@ async function measureOnce(
 ): Promise<Sample> {
   const pid = target.process.pid;
   const amplifyPid = ctx.upstream.process.pid;
-  const calls0 = await getJobCalls(ctx.upstream);
+  const calls0 = await amplifyCalls(ctx.upstream);
   resetPeakRss(pid);
   const cpu0 = cpuMicros(pid);
   const amplify0 = cpuMicros(amplifyPid);
@@ -89,7 +98,7 @@ async function measureOnce(
   const amplify1 = cpuMicros(amplifyPid);
   const core1 = cpuTicks(ctx.serverCpu);
   const peak = peakRssMb(pid);
-  const calls1 = await getJobCalls(ctx.upstream);
+  const calls1 = await amplifyCalls(ctx.upstream);
   const requests = Math.max(1, load.requests);
   const ours = cpu1 - cpu0 + (amplify1 - amplify0);
   const coreBusy = (core1.busy - core0.busy) * microsPerTick();
@@ -103,7 +112,8 @@ async function measureOnce(
     cpuUsPerRequest: round((cpu1 - cpu0) / requests, 1),
     amplifyCpuUsPerRequest: round((amplify1 - amplify0) / requests, 1),
     peakRssMb: round(peak, 1),
-    getJobPerRequest: round((calls1 - calls0) / requests),
+    getJobPerRequest: round(((calls1.GetJob ?? 0) - (calls0.GetJob ?? 0)) / requests),
+    callsPerRequest: round((totalCalls(calls1) - totalCalls(calls0)) / requests),
     otherLoadPct: round(Math.max(0, ((coreBusy - ours) / coreTotal) * 100), 1),
     errors: load.errors,
     mismatches: load.mismatches,
@@ -119,6 +129,7 @@ export interface TargetSummary {
   /** The highest peak of all rounds. */
   peakRssMb: number;
   getJobPerRequest: number;
+  callsPerRequest: number;
   otherLoadPct: number;
   errors: number;
   mismatches: number | null;
@@ -154,6 +165,7 @@ function summarize(samples: readonly Sample[]): TargetSummary {
     ),
     peakRssMb: Math.max(...samples.map((s) => s.peakRssMb)),
     getJobPerRequest: round(of((s) => s.getJobPerRequest)),
+    callsPerRequest: round(of((s) => s.callsPerRequest)),
     otherLoadPct: round(
       of((s) => s.otherLoadPct),
       1,

@@ -35,17 +35,20 @@ import {
   throughputTable,
   w3Table,
 } from './report.js';
-import { compareWithGateway, getJobPerRequest, takeGatewayAnswer } from './sanity.js';
+import { callsPerRequest, compareWithGateway, takeGatewayAnswer } from './sanity.js';
 import {
   ALIASES_OPERATION,
   ALIASES_QUERY,
   aliasesVariables,
   DISTINCT_JOBS,
+  JOB_HISTORY_OPERATION,
+  JOB_HISTORY_PAGE,
+  JOB_HISTORY_QUERY,
   JOB_OPERATION,
   JOB_QUERY,
 } from './servers/operations.js';
 import { startTarget, TARGET_LABELS, type Target, targetEnv } from './targets.js';
-import { jobsWithStatus, startJobs, startUpstream } from './upstream-control.js';
+import { busiestBranch, jobsWithStatus, startJobs, startUpstream } from './upstream-control.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The servers (targets and local Amplify) share this CPU; the load generator and runner use the other. */
@@ -171,7 +174,19 @@ async function main(): Promise<void> {
         })
       : '',
   );
-  const throughputWorkloads = [w1, w2].filter((w) => want(w.name));
+  // A "recent builds" page: one branch's 20 newest jobs with their steps.
+  const historyBranch = await busiestBranch(upstream);
+  const w5 = workload(
+    'W5',
+    `a job-history page: ${JOB_HISTORY_PAGE} newest jobs of one branch with their steps (ListJobs + GetJob per job)`,
+    [],
+    JSON.stringify({
+      query: JOB_HISTORY_QUERY,
+      operationName: JOB_HISTORY_OPERATION,
+      variables: { ...historyBranch, first: JOB_HISTORY_PAGE },
+    }),
+  );
+  const throughputWorkloads = [w1, w2, w5].filter((w) => want(w.name));
   const needFloor = throughputWorkloads.length > 0 || want('W3');
   const needCeiling = throughputWorkloads.length > 0;
 
@@ -184,12 +199,12 @@ async function main(): Promise<void> {
   const problems: string[] = [];
   const notes: string[] = [];
   // Every workload whose answer something needs: load runs, W3, cold start (W1), soak (W1, W2).
-  const checked = [w1, w2, w3].filter(
+  const checked = [w1, w2, w3, w5].filter(
     (w) =>
       throughputWorkloads.includes(w) ||
       (w === w3 && want('W3')) ||
       (w === w1 && want('cold')) ||
-      (w !== w3 && args.soak),
+      ((w === w1 || w === w2) && args.soak),
   );
   for (const w of checked) problems.push(...(await takeGatewayAnswer(gateway, w)));
   let ceiling: Target | null = null;
@@ -231,19 +246,39 @@ async function main(): Promise<void> {
       `SANITY CHECK FAILED: the targets do not answer the same data; nothing was measured.\n\n${problems.join('\n\n')}`,
     );
   }
-  // GetJob per request, counted exactly (sequential requests): the floor makes one per request;
-  // the gateway one for the RUNNING job (W2: a cache must not keep it) and at most one for the
-  // terminal job (W1: a cache may make it 0).
-  const exactCalls: Record<string, Record<string, number>> = {};
+  // Amplify calls per request, counted exactly (sequential requests). W1/W2: the floor makes one
+  // GetJob; the gateway one for the RUNNING job (W2: a cache must not keep it) and at most one for
+  // the terminal job (W1: a cache may make it 0). W5: the floor makes one ListJobs and one GetJob
+  // per job; the gateway one ListJobs, one GetBranch (its `branch(...)` answers null for a missing
+  // branch) and at most one GetJob per job (a cache may keep the finished ones).
+  const exactCalls: Record<string, Record<string, Record<string, number>>> = {};
   for (const w of throughputWorkloads) {
     for (const target of [gateway, floor]) {
       if (target === null) continue;
-      const perRequest = await getJobPerRequest(target, w, upstream, 10);
-      exactCalls[w.name] = { ...exactCalls[w.name], [target.name]: perRequest };
-      const allowed = target === gateway && w === w1 ? perRequest <= 1 : perRequest === 1;
+      const calls = await callsPerRequest(target, w, upstream, w === w5 ? 3 : 10);
+      exactCalls[w.name] = { ...exactCalls[w.name], [target.name]: calls };
+      const getJob = calls.GetJob ?? 0;
+      const isGateway = target === gateway;
+      const expected =
+        w === w5
+          ? isGateway
+            ? 'ListJobs 1, GetBranch 1, GetJob at most 20'
+            : `ListJobs 1, GetJob ${JOB_HISTORY_PAGE}`
+          : isGateway && w === w1
+            ? 'GetJob at most 1'
+            : 'GetJob exactly 1';
+      const allowed =
+        w === w5
+          ? calls.ListJobs === 1 &&
+            (isGateway
+              ? calls.GetBranch === 1 && getJob <= JOB_HISTORY_PAGE
+              : getJob === JOB_HISTORY_PAGE && calls.GetBranch === undefined)
+          : isGateway && w === w1
+            ? getJob <= 1
+            : getJob === 1;
       if (!allowed) {
         problems.push(
-          `${w.name}: the ${TARGET_LABELS[target.name]} made ${perRequest} GetJob calls per request; expected ${target === gateway && w === w1 ? 'at most 1' : 'exactly 1'}`,
+          `${w.name}: the ${TARGET_LABELS[target.name]} made ${JSON.stringify(calls)} calls per request; expected ${expected}`,
         );
       }
     }
@@ -251,7 +286,7 @@ async function main(): Promise<void> {
   if (problems.length > 0) fail(`SANITY CHECK FAILED:\n\n${problems.join('\n\n')}`);
   for (const note of notes) console.log(`sanity: ${note}`);
   console.log(
-    `sanity: ${checked.map((w) => w.name).join(', ')}: every target answers the gateway's bytes (${checked.map((w) => `${w.name} ${Buffer.byteLength(w.expected)} B`).join(', ')}); GetJob per request as expected`,
+    `sanity: ${checked.map((w) => w.name).join(', ')}: every target answers the gateway's bytes (${checked.map((w) => `${w.name} ${Buffer.byteLength(w.expected)} B`).join(', ')}); Amplify calls per request as expected`,
   );
 
   const ctx: BenchContext = {
@@ -334,7 +369,7 @@ async function main(): Promise<void> {
       quick: args.quick,
       rebuilt,
     },
-    getJobPerRequestSequential: exactCalls,
+    callsPerRequestSequential: exactCalls,
     throughput,
     w3: w3Result,
     cold,

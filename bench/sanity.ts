@@ -8,7 +8,7 @@ import { describeDifference } from './diff.js';
 import { postJson } from './http.js';
 import type { Workload } from './measure.js';
 import { TARGET_LABELS, type Target } from './targets.js';
-import { getJobCalls, type Upstream } from './upstream-control.js';
+import { amplifyCalls, type Upstream } from './upstream-control.js';
 
 interface JobAnswer {
   data?: Record<string, { summary?: { status?: string } } | null>;
@@ -37,6 +37,13 @@ function checkGatewayAnswer(workload: Workload, body: string): string[] {
   }
   const wanted =
     workload.name === 'W1' ? 'SUCCEED' : workload.name === 'W2' ? 'RUNNING' : undefined;
+  if (workload.name === 'W5') {
+    const nodes = (parsed.data?.branch as { jobs?: { nodes?: unknown[] } } | undefined)?.jobs
+      ?.nodes;
+    if (!Array.isArray(nodes) || nodes.length === 0) {
+      problems.push(`${workload.name}: the gateway answered no jobs on the page`);
+    }
+  }
   const status = values[0]?.summary?.status;
   if (wanted !== undefined && status !== wanted) {
     problems.push(`${workload.name}: the job's status is ${status}, not ${wanted}`);
@@ -106,16 +113,22 @@ export async function compareWithGateway(
 }
 
 /**
- * Sends `count` requests one after the other and returns the GetJob calls they cost per request:
- * exact, unlike a load run, whose last in-flight requests are cut off when it stops.
+ * Sends `count` requests one after the other and returns the Amplify calls they cost per request,
+ * by operation: exact, unlike a load run, whose last in-flight requests are cut off when it stops.
  */
-export async function getJobPerRequest(
+export async function callsPerRequest(
   target: Target,
   workload: Workload,
   upstream: Upstream,
   count: number,
-): Promise<number> {
-  const before = await getJobCalls(upstream);
+): Promise<Record<string, number>> {
+  const before = await amplifyCalls(upstream);
   for (let i = 0; i < count; i++) await postJson(target.url, workload.body, false);
-  return ((await getJobCalls(upstream)) - before) / count;
+  const after = await amplifyCalls(upstream);
+  const perRequest: Record<string, number> = {};
+  for (const [operation, calls] of Object.entries(after)) {
+    const made = calls - (before[operation] ?? 0);
+    if (made > 0) perRequest[operation] = made / count;
+  }
+  return perRequest;
 }

@@ -59,6 +59,40 @@ export async function getJobCalls(upstream: Upstream): Promise<number> {
   return stats.calls.GetJob ?? 0;
 }
 
+/** Every Amplify API call the local Amplify has received since it started, by operation. */
+export async function amplifyCalls(upstream: Upstream): Promise<Record<string, number>> {
+  const stats = await controlJson<{ calls: Record<string, number> }>(
+    `${upstream.url}/_local/stats`,
+  );
+  return stats.calls;
+}
+
+/** Sum of all calls in a `calls` map. */
+export function totalCalls(calls: Record<string, number>): number {
+  return Object.values(calls).reduce((sum, n) => sum + n, 0);
+}
+
+/**
+ * The branch with the most jobs outside the quirks app: W5's job-history page (its 20 newest jobs,
+ * a mix of finished ones and, with the frozen clock, maybe one that runs forever).
+ */
+export async function busiestBranch(
+  upstream: Upstream,
+): Promise<{ appId: string; branchName: string }> {
+  const world = await controlJson<{
+    apps: { appId: string; branches: { branchName: string; jobs: number }[] }[];
+    quirkJobs: { appId: string }[];
+  }>(`${upstream.url}/_local/world`);
+  const quirkApps = new Set(world.quirkJobs.map((q) => q.appId));
+  const branches = world.apps
+    .filter((app) => !quirkApps.has(app.appId))
+    .flatMap((app) => app.branches.map((b) => ({ appId: app.appId, ...b })))
+    .sort((a, b) => b.jobs - a.jobs);
+  const top = branches[0];
+  if (top === undefined) throw new Error('the local Amplify world has no branch for W5');
+  return { appId: top.appId, branchName: top.branchName };
+}
+
 /** Adds fixed latency to every GetJob; returns the rule id. */
 export async function addGetJobLatency(upstream: Upstream, latencyMs: number): Promise<string> {
   const { ids } = await controlJson<{ ids: string[] }>(`${upstream.url}/_local/faults`, 'POST', {

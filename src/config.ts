@@ -211,6 +211,9 @@ export const GATEWAY_VARIABLES = {
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: declare(httpUrl, '', 'Full OTLP/HTTP traces URL; wins over OTEL_EXPORTER_OTLP_ENDPOINT.'),
   OTEL_SERVICE_NAME: declare(nonEmpty, 'amplify-jobs-graphql', '`service.name` of the spans.'),
   OTEL_SDK_DISABLED: declare(bool, 'false', '`true` turns tracing off even when an endpoint is set.'),
+  CURSOR_SECRET: declare(secret, '', 'Key that signs connection cursors (HMAC-SHA256). Give every replica the same value, or a cursor from one replica is refused by another. Empty: a random key per process (cursors then stop working after a restart).'),
+  STEP_LOG_MAX_BYTES: declare(int(256, 16 * 1024 * 1024), '1048576', 'Most bytes of a step log `Step.log` reads and returns: its end, asked for with an HTTP Range.'),
+  STEP_LOG_TIMEOUT_MS: declare(int(100, 120_000), '10000', 'Milliseconds one step-log read may take in all (connect, redirects, body) before it fails.'),
 };
 
 // biome-ignore format: one variable per line, read as a table
@@ -289,6 +292,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
       maxAttempts: v.UPSTREAM_MAX_ATTEMPTS,
       maxConcurrency: v.UPSTREAM_MAX_CONCURRENCY,
       maxSockets: v.UPSTREAM_MAX_SOCKETS,
+      stepLogMaxBytes: v.STEP_LOG_MAX_BYTES,
+      stepLogTimeoutMs: v.STEP_LOG_TIMEOUT_MS,
     },
     /** `null`: CORS off (same-origin only); `['*']`: any origin. */
     corsOrigins: v.CORS_ORIGINS,
@@ -346,6 +351,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
               `${(v.OTEL_EXPORTER_OTLP_ENDPOINT ?? '').replace(/\/+$/, '')}/v1/traces`,
             serviceName: v.OTEL_SERVICE_NAME,
           },
+    /** `null`: cursors are signed with a random key made at start (one replica, until restart). */
+    cursorSecret: v.CURSOR_SECRET,
   };
 }
 

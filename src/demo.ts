@@ -9,11 +9,13 @@ import { loadGraphiQLRenderer } from './http/graphiql.js';
 import { closeOnSignals, listen } from './http/server.js';
 import { startLocalAmplify } from './local-amplify/index.js';
 import { createObservability } from './observability/index.js';
-import { createLogger, unknownValueLogger } from './observability/logger.js';
+import { createLogger, unknownValueLogger, wireProblemLogger } from './observability/logger.js';
 import { createSdkUpstream } from './upstream/sdk-upstream.js';
 
-const DEMO_QUERY = `# A job from the demo world of the embedded local Amplify. Run it with ▶ (or Ctrl+Enter).
-query Job($appId: ID!, $branchName: String!, $jobId: ID!) {
+const DEMO_QUERY = `# One job of the embedded local Amplify in full, then its apps, their branches and latest jobs.
+# Run it with ▶ (or Ctrl+Enter). Copy any appId, branchName and jobId into app(...), branch(...)
+# or job(...); continue a list with after: its pageInfo.endCursor.
+query Explore($appId: ID!, $branchName: String!, $jobId: ID!) {
   job(appId: $appId, branchName: $branchName, jobId: $jobId) {
     appId
     branchName
@@ -28,19 +30,52 @@ query Job($appId: ID!, $branchName: String!, $jobId: ID!) {
       startTime
       endTime
     }
+    durationSeconds
+    failedStep { stepName statusReason }
     steps {
       stepName
       status
       startTime
       endTime
+      durationSeconds
       logUrl
       artifactsUrl
       statusReason
       screenshots { name url }
+      log(tailLines: 5) { text truncated bytes }
     }
+  }
+
+  apps(first: 3) {
+    nodes {
+      appId
+      name
+      branches(first: 3) {
+        nodes {
+          branchName
+          url
+          jobs(first: 3) {
+            nodes {
+              jobId
+              isTerminal
+              durationSeconds
+              summary { status jobType commitMessage startTime }
+            }
+            pageInfo { hasNextPage endCursor }
+          }
+        }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
   }
 }
 `;
+
+/** The printed curl examples: navigation without ids first, then one job. */
+const EXPLORE_CURL_QUERY =
+  '{ apps(first: 2) { nodes { appId name branches(first: 2) { nodes { branchName jobs(first: 3) { nodes { jobId summary { status } } } } } } } }';
+const JOB_CURL_QUERY =
+  'query($appId: ID!, $branchName: String!, $jobId: ID!) { job(appId: $appId, branchName: $branchName, jobId: $jobId) { summary { status jobType } steps { stepName status log(tailLines: 3) { text } } } }';
 
 async function demo(): Promise<void> {
   // The demo serves an emulator's made-up jobs on loopback: no access control unless asked for.
@@ -70,6 +105,7 @@ async function demo(): Promise<void> {
     config: config.upstream,
     ...amplify.clientConfig(),
     onUnknownValue: unknownValueLogger(log),
+    onWireProblem: wireProblemLogger(log),
     observers: observability.upstreamObservers,
   });
 
@@ -88,11 +124,8 @@ async function demo(): Promise<void> {
     observability,
   });
   const running = await listen(app, config, log);
-  const curlBody = JSON.stringify({
-    query:
-      'query($appId: ID!, $branchName: String!, $jobId: ID!) { job(appId: $appId, branchName: $branchName, jobId: $jobId) { summary { status jobType } steps { stepName status } } }',
-    variables,
-  });
+  const exploreBody = JSON.stringify({ query: EXPLORE_CURL_QUERY });
+  const jobBody = JSON.stringify({ query: JOB_CURL_QUERY, variables });
   console.log(
     [
       '',
@@ -105,9 +138,12 @@ async function demo(): Promise<void> {
         ? 'Access control is on (API_KEYS, JWT_JWKS_URL or ROUTER_SECRET is set).'
         : 'Access control is off (AUTH=none): anyone who can reach this address can read every job.\n`npm start` refuses to start that way unless AUTH=none is set explicitly.',
       '',
-      'Try it from a shell:',
+      'Try it from a shell: the apps, their branches and latest jobs (no id needed),',
       `  curl -s ${running.url}/graphql -H 'content-type: application/json' \\`,
-      `    -d '${curlBody}'`,
+      `    -d '${exploreBody}'`,
+      'then one job with its steps and the end of their logs:',
+      `  curl -s ${running.url}/graphql -H 'content-type: application/json' \\`,
+      `    -d '${jobBody}'`,
       '',
       'Press Ctrl+C to stop.',
       '',

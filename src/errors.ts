@@ -10,10 +10,48 @@ export const ErrorCode = {
   BAD_USER_INPUT: 'BAD_USER_INPUT',
   /** Amplify throttled the gateway (or a quota was exceeded) and retries did not help. */
   UPSTREAM_THROTTLED: 'UPSTREAM_THROTTLED',
-  /** Amplify failed, timed out, reset the connection or answered something unreadable. */
+  /** Amplify answered with a server error (HTTP 5xx with an AWS error body, or none). */
   UPSTREAM_UNAVAILABLE: 'UPSTREAM_UNAVAILABLE',
+  /**
+   * Amplify did not open a connection, answer, or finish its answer within the configured time
+   * (`UPSTREAM_CONNECT_TIMEOUT_MS`, `UPSTREAM_REQUEST_TIMEOUT_MS`), or answered HTTP 408.
+   */
+  UPSTREAM_TIMEOUT: 'UPSTREAM_TIMEOUT',
+  /** The connection to Amplify was reset or closed before the answer was complete. */
+  UPSTREAM_CONNECTION_RESET: 'UPSTREAM_CONNECTION_RESET',
+  /** Amplify's endpoint refused the connection, or there is no route to it. */
+  UPSTREAM_CONNECTION_REFUSED: 'UPSTREAM_CONNECTION_REFUSED',
+  /**
+   * The endpoint's host name could not be resolved: retryable only for a temporary DNS failure
+   * (EAI_AGAIN), not for a name that does not exist (ENOTFOUND).
+   */
+  UPSTREAM_DNS_FAILURE: 'UPSTREAM_DNS_FAILURE',
+  /** The TLS handshake with the endpoint failed (untrusted or mismatched certificate, protocol). */
+  UPSTREAM_TLS_FAILURE: 'UPSTREAM_TLS_FAILURE',
+  /**
+   * Amplify (or something in between) answered with a body that is not JSON; the message says the
+   * HTTP status. Retryable only for a 5xx (a load balancer's error page).
+   */
+  UPSTREAM_UNREADABLE_RESPONSE: 'UPSTREAM_UNREADABLE_RESPONSE',
+  /** Amplify answered an HTTP status the gateway does not expect (3xx, an unknown 4xx). */
+  UPSTREAM_UNEXPECTED_STATUS: 'UPSTREAM_UNEXPECTED_STATUS',
   /** Amplify refused the gateway's credentials or IAM permissions. */
   UPSTREAM_UNAUTHORIZED: 'UPSTREAM_UNAUTHORIZED',
+  /**
+   * Amplify answered, but without a usable entity (no job, a job that is not an object, another
+   * job than the one asked for). Never retryable: the same answer would come back.
+   */
+  UPSTREAM_INVALID_RESPONSE: 'UPSTREAM_INVALID_RESPONSE',
+  /**
+   * Amplify named a URL (a step's log) the gateway will not fetch: a host where Amplify logs do
+   * not live, a non-public address, or a redirect elsewhere.
+   */
+  UPSTREAM_URL_REFUSED: 'UPSTREAM_URL_REFUSED',
+  /**
+   * A request any web page could send without a CORS preflight (a GET, a form-like POST) came
+   * without a CSRF header (HTTP 403); see src/http/browser-access.ts.
+   */
+  CSRF_PREVENTED: 'CSRF_PREVENTED',
   /** The request carried no valid credentials (API key, JWT, router secret); HTTP 401. */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   /** The credentials are valid but lack the scope the operation needs (e.g. `write`); HTTP 403. */
@@ -29,14 +67,24 @@ export const ErrorCode = {
 
 export type ErrorCode = (typeof ErrorCode)[keyof typeof ErrorCode];
 
-/** Whether a client may retry the same request later and expect a different outcome. */
+/**
+ * Whether a client may retry the same request later and expect a different outcome, by code; an
+ * error may say otherwise for itself (`retryable` option).
+ */
 const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.UPSTREAM_THROTTLED,
   ErrorCode.UPSTREAM_UNAVAILABLE,
+  ErrorCode.UPSTREAM_TIMEOUT,
+  ErrorCode.UPSTREAM_CONNECTION_RESET,
+  ErrorCode.UPSTREAM_CONNECTION_REFUSED,
 ]);
 
 export interface UpstreamDetails {
-  /** AWS error name, e.g. NotFoundException, or the network error code. */
+  /**
+   * AWS error name (e.g. NotFoundException), the network error code (ECONNRESET, ENOTFOUND,
+   * DEPTH_ZERO_SELF_SIGNED_CERT), TimeoutError, SyntaxError for a body that is not JSON, or
+   * InvalidResponse for an answer without a usable entity.
+   */
   errorName: string;
   httpStatus: number | null;
   /** Amplify's request id, for a support case with AWS. */
@@ -52,7 +100,9 @@ export class GatewayError extends Error {
   override readonly name = 'GatewayError';
   readonly code: ErrorCode;
   readonly upstream: UpstreamDetails | null;
-  /** More caller-safe facts for `extensions`, e.g. `{ limit: 'upstreamCalls', max: 50 }`. */
+  /** Whether retrying the same request later can give another outcome. */
+  readonly retryable: boolean;
+  /** More caller-safe facts for `extensions`, e.g. `{ limit: 'upstream_calls', max: 50 }`. */
   readonly details: Readonly<Record<string, string | number>> | null;
 
   constructor(
@@ -61,17 +111,15 @@ export class GatewayError extends Error {
     options: {
       cause?: unknown;
       upstream?: UpstreamDetails;
+      retryable?: boolean;
       details?: Record<string, string | number>;
     } = {},
   ) {
     super(message, { cause: options.cause });
     this.code = code;
     this.upstream = options.upstream ?? null;
+    this.retryable = options.retryable ?? RETRYABLE.has(code);
     this.details = options.details ?? null;
-  }
-
-  get retryable(): boolean {
-    return RETRYABLE.has(this.code);
   }
 
   /** What goes into GraphQL `extensions`: stable, documented, free of secrets and host names. */

@@ -8,7 +8,7 @@ import { createGatewayApp } from './http/app.js';
 import { loadGraphiQLRenderer } from './http/graphiql.js';
 import { closeOnSignals, listen } from './http/server.js';
 import { createObservability } from './observability/index.js';
-import { createLogger, unknownValueLogger } from './observability/logger.js';
+import { createLogger, unknownValueLogger, wireProblemLogger } from './observability/logger.js';
 import { createSdkUpstream } from './upstream/sdk-upstream.js';
 
 /** Which access-control mechanisms are on, for the start-up log line (never their values). */
@@ -44,6 +44,7 @@ async function main(): Promise<void> {
   const upstream = createSdkUpstream({
     config: config.upstream,
     onUnknownValue: unknownValueLogger(log),
+    onWireProblem: wireProblemLogger(log),
     observers: observability.upstreamObservers,
   });
 

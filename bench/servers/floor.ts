@@ -6,12 +6,15 @@
  * validation or execution: the least a server can do and still give the gateway's answer.
  *
  * W3 issues one GetJob per distinct job, capped at UPSTREAM_MAX_CONCURRENCY like the gateway's
- * per-request loader (same limiter).
+ * per-request loader (same limiter). W5 (a job-history page with steps) issues one ListJobs and one
+ * GetJob per job of the page, under the same cap; it does not read the branch (GetBranch), which
+ * the gateway's `branch(...)` does to answer null for a branch that does not exist.
  */
-import { GetJobCommand } from '@aws-sdk/client-amplify';
+import { GetJobCommand, ListJobsCommand } from '@aws-sdk/client-amplify';
 import { loadConfig } from '../../src/config.js';
 import { createLimiter } from '../../src/loaders/limiter.js';
 import { jobKeyId } from '../../src/upstream/keys.js';
+import { type JobListItem, type Page, toJobPage } from '../../src/upstream/page-shapes.js';
 import { createAmplifyClient } from '../../src/upstream/sdk-upstream.js';
 import { type JobKey, type JobRecord, toJobRecord } from '../../src/upstream/shapes.js';
 import { CONTENT_TYPE, readBody, serve } from './common.js';
@@ -21,8 +24,10 @@ import {
   aliasDetail,
   aliasesKeys,
   DISTINCT_JOBS,
+  JOB_HISTORY_OPERATION,
   JOB_OPERATION,
   jobDetail,
+  jobHistoryDetail,
 } from './operations.js';
 
 const loaded = loadConfig();
@@ -32,11 +37,31 @@ if (!loaded.ok) {
 }
 const { upstream } = loaded.config;
 // Endpoint, region and credentials come from the AWS_* environment, exactly as for the gateway.
-const client = createAmplifyClient({ config: upstream, onUnknownValue: () => {} });
+const client = createAmplifyClient({ config: upstream });
+const ignore = () => {};
 
 async function getJob(key: JobKey): Promise<JobRecord> {
   const output = await client.send(new GetJobCommand(key));
-  return toJobRecord(key, output.job, () => {});
+  return toJobRecord(key, output, {
+    operation: 'GetJob',
+    subject: 'a bench job',
+    onUnknownValue: ignore,
+    onProblem: ignore,
+  });
+}
+
+async function listJobs(
+  appId: string,
+  branchName: string,
+  first: number,
+): Promise<Page<JobListItem>> {
+  const output = await client.send(new ListJobsCommand({ appId, branchName, maxResults: first }));
+  return toJobPage({ appId, branchName }, output, {
+    operation: 'ListJobs',
+    subject: 'a bench page of jobs',
+    onUnknownValue: ignore,
+    onProblem: ignore,
+  });
 }
 
 interface GraphQLBody {
@@ -71,6 +96,18 @@ async function answer(body: string): Promise<unknown> {
     const data: Record<string, unknown> = {};
     for (let n = 0; n < ALIAS_COUNT; n++) data[`x${n}`] = aliasDetail(records[n % DISTINCT_JOBS]!);
     return { data };
+  }
+  if (operationName === JOB_HISTORY_OPERATION) {
+    // One ListJobs, then one GetJob per job, capped like the gateway's per-request loader.
+    const appId = String(variables.appId);
+    const branchName = String(variables.branchName);
+    const first = Number(variables.first);
+    const page = await listJobs(appId, branchName, first);
+    const limit = createLimiter(upstream.maxConcurrency);
+    const jobs = await Promise.all(
+      page.items.slice(0, first).map((item) => limit(() => getJob(item.key))),
+    );
+    return { data: { branch: jobHistoryDetail(page, first, jobs) } };
   }
   throw new Error(`floor: unknown operation ${String(operationName)}`);
 }

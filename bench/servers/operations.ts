@@ -4,6 +4,7 @@
  * other; the runner's sanity check proves the floor's answer equals the gateway's before any
  * measurement.
  */
+import type { JobListItem, Page } from '../../src/upstream/page-shapes.js';
 import type { JobKey, JobRecord } from '../../src/upstream/shapes.js';
 
 /** W1 and W2: one job with every field a job page shows. */
@@ -12,6 +13,10 @@ export const JOB_OPERATION = 'BenchJob';
 export const ALIASES_OPERATION = 'BenchAliases';
 export const ALIAS_COUNT = 100;
 export const DISTINCT_JOBS = 20;
+/** W5: one page of a branch's job history with every job's steps. */
+export const JOB_HISTORY_OPERATION = 'BenchJobHistory';
+/** Jobs on the W5 page: one ListJobs and this many GetJob calls for the floor. */
+export const JOB_HISTORY_PAGE = 20;
 
 export const JOB_QUERY = `query ${JOB_OPERATION}($appId: ID!, $branchName: String!, $jobId: ID!) {
   job(appId: $appId, branchName: $branchName, jobId: $jobId) {
@@ -20,6 +25,24 @@ export const JOB_QUERY = `query ${JOB_OPERATION}($appId: ID!, $branchName: Strin
     jobId
     summary { jobArn jobId commitId commitMessage commitTime startTime status endTime jobType sourceUrl sourceUrlType }
     steps { stepName startTime status endTime logUrl artifactsUrl testArtifactsUrl testConfigUrl screenshots { name url } statusReason context }
+  }
+}`;
+
+/**
+ * W5: a branch's latest jobs with their steps, as a "recent builds" page shows them. The summary
+ * comes from ListJobs, the steps from one GetJob per job. No cursor is selected: it is signed with
+ * the gateway's key, which the floor does not have.
+ */
+export const JOB_HISTORY_QUERY = `query ${JOB_HISTORY_OPERATION}($appId: ID!, $branchName: String!, $first: Int!) {
+  branch(appId: $appId, branchName: $branchName) {
+    jobs(first: $first) {
+      nodes {
+        jobId
+        summary { jobId commitId commitMessage startTime status endTime jobType }
+        steps { stepName startTime status endTime logUrl statusReason }
+      }
+      pageInfo { hasNextPage }
+    }
   }
 }`;
 
@@ -110,6 +133,39 @@ export function aliasDetail(job: JobRecord) {
       status: job.summary.status,
       startTime: iso(job.summary.startTime),
       endTime: iso(job.summary.endTime),
+    },
+  };
+}
+
+/** {@link JOB_HISTORY_QUERY}'s `branch` selection: summaries from the page, steps from GetJob. */
+export function jobHistoryDetail(page: Page<JobListItem>, first: number, jobs: JobRecord[]) {
+  const shown = page.items.slice(0, first);
+  return {
+    jobs: {
+      nodes: shown.map((item, i) => {
+        const s = item.summary;
+        return {
+          jobId: item.key.jobId,
+          summary: {
+            jobId: s.jobId,
+            commitId: s.commitId,
+            commitMessage: s.commitMessage,
+            startTime: iso(s.startTime),
+            status: s.status,
+            endTime: iso(s.endTime),
+            jobType: s.jobType,
+          },
+          steps: (jobs[i]?.steps ?? []).map((step) => ({
+            stepName: step.stepName,
+            startTime: iso(step.startTime),
+            status: step.status,
+            endTime: iso(step.endTime),
+            logUrl: step.logUrl,
+            statusReason: step.statusReason,
+          })),
+        };
+      }),
+      pageInfo: { hasNextPage: shown.length < page.items.length || page.nextToken !== null },
     },
   };
 }

@@ -11,6 +11,7 @@ import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import type { Observability } from '../observability/index.js';
 import { createMetrics, type GatewayMetrics, type Route } from '../observability/metrics.js';
+import { CursorCodec } from '../schema/cursors.js';
 import { UNIDENTIFIED_CALLER } from '../schema/identity.js';
 import { createCircuitBreaker, type UpstreamCircuitBreaker } from '../upstream/circuit-breaker.js';
 import { withSingleFlight } from '../upstream/single-flight.js';
@@ -114,12 +115,18 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   }
   const readiness = createReadiness(upstream, config.readinessProbe, () => breaker.state);
   const authenticator = createAuthenticator(config, log);
+  if (config.cursorSecret === null) {
+    log.info(
+      'CURSOR_SECRET is not set: connection cursors are signed with a random key of this process, so they stop working after a restart and on other replicas. Set the same CURSOR_SECRET on every replica.',
+    );
+  }
   const yoga = createGraphQLServer({
     config,
     deps: {
       upstream,
       maxConcurrency: config.upstream.maxConcurrency,
       maxUpstreamCalls: config.limits.maxUpstreamCalls,
+      cursors: new CursorCodec(config.cursorSecret),
     },
     log,
     renderGraphiQL: options.renderGraphiQL,

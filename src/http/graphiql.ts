@@ -14,16 +14,43 @@ export interface GraphiQLExample {
   variables?: Record<string, unknown>;
 }
 
+/**
+ * Where a newcomer starts: their apps, each app's branches and each branch's latest jobs, with no
+ * id to know. About a dozen Amplify calls (one ListApps, a ListBranches per app, a ListJobs per
+ * branch), so it is cheap on a real account too.
+ */
 export const DEFAULT_EXAMPLE: GraphiQLExample = {
-  query: `# Fill in a job of yours, then run with the ▶ button (or Ctrl+Enter).
-query Job($appId: ID!, $branchName: String!, $jobId: ID!) {
-  job(appId: $appId, branchName: $branchName, jobId: $jobId) {
-    summary { jobArn status jobType commitId commitMessage startTime endTime }
-    steps { stepName status startTime endTime logUrl statusReason screenshots { name url } }
+  query: `# Your apps, their branches and each branch's latest jobs: no id needed.
+# Run it with the ▶ button (or Ctrl+Enter), then copy an appId, branchName and jobId
+# into app(...), branch(...) or job(...). Continue a list with after: its pageInfo.endCursor.
+query Explore {
+  apps(first: 3) {
+    nodes {
+      appId
+      name
+      repository
+      branches(first: 3) {
+        nodes {
+          branchName
+          stage
+          url
+          jobs(first: 3) {
+            nodes {
+              jobId
+              isTerminal
+              durationSeconds
+              summary { status jobType commitMessage startTime endTime }
+            }
+            pageInfo { hasNextPage endCursor }
+          }
+        }
+        pageInfo { hasNextPage endCursor }
+      }
+    }
+    pageInfo { hasNextPage endCursor }
   }
 }
 `,
-  variables: { appId: 'd1a2b3c4d5e6f7', branchName: 'main', jobId: '1' },
 };
 
 /**

@@ -18,14 +18,26 @@ const LOG_LEVEL_OF: Record<string, 'debug' | 'info' | 'warn' | 'error'> = {
   [ErrorCode.OPERATION_LIMIT_EXCEEDED]: 'info',
   [ErrorCode.UPSTREAM_THROTTLED]: 'warn',
   [ErrorCode.UPSTREAM_UNAVAILABLE]: 'warn',
+  [ErrorCode.UPSTREAM_TIMEOUT]: 'warn',
+  [ErrorCode.UPSTREAM_CONNECTION_RESET]: 'warn',
+  [ErrorCode.UPSTREAM_CONNECTION_REFUSED]: 'warn',
+  [ErrorCode.UPSTREAM_UNREADABLE_RESPONSE]: 'warn',
+  // Configuration or a change on Amplify's side: an operator must look.
+  [ErrorCode.UPSTREAM_DNS_FAILURE]: 'error',
+  [ErrorCode.UPSTREAM_TLS_FAILURE]: 'error',
+  [ErrorCode.UPSTREAM_UNEXPECTED_STATUS]: 'error',
   [ErrorCode.UPSTREAM_UNAUTHORIZED]: 'error',
+  [ErrorCode.UPSTREAM_INVALID_RESPONSE]: 'error',
+  [ErrorCode.UPSTREAM_URL_REFUSED]: 'warn',
   [ErrorCode.INTERNAL_SERVER_ERROR]: 'error',
 };
 
 /**
  * Error masking stays on: a GatewayError keeps its (caller-safe) message and code, GraphQL's own
- * errors (syntax, validation) pass, anything else becomes "Unexpected error." with
- * INTERNAL_SERVER_ERROR. The original is logged by {@link useErrorLog}, with the request id.
+ * errors (syntax, validation, variable coercion) and Yoga's request errors (BAD_REQUEST) pass,
+ * anything else becomes "Unexpected error." with INTERNAL_SERVER_ERROR. An `originalError`
+ * extension (Yoga puts the JSON parser's error there) never reaches the caller. The original is
+ * logged by {@link useErrorLog}, with the request id.
  */
 export function maskError(error: unknown, message: string): Error {
   const graphQLError = error instanceof GraphQLError ? error : null;
@@ -40,7 +52,7 @@ export function maskError(error: unknown, message: string): Error {
     return new GraphQLError(original.message, { ...location, extensions: original.toExtensions() });
   }
   if (graphQLError !== null && (original === graphQLError || original instanceof GraphQLError)) {
-    return graphQLError;
+    return withoutOriginalError(graphQLError);
   }
   return new GraphQLError(message, {
     ...location,
@@ -48,8 +60,41 @@ export function maskError(error: unknown, message: string): Error {
   });
 }
 
+/** The error without an `originalError` extension: internals stay in the log. */
+function withoutOriginalError(error: GraphQLError): GraphQLError {
+  if (!('originalError' in error.extensions)) return error;
+  const { originalError: _dropped, ...extensions } = error.extensions;
+  return new GraphQLError(error.message, {
+    nodes: error.nodes ?? null,
+    source: error.source ?? null,
+    positions: error.positions ?? null,
+    path: error.path ?? null,
+    originalError: error.originalError,
+    extensions,
+  });
+}
+
 /** Errors already logged with their request, so Yoga's own error log can skip them. */
 const loggedErrors = new WeakSet<object>();
+
+/**
+ * How an error is logged: a GatewayError by its code; GraphQL's own errors (a request error such
+ * as variable coercion, or a GraphQLError a resolver chose to throw) as client errors at debug
+ * level; anything else as INTERNAL_SERVER_ERROR at error level.
+ */
+function classify(
+  error: GraphQLError,
+  original: Error,
+): { code: string; level: 'debug' | 'info' | 'warn' | 'error' } {
+  if (original instanceof GatewayError) {
+    return { code: original.code, level: LOG_LEVEL_OF[original.code] ?? 'error' };
+  }
+  if (original instanceof GraphQLError) {
+    const code = error.extensions.code ?? original.extensions.code;
+    return { code: typeof code === 'string' ? code : 'GRAPHQL_REQUEST_ERROR', level: 'debug' };
+  }
+  return { code: ErrorCode.INTERNAL_SERVER_ERROR, level: 'error' };
+}
 
 /** Logs each error of a result once, at a level that fits its code, with the request's logger. */
 export function useErrorLog(): Plugin<GatewayContext> {
@@ -61,9 +106,7 @@ export function useErrorLog(): Plugin<GatewayContext> {
           const log = args.contextValue.log;
           for (const error of result.errors) {
             const original = error.originalError ?? error;
-            const code =
-              original instanceof GatewayError ? original.code : ErrorCode.INTERNAL_SERVER_ERROR;
-            const level = LOG_LEVEL_OF[code] ?? 'error';
+            const { code, level } = classify(error, original);
             const cause = original instanceof GatewayError ? original.cause : original;
             loggedErrors.add(original);
             log[level](

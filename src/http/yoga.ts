@@ -4,10 +4,8 @@
  * are made by the HTTP edge in app.ts, not here; what needs the document (trusted documents,
  * operation limits, the upstream-call budget, scopes) is checked here, before execution.
  */
-import { useGraphQlJit } from '@envelop/graphql-jit';
 import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
-import { GraphQLError, type ValidationRule } from 'graphql';
-import { createYoga, type Plugin, type YogaServerInstance } from 'graphql-yoga';
+import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import type { GatewayMetrics } from '../observability/metrics.js';
@@ -17,28 +15,12 @@ import { type CallerIdentity, UNIDENTIFIED_CALLER } from '../schema/identity.js'
 import { buildSchema } from '../schema/index.js';
 import { UPSTREAM_COSTS } from '../schema/upstream-costs.js';
 import { useScopeCheck } from './auth.js';
+import { corsSetting, useCsrfPrevention, useVaryOrigin } from './browser-access.js';
 import type { GraphiQLExample, GraphiQLRenderer } from './graphiql.js';
+import { useGraphQLConformance } from './graphql-conformance.js';
 import { maskError, useErrorLog, yogaLogger } from './graphql-errors.js';
 import { useOperationLimits } from './operation-limits.js';
 import { useTrustedDocuments } from './trusted-documents.js';
-
-/**
- * graphql-js 16 validates a mutation against a schema without mutations and leaves execution to
- * fail (graphql-jit then throws an internal error): refuse it as the validation error it is.
- */
-const KnownOperationTypeRule: ValidationRule = (context) => ({
-  OperationDefinition(node) {
-    if (context.getSchema().getRootType(node.operation) === undefined) {
-      context.reportError(
-        new GraphQLError(`This API has no ${node.operation} operations.`, { nodes: [node] }),
-      );
-    }
-  },
-});
-
-function useKnownOperationTypes(): Plugin {
-  return { onValidate: ({ addValidationRule }) => addValidationRule(KnownOperationTypeRule) };
-}
 
 /** What the HTTP edge hands to Yoga with each request. */
 export interface ServerContext {
@@ -64,8 +46,9 @@ export interface GraphQLServerOptions {
 
 export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServer {
   const { config, deps, log, example, metrics } = options;
+  const schema = buildSchema();
   return createYoga<ServerContext, GatewayContext>({
-    schema: buildSchema(),
+    schema,
     graphqlEndpoint: '/graphql',
     landingPage: false,
     // Checked from the Content-Length header by the HTTP edge: Yoga's streaming limit costs a
@@ -78,25 +61,8 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
         caller: caller ?? UNIDENTIFIED_CALLER,
       }),
     maskedErrors: { maskError },
-    cors:
-      config.corsOrigins === null
-        ? false
-        : {
-            origin: config.corsOrigins.includes('*') ? '*' : config.corsOrigins,
-            methods: ['GET', 'POST'],
-            // Credentials travel in headers (never cookies), so browsers must be allowed to send them.
-            allowedHeaders: [
-              'content-type',
-              'x-request-id',
-              'apollo-require-preflight',
-              'authorization',
-              'x-api-key',
-              'traceparent',
-            ],
-            exposedHeaders: ['x-request-id'],
-            credentials: false,
-            maxAge: 600,
-          },
+    // Browser-origin safety: CORS_ORIGINS only, Vary: Origin, CSRF prevention (browser-access.ts).
+    cors: corsSetting(config.corsOrigins),
     ...(options.renderGraphiQL ? { renderGraphiQL: options.renderGraphiQL } : {}),
     graphiql: config.graphiql
       ? {
@@ -109,15 +75,17 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     plugins: [
       // First, so the operation's span covers everything after it.
       ...(options.tracing ? [options.tracing.graphqlPlugin()] : []),
+      useCsrfPrevention(),
+      useVaryOrigin(config.corsOrigins),
       ...(options.trustedDocuments ? [useTrustedDocuments(options.trustedDocuments, metrics)] : []),
+      // Answers exactly as the GraphQL spec and GraphQL-over-HTTP say (graphql-conformance.ts).
+      useGraphQLConformance(schema),
       useScopeCheck(),
-      useKnownOperationTypes(),
       ...useOperationLimits({
         limits: config.limits,
         introspection: config.introspection,
         costs: UPSTREAM_COSTS,
       }),
-      useGraphQlJit(),
       // Federated tracing: a router sending `apollo-federation-include-trace: ftv1` gets an
       // inline trace in `extensions.ftv1`; others pay nothing.
       useApolloInlineTrace(),

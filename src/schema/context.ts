@@ -1,11 +1,12 @@
 /**
- * What every resolver gets. Collaborators (the upstream, the logger) are built once per process;
- * loaders are built per request so batching, caching and the upstream-call budget never leak
- * between callers.
+ * What every resolver gets. Collaborators (the upstream, the cursor codec, the logger) are built
+ * once per process; loaders are built per request so batching, caching and the upstream-call
+ * budget never leak between callers.
  */
 import type { Logger } from 'pino';
 import { createLoaders, type Loaders } from '../loaders/index.js';
 import type { AmplifyUpstream } from '../upstream/upstream.js';
+import type { CursorCodec } from './cursors.js';
 import type { CallerIdentity } from './identity.js';
 
 export interface GatewayContext {
@@ -14,6 +15,10 @@ export interface GatewayContext {
   /** Who is calling and what they may do, established by the HTTP edge. */
   caller: CallerIdentity;
   loaders: Loaders;
+  /** Signs and checks connection cursors. */
+  cursors: CursorCodec;
+  /** Epoch ms when the request started: "now" for every duration of a running job or step. */
+  now: number;
 }
 
 export interface ContextDeps {
@@ -21,6 +26,9 @@ export interface ContextDeps {
   maxConcurrency: number;
   /** MAX_UPSTREAM_CALLS_PER_OPERATION, enforced by the loaders as the budget's second line. */
   maxUpstreamCalls: number;
+  cursors: CursorCodec;
+  /** The clock; Date.now unless a test needs another. */
+  clock?: () => number;
 }
 
 /** What the HTTP edge knows about a request before GraphQL runs. */
@@ -39,5 +47,7 @@ export function createGatewayContext(deps: ContextDeps, request: RequestFacts): 
       maxConcurrency: deps.maxConcurrency,
       maxUpstreamCalls: deps.maxUpstreamCalls,
     }),
+    cursors: deps.cursors,
+    now: (deps.clock ?? Date.now)(),
   };
 }

@@ -1,6 +1,6 @@
 /**
  * Builds the subgraph schema. Type modules register themselves on import; this module only
- * gathers them, so adding a type (App, Branch...) is one new file and one import.
+ * gathers them, so adding a type is one new file and one import.
  */
 import { printSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLSchema } from 'graphql';
@@ -10,6 +10,13 @@ import './enums.js';
 import './job-summary.js';
 import './step.js';
 import './job.js';
+import './app.js';
+import './branch.js';
+
+builder.queryType({
+  description:
+    'Read Amplify Hosting apps, branches and jobs. Start at `apps` to find your apps, then walk to their branches and jobs.',
+});
 
 /** The Federation 2 spec version the SDL links to; pinned so the supergraph does not drift. */
 export const FEDERATION_LINK = 'https://specs.apollo.dev/federation/v2.6';

@@ -1,13 +1,21 @@
 import { ErrorCode, GatewayError } from '../errors.js';
 import { jobKeyProblems } from '../upstream/keys.js';
-import type { JobRecord } from '../upstream/shapes.js';
 import { builder } from './builder.js';
+import type { GatewayContext } from './context.js';
+import { durationSeconds, firstFailedStep, isTerminal } from './derived.js';
 import { JobSummaryRef } from './job-summary.js';
-import { StepRef } from './step.js';
+import { AppRef, BranchRef, type JobParent, JobRef } from './refs.js';
+import { type StepParent, StepRef } from './step.js';
 
 const JOB_KEY_FIELDS = ['appId', 'branchName', 'jobId'] as const;
 
-export const JobRef = builder.objectRef<JobRecord>('Job').implement({
+/** The job's steps, each with the job's key: from the parent, or one GetJob (shared per request). */
+async function stepsOf(job: JobParent, context: GatewayContext): Promise<StepParent[]> {
+  const steps = job.steps ?? (await context.loaders.job.load(job.key)).steps;
+  return steps.map((step) => ({ ...step, job: job.key }));
+}
+
+JobRef.implement({
   description:
     'One build-and-deploy run of an Amplify Hosting branch. Identified by app, branch and job number; other subgraphs reference it by that key.',
   fields: (t) => ({
@@ -30,8 +38,46 @@ export const JobRef = builder.objectRef<JobRecord>('Job').implement({
     }),
     steps: t.field({
       type: [StepRef],
-      description: "The job's steps in the order they ran; steps appear as they start.",
-      resolve: (job) => job.steps,
+      description:
+        "The job's steps in the order they ran; steps appear as they start. For a job from a list (`Branch.jobs`) this costs one GetJob, shared with every other use of the job in the request.",
+      resolve: (job, _args, context) => stepsOf(job, context),
+    }),
+    app: t.field({
+      type: AppRef,
+      description:
+        'The app the job belongs to. Batched: any number of jobs of one app cost one GetApp per request.',
+      resolve: (job, _args, context) => context.loaders.app.load({ appId: job.key.appId }),
+    }),
+    branch: t.field({
+      type: BranchRef,
+      description:
+        'The branch the job ran for. Batched: any number of jobs of one branch cost one GetBranch per request.',
+      resolve: (job, _args, context) =>
+        context.loaders.branch.load({ appId: job.key.appId, branchName: job.key.branchName }),
+    }),
+    durationSeconds: t.float({
+      nullable: true,
+      description:
+        'How long the job took: `endTime` minus `startTime` once it has ended; while it runs, the seconds elapsed since `startTime` (measured when this request started). Null without a start time, or when it ended without an end time.',
+      resolve: (job, _args, context) =>
+        durationSeconds(
+          job.summary.startTime,
+          job.summary.endTime,
+          job.summary.status,
+          context.now,
+        ),
+    }),
+    isTerminal: t.boolean({
+      description:
+        'The job is over and will not change again: its status is SUCCEED, FAILED or CANCELLED.',
+      resolve: (job) => isTerminal(job.summary.status),
+    }),
+    failedStep: t.field({
+      type: StepRef,
+      nullable: true,
+      description:
+        'The first step whose status is FAILED (its `statusReason` says why), or null. Reads the steps (see `steps`).',
+      resolve: async (job, _args, context) => firstFailedStep(await stepsOf(job, context)),
     }),
   }),
 });
@@ -58,10 +104,6 @@ builder.asEntity(JobRef, {
       jobId: ref.jobId,
     });
   },
-});
-
-builder.queryType({
-  description: 'Read Amplify Hosting jobs.',
 });
 
 builder.queryField('job', (t) =>

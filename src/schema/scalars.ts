@@ -1,13 +1,24 @@
 import { GraphQLScalarType } from 'graphql';
 import { DateTimeResolver, URLResolver } from 'graphql-scalars';
+import { isPrintableTime } from '../upstream/wire-check.js';
 import { builder } from './builder.js';
 
 const DateTime = new GraphQLScalarType({
   ...DateTimeResolver.toConfig(),
   description:
-    'A moment in time as an ISO 8601 string in UTC with milliseconds, e.g. `2024-11-12T12:00:00.123Z`.',
-  // Always the same textual form, whatever the graphql-scalars version returns.
-  serialize: (value) => (DateTimeResolver.serialize(value) as Date).toISOString(),
+    'A moment in time as an RFC 3339 (ISO 8601) string in UTC with milliseconds, e.g. `2024-11-12T12:00:00.123Z`.',
+  // Only a Date that prints as RFC 3339 (`YYYY-MM-DDTHH:mm:ss.sssZ`, years 0000-9999): toISOString
+  // would print a year above 9999 as `+055840-…`, which no DateTime parser accepts. The upstream
+  // boundary already reads such values as null; anything else reaching here is a bug, answered as a
+  // field error rather than as a string that is not a DateTime.
+  serialize: (value) => {
+    if (!(value instanceof Date) || !isPrintableTime(value)) {
+      throw new TypeError(
+        'DateTime cannot represent a value that is not a time in the years 0000-9999',
+      );
+    }
+    return value.toISOString();
+  },
 });
 
 const Url = new GraphQLScalarType({

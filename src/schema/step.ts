@@ -1,6 +1,54 @@
-import type { ScreenshotRecord, StepRecord } from '../upstream/shapes.js';
+import { ErrorCode, GatewayError } from '../errors.js';
+import type { JobKey, ScreenshotRecord, StepRecord } from '../upstream/shapes.js';
+import type { StepLogRecord } from '../upstream/step-log.js';
 import { builder } from './builder.js';
+import { durationSeconds, isTerminal, lastLines } from './derived.js';
 import { JobStatusEnum } from './enums.js';
+
+/** A step as the schema resolves it: Amplify's step, and the job it belongs to. */
+export interface StepParent extends StepRecord {
+  job: JobKey;
+}
+
+/** Most lines `Step.log(tailLines)` accepts: far more than a screen, far less than abuse. */
+export const MAX_TAIL_LINES = 100_000;
+
+const INT_MAX = 2 ** 31 - 1;
+
+interface StepLogShape {
+  text: string;
+  truncated: boolean;
+  bytes: number;
+}
+
+/** A log's end, cut to its last `tailLines` lines when asked. */
+export function toStepLog(record: StepLogRecord, tailLines: number | null): StepLogShape {
+  const tail = tailLines === null ? null : lastLines(record.text, tailLines);
+  return {
+    text: tail?.text ?? record.text,
+    truncated: record.truncated || (tail?.dropped ?? false),
+    bytes: Math.min(record.totalBytes, INT_MAX),
+  };
+}
+
+export const StepLogRef = builder.objectRef<StepLogShape>('StepLog').implement({
+  description:
+    "The end of a step's log as text, read by the gateway from the step's `logUrl` (capped in bytes and time; see the README's configuration).",
+  fields: (t) => ({
+    text: t.exposeString('text', {
+      description:
+        'The log as UTF-8 text: all of it, or its end when `truncated` (then starting at a whole line). Lines end with `\\n`.',
+    }),
+    truncated: t.exposeBoolean('truncated', {
+      description:
+        'The log holds more than `text`: it was longer than the byte cap (STEP_LOG_MAX_BYTES), or `tailLines` dropped lines.',
+    }),
+    bytes: t.exposeInt('bytes', {
+      description:
+        'Size of the whole log in bytes as stored, whether or not all of it is in `text` (2147483647 for logs of 2 GiB or more).',
+    }),
+  }),
+});
 
 export const ScreenshotRef = builder.objectRef<ScreenshotRecord>('Screenshot').implement({
   description: 'A screenshot taken during a verify or test step.',
@@ -15,7 +63,7 @@ export const ScreenshotRef = builder.objectRef<ScreenshotRecord>('Screenshot').i
   }),
 });
 
-export const StepRef = builder.objectRef<StepRecord>('Step').implement({
+export const StepRef = builder.objectRef<StepParent>('Step').implement({
   description:
     'One stage of a job, e.g. BUILD, DEPLOY, VERIFY or TEST. Steps appear as they start. Amplify sometimes omits members, so scalar fields can be null.',
   fields: (t) => ({
@@ -72,6 +120,41 @@ export const StepRef = builder.objectRef<StepRecord>('Step').implement({
     context: t.exposeString('context', {
       nullable: true,
       description: 'Extra context from Amplify; for BUILD steps, the build image used.',
+    }),
+    durationSeconds: t.float({
+      nullable: true,
+      description:
+        'How long the step took: `endTime` minus `startTime` once it has ended; while it runs, the seconds elapsed since `startTime` (measured when this request started). Null without a start time, or when it ended without an end time.',
+      resolve: (step, _args, context) =>
+        durationSeconds(step.startTime, step.endTime, step.status, context.now),
+    }),
+    log: t.field({
+      type: StepLogRef,
+      nullable: true,
+      description:
+        "The end of the step's log, read from `logUrl` by the gateway: at most STEP_LOG_MAX_BYTES bytes, within STEP_LOG_TIMEOUT_MS, only from Amazon S3 in the gateway's Region (or the configured local Amplify). Null when the step has no log. Costs one read of the log per step.",
+      args: {
+        tailLines: t.arg.int({
+          description: `Return only the last this many lines (1 to ${MAX_TAIL_LINES}). Omit for all the text read.`,
+        }),
+      },
+      resolve: async (step, args, context) => {
+        const tailLines = args.tailLines ?? null;
+        if (tailLines !== null && (tailLines < 1 || tailLines > MAX_TAIL_LINES)) {
+          throw new GatewayError(
+            ErrorCode.BAD_USER_INPUT,
+            `tailLines must be from 1 to ${MAX_TAIL_LINES} (got ${tailLines}).`,
+          );
+        }
+        if (step.logUrl === null) return null;
+        const record = await context.loaders.stepLog.load({
+          url: step.logUrl,
+          job: step.job,
+          stepName: step.stepName,
+          final: isTerminal(step.status),
+        });
+        return toStepLog(record, tailLines);
+      },
     }),
   }),
 });

@@ -30,16 +30,39 @@ import {
 
 type Args = Record<string, unknown>;
 
+/** A field on the path from the operation down to the field being costed, nearest last. */
+export interface Ancestor {
+  /** `Type.field`, e.g. `Query.branch`. */
+  field: string;
+  /** Its argument values (variables applied). */
+  args: Args;
+  /** How many times it resolves in the whole operation (its multiplicity). */
+  times: number;
+}
+
 /** How one field turns into Amplify calls each time it resolves. */
 export interface FieldUpstreamCost {
   /**
    * Identities of the calls one resolution makes, e.g. `GetJob ["d1","main","7"]`. A call whose
    * identity appears anywhere else in the operation is made once (the per-request DataLoader), so
-   * `Query.job` over 12 distinct jobs costs 12 however many aliases repeat them.
+   * `Query.job` over 12 distinct jobs costs 12 however many aliases repeat them. When `keys`
+   * names any, `calls` is not counted.
    */
-  keys?: (args: Args) => readonly string[];
+  keys?: (args: Args, ancestors: readonly Ancestor[]) => readonly string[];
   /** Calls one resolution makes that nothing shares, e.g. the pages of a list. */
-  calls?: (args: Args) => number;
+  calls?: (args: Args, ancestors: readonly Ancestor[]) => number;
+  /**
+   * Count `calls` once per resolution of the nearest of these enclosing fields rather than once
+   * per resolution of this one: every job of one `Branch.jobs` page has the same app, so their
+   * `app` costs one GetApp per page.
+   */
+  sharedWithin?: readonly string[];
+  /**
+   * Count this field's calls only when the field that produced its parent object is one of these
+   * (`Job.steps` costs a GetJob only for a job from a `Branch.jobs` page; `job(...)` already read
+   * its steps).
+   */
+  onlyFrom?: readonly string[];
   /**
    * How many times the selection under this field resolves per resolution: a list's page size
    * (its `first` argument or default). The calls of every field below are multiplied by it.
@@ -100,11 +123,15 @@ export function estimateUpstreamCalls(
     return getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
   };
 
+  /** The fields from the operation down to the selection being walked. */
+  const ancestors: Ancestor[] = [];
+
   const walk = (
     selectionSet: SelectionSetNode,
     parent: GraphQLCompositeType,
     times: number,
   ): boolean => {
+    const producer = ancestors.at(-1)?.field;
     for (const selection of selectionSet.selections) {
       walked += 1;
       if (walked > MAX_SELECTIONS_WALKED) return false;
@@ -116,23 +143,37 @@ export function estimateUpstreamCalls(
         if (!isObjectType(parent) && !isInterfaceType(parent)) continue;
         const field = parent.getFields()[name];
         if (field === undefined) continue;
-        const cost = table[`${parent.name}.${name}`];
-        let fanOut = 1;
-        if (cost !== undefined) {
-          let args: Args;
+        const coordinate = `${parent.name}.${name}`;
+        const cost = table[coordinate];
+        let args: Args = {};
+        if (selection.arguments !== undefined && selection.arguments.length > 0) {
           try {
             args = getArgumentValues(field, selection, variables);
           } catch {
             // Execution refuses the field the same way, without a call.
             continue;
           }
-          for (const key of cost.keys?.(args) ?? []) keyed.add(key);
-          unkeyed += times * (cost.calls?.(args) ?? 0);
+        }
+        let fanOut = 1;
+        if (cost !== undefined) {
+          if (cost.onlyFrom === undefined || (producer && cost.onlyFrom.includes(producer))) {
+            const keys = cost.keys?.(args, ancestors) ?? [];
+            for (const key of keys) keyed.add(key);
+            if (keys.length === 0) {
+              const shared = cost.sharedWithin
+                ? ancestors.findLast((a) => cost.sharedWithin?.includes(a.field))
+                : undefined;
+              unkeyed += (shared?.times ?? times) * (cost.calls?.(args, ancestors) ?? 0);
+            }
+          }
           fanOut = cost.fanOut?.(args) ?? 1;
         }
         const type = getNamedType(field.type);
         if (selection.selectionSet !== undefined && isCompositeType(type)) {
-          if (!walk(selection.selectionSet, type, times * fanOut)) return false;
+          ancestors.push({ field: coordinate, args, times });
+          const finished = walk(selection.selectionSet, type, times * fanOut);
+          ancestors.pop();
+          if (!finished) return false;
         }
       } else if (selection.kind === Kind.INLINE_FRAGMENT) {
         const condition = selection.typeCondition

@@ -3,9 +3,10 @@
  * implementing {@link AmplifyUpstream} around every call method (see wrap.ts), built on cockatiel's
  * circuit breaker (3.2.1: 4.x needs Node 22):
  *
- * - **Circuit breaker.** After `failures` consecutive calls fail with UPSTREAM_UNAVAILABLE (5xx,
- *   timeouts, resets, unreadable answers, after the SDK's retries; never a 4xx), it opens: every
- *   call answers UPSTREAM_UNAVAILABLE at once, without reaching Amplify. After `openMs` the next
+ * - **Circuit breaker.** After `failures` consecutive calls fail for a reason that retrying later
+ *   can mend (an outage: {@link isOutage}: 5xx, timeouts, resets, refused connections, a
+ *   temporary DNS failure, a 5xx page that is not JSON; after the SDK's retries; never a 4xx), it
+ *   opens: every call answers UPSTREAM_UNAVAILABLE at once, without reaching Amplify. After `openMs` the next
  *   call goes through as a probe (half-open; calls arriving meanwhile wait for its outcome): a
  *   probe that succeeds, or gets any answer other than a failure, closes the breaker; a failed one
  *   opens it again for `openMs`. No timer runs: the state moves when a call (a request or a /ready
@@ -27,7 +28,7 @@ import {
 } from 'cockatiel';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { AmplifyUpstream } from './upstream.js';
-import { wrapCalls } from './wrap.js';
+import { NOT_AMPLIFY_CALLS, wrapCalls } from './wrap.js';
 
 export type BreakerState = 'closed' | 'open' | 'half_open';
 export const BREAKER_STATES: readonly BreakerState[] = ['closed', 'open', 'half_open'];
@@ -60,28 +61,43 @@ function stateName(state: CircuitState): BreakerState {
   return 'open';
 }
 
-const hasCode = (code: ErrorCode) =>
-  handleWhen((error) => error instanceof GatewayError && error.code === code);
+/**
+ * Whether a failed call says Amplify (or the way to it) is out: a retryable upstream failure other
+ * than throttling. The catalog decides what is retryable (src/errors.ts); a 4xx, a malformed answer
+ * to a good request or a configuration error (unknown host, TLS) is not an outage, and a breaker
+ * would not mend it.
+ */
+export function isOutage(error: unknown): boolean {
+  return (
+    error instanceof GatewayError &&
+    error.retryable &&
+    error.code.startsWith('UPSTREAM_') &&
+    error.code !== ErrorCode.UPSTREAM_THROTTLED
+  );
+}
 
 export function createCircuitBreaker(options: CircuitBreakerOptions): UpstreamCircuitBreaker {
   const breaker: CircuitBreakerPolicy | null =
     options.breaker === null
       ? null
-      : circuitBreaker(hasCode(ErrorCode.UPSTREAM_UNAVAILABLE), {
+      : circuitBreaker(handleWhen(isOutage), {
           halfOpenAfter: options.breaker.openMs,
           breaker: new ConsecutiveBreaker(options.breaker.failures),
         });
   const throttle: CircuitBreakerPolicy | null =
     options.throttlePauseMs === null
       ? null
-      : circuitBreaker(hasCode(ErrorCode.UPSTREAM_THROTTLED), {
-          halfOpenAfter: new ExponentialBackoff({
-            initialDelay: options.throttlePauseMs,
-            maxDelay: Math.max(MAX_THROTTLE_PAUSE_MS, options.throttlePauseMs),
-            generator: noJitterGenerator,
-          }),
-          breaker: new ConsecutiveBreaker(1),
-        });
+      : circuitBreaker(
+          handleWhen((e) => e instanceof GatewayError && e.code === ErrorCode.UPSTREAM_THROTTLED),
+          {
+            halfOpenAfter: new ExponentialBackoff({
+              initialDelay: options.throttlePauseMs,
+              maxDelay: Math.max(MAX_THROTTLE_PAUSE_MS, options.throttlePauseMs),
+              generator: noJitterGenerator,
+            }),
+            breaker: new ConsecutiveBreaker(1),
+          },
+        );
   breaker?.onStateChange((state) => options.onStateChange?.(stateName(state)));
 
   const paused = (method: string) => {
@@ -113,14 +129,18 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): UpstreamCi
       return breaker === null ? 'closed' : stateName(breaker.state);
     },
     wrap(upstream) {
-      return wrapCalls(upstream, (method, call) =>
-        breaker === null
-          ? throttled(method, call)
-          : breaker
-              .execute(() => throttled(method, call))
-              .catch((error: unknown) => {
-                throw error instanceof BrokenCircuitError ? open(method) : error;
-              }),
+      // Step logs come from S3, not from Amplify: their failures say nothing about Amplify.
+      return wrapCalls(
+        upstream,
+        (method, call) =>
+          breaker === null
+            ? throttled(method, call)
+            : breaker
+                .execute(() => throttled(method, call))
+                .catch((error: unknown) => {
+                  throw error instanceof BrokenCircuitError ? open(method) : error;
+                }),
+        NOT_AMPLIFY_CALLS,
       );
     },
   };

@@ -9,8 +9,10 @@ interface SdkLikeError {
   name?: unknown;
   code?: unknown;
   message?: unknown;
+  /** Set on exceptions the SDK built from an AWS error answer: `client` or `server`. */
+  $fault?: unknown;
   $metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number };
-  $response?: { statusCode?: number };
+  $response?: { statusCode?: number; headers?: Record<string, string | undefined> };
 }
 
 const THROTTLING = new Set([
@@ -42,28 +44,28 @@ const UNAUTHORIZED = new Set([
   'RequestExpired',
 ]);
 
-const NETWORK = new Set([
-  'TimeoutError',
-  'RequestTimeout',
-  'RequestTimeoutException',
-  'AbortError',
-  'ECONNRESET',
-  'ECONNREFUSED',
-  'EPIPE',
-  'ETIMEDOUT',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-  'ECONNABORTED',
-  'UND_ERR_SOCKET',
-]);
+/** Node and undici codes of a connection reset or closed mid-answer. */
+const RESET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+/** A connection that could not be opened: refused, or no route to the host. */
+const REFUSED: Record<string, string> = {
+  ECONNREFUSED: 'refused the connection',
+  EHOSTUNREACH: 'could not be reached (no route to host)',
+  ENETUNREACH: 'could not be reached (network unreachable)',
+  EADDRNOTAVAIL: 'could not be reached (address not available)',
+};
+/** getaddrinfo failures; only EAI_AGAIN is temporary. */
+const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
+/** OpenSSL and Node TLS codes: certificate checks, and handshakes that cannot work. */
+const TLS =
+  /^(CERT_|ERR_TLS_|ERR_SSL_|UNABLE_TO_|DEPTH_ZERO_SELF_SIGNED_CERT$|SELF_SIGNED_CERT_IN_CHAIN$|HOSTNAME_MISMATCH$|EPROTO$)/;
 
-function details(error: SdkLikeError): UpstreamDetails {
-  const name = typeof error.name === 'string' ? error.name : 'Error';
-  const code = typeof error.code === 'string' ? error.code : null;
+function stringOf(value: unknown): string {
+  return typeof value === 'string' ? value : '';
+}
+
+function details(error: SdkLikeError, errorName: string): UpstreamDetails {
   return {
-    errorName: NETWORK.has(name) || code === null ? name : code,
+    errorName,
     httpStatus: error.$metadata?.httpStatusCode ?? error.$response?.statusCode ?? null,
     requestId: error.$metadata?.requestId ?? null,
     attempts: error.$metadata?.attempts ?? null,
@@ -73,72 +75,144 @@ function details(error: SdkLikeError): UpstreamDetails {
 /** What was asked, for messages: e.g. `job 12 of branch "main" in app d1abc`. */
 export type Subject = string;
 
+/**
+ * Maps any failure of one Amplify call onto the catalog: a code per failure mode, a `retryable`
+ * flag that is true only where retrying can change the outcome, a message naming the cause, and
+ * `upstream` details (AWS error name or network code, HTTP status, request id, attempts).
+ * Anything unrecognised is INTERNAL_SERVER_ERROR (a bug), with the original kept as `cause`.
+ */
 export function toGatewayError(error: unknown, subject: Subject): GatewayError {
   if (error instanceof GatewayError) return error;
   const e = (typeof error === 'object' && error !== null ? error : {}) as SdkLikeError;
-  const upstream = details(e);
-  const name = typeof e.name === 'string' ? e.name : '';
-  const code = typeof e.code === 'string' ? e.code : '';
-  const status = upstream.httpStatus;
-  const after = upstream.attempts !== null ? ` after ${upstream.attempts} attempt(s)` : '';
-
-  if (name === 'NotFoundException' || name === 'ResourceNotFoundException') {
-    return new GatewayError(ErrorCode.NOT_FOUND, `Amplify has no ${subject}.`, {
+  const name = stringOf(e.name);
+  const code = stringOf(e.code);
+  const message = stringOf(e.message);
+  const status = e.$metadata?.httpStatusCode ?? e.$response?.statusCode ?? null;
+  const attempts = e.$metadata?.attempts;
+  const after = attempts !== undefined ? ` after ${attempts} attempt(s)` : '';
+  const make = (
+    errorCode: ErrorCode,
+    text: string,
+    errorName: string = name || 'Error',
+    retryable?: boolean,
+  ) =>
+    new GatewayError(errorCode, text, {
       cause: error,
-      upstream,
+      upstream: details(e, errorName),
+      ...(retryable === undefined ? {} : { retryable }),
     });
+
+  // Answers in Amplify's own words (an AWS error type on a JSON body).
+  if (name === 'NotFoundException' || name === 'ResourceNotFoundException') {
+    return make(ErrorCode.NOT_FOUND, `Amplify has no ${subject}.`);
   }
   if (THROTTLING.has(name) || status === 429) {
-    return new GatewayError(
+    return make(
       ErrorCode.UPSTREAM_THROTTLED,
       `Amplify throttled the request for ${subject}${after}; try again shortly.`,
-      { cause: error, upstream },
     );
   }
   if (name === 'CredentialsProviderError') {
-    return new GatewayError(
+    return make(
       ErrorCode.UPSTREAM_UNAUTHORIZED,
       `The gateway found no AWS credentials to read ${subject}; its operator must configure a role or keys.`,
-      { cause: error, upstream },
     );
   }
+
+  // Failures below HTTP: the code says what happened (the SDK names resets "TimeoutError" so its
+  // retry logic treats them alike; the code tells them apart).
+  if (RESET.has(code) || message.startsWith('socket hang up') || message.startsWith('aborted')) {
+    return make(
+      ErrorCode.UPSTREAM_CONNECTION_RESET,
+      `The connection to Amplify was reset before the answer for ${subject} was complete${after}; try again later.`,
+      code || 'ECONNRESET',
+    );
+  }
+  const refused = REFUSED[code];
+  if (refused !== undefined) {
+    return make(
+      ErrorCode.UPSTREAM_CONNECTION_REFUSED,
+      `Amplify's endpoint ${refused} while reading ${subject}${after}; try again later.`,
+      code,
+    );
+  }
+  if (DNS.has(code)) {
+    const temporary = code === 'EAI_AGAIN';
+    return make(
+      ErrorCode.UPSTREAM_DNS_FAILURE,
+      temporary
+        ? `The name of Amplify's endpoint could not be resolved for now (${code}) while reading ${subject}; try again later.`
+        : `The name of Amplify's endpoint does not resolve (${code}) while reading ${subject}; the gateway's endpoint configuration must be fixed.`,
+      code,
+      temporary,
+    );
+  }
+  if (TLS.test(code)) {
+    return make(
+      ErrorCode.UPSTREAM_TLS_FAILURE,
+      `The TLS handshake with Amplify's endpoint failed (${code}) while reading ${subject}: its certificate or protocol is not accepted; retrying will not help.`,
+      code,
+    );
+  }
+  if (
+    name === 'TimeoutError' ||
+    code === 'ETIMEDOUT' ||
+    name === 'RequestTimeout' ||
+    name === 'RequestTimeoutException' ||
+    status === 408
+  ) {
+    const what = message.includes('did not establish a connection')
+      ? 'did not accept a connection in time'
+      : message.includes('of inactivity')
+        ? 'stopped sending its answer midway'
+        : 'did not answer in time';
+    return make(
+      ErrorCode.UPSTREAM_TIMEOUT,
+      `Amplify ${what} for ${subject}${after}; try again later.`,
+      name || code || 'TimeoutError',
+    );
+  }
+
+  // An answer whose body is not JSON: a load balancer's or proxy's page, or garbage. The SDK
+  // throws a SyntaxError marked "Deserialization error" (a 5xx is retried first).
+  const isServiceError = e.$fault !== undefined;
+  if (
+    !isServiceError &&
+    (name === 'SyntaxError' || message.includes('Deserialization error')) &&
+    status !== null
+  ) {
+    const type = stringOf(e.$response?.headers?.['content-type']).split(';', 1)[0];
+    return make(
+      ErrorCode.UPSTREAM_UNREADABLE_RESPONSE,
+      `Amplify answered HTTP ${status} with a non-JSON body${type ? ` (${type})` : ''} for ${subject}${after}${status >= 500 ? '; try again later.' : '; retrying will not help.'}`,
+      name || 'SyntaxError',
+      status >= 500,
+    );
+  }
+
   if (UNAUTHORIZED.has(name) || status === 401 || status === 403) {
-    return new GatewayError(
+    return make(
       ErrorCode.UPSTREAM_UNAUTHORIZED,
       `Amplify refused the gateway's credentials or permissions for ${subject} (${name || status}).`,
-      { cause: error, upstream },
     );
   }
   if (name === 'BadRequestException') {
-    const message = typeof e.message === 'string' ? e.message : 'bad request';
-    return new GatewayError(
+    return make(
       ErrorCode.BAD_USER_INPUT,
-      `Amplify rejected the request for ${subject}: ${message}`,
-      { cause: error, upstream },
+      `Amplify rejected the request for ${subject}: ${message || 'bad request'}`,
     );
   }
-  const isNetwork = NETWORK.has(name) || NETWORK.has(code);
-  // A body that is not JSON: the SDK throws a SyntaxError marked "Deserialization error".
-  const isUnreadable =
-    name === 'SyntaxError' ||
-    (typeof e.message === 'string' && e.message.includes('Deserialization error'));
-  if (isNetwork || isUnreadable || (status !== null && status >= 500)) {
-    const why = isNetwork
-      ? name === 'TimeoutError' || code === 'ETIMEDOUT'
-        ? 'timed out'
-        : 'could not be reached'
-      : isUnreadable
-        ? 'sent an unreadable answer'
-        : `failed (HTTP ${status})`;
-    return new GatewayError(
+  if (status !== null && status >= 500) {
+    return make(
       ErrorCode.UPSTREAM_UNAVAILABLE,
-      `Amplify ${why} for ${subject}${after}; try again later.`,
-      { cause: error, upstream },
+      `Amplify failed (HTTP ${status}${name && name !== 'Unknown' ? ` ${name}` : ''}) for ${subject}${after}; try again later.`,
     );
   }
-  return new GatewayError(
-    ErrorCode.INTERNAL_SERVER_ERROR,
-    `Unexpected error while reading ${subject}.`,
-    { cause: error, upstream },
-  );
+  if (status !== null && isServiceError) {
+    return make(
+      ErrorCode.UPSTREAM_UNEXPECTED_STATUS,
+      `Amplify answered HTTP ${status}${name && name !== 'Unknown' ? ` ${name}` : ' without an AWS error type'} for ${subject}, which the gateway does not expect; retrying will not help.`,
+    );
+  }
+  return make(ErrorCode.INTERNAL_SERVER_ERROR, `Unexpected error while reading ${subject}.`);
 }

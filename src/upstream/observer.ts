@@ -6,32 +6,38 @@
  */
 import { ErrorCode } from '../errors.js';
 
-/** How one Amplify operation ended: a small, fixed set (a metric label). */
+/** How one Amplify operation ended: a small, fixed set (a metric label), one per catalog code. */
 export type UpstreamOutcome =
   | 'success'
   | 'not_found'
   | 'bad_request'
   | 'throttled'
   | 'unavailable'
+  | 'timeout'
+  | 'connection_reset'
+  | 'connection_refused'
+  | 'dns_failure'
+  | 'tls_failure'
+  | 'unreadable_response'
+  | 'unexpected_status'
   | 'unauthorized'
+  | 'invalid_response'
   | 'error';
-
-export const UPSTREAM_OUTCOMES: readonly UpstreamOutcome[] = [
-  'success',
-  'not_found',
-  'bad_request',
-  'throttled',
-  'unavailable',
-  'unauthorized',
-  'error',
-];
 
 const OUTCOME_OF: Partial<Record<ErrorCode, UpstreamOutcome>> = {
   [ErrorCode.NOT_FOUND]: 'not_found',
   [ErrorCode.BAD_USER_INPUT]: 'bad_request',
   [ErrorCode.UPSTREAM_THROTTLED]: 'throttled',
   [ErrorCode.UPSTREAM_UNAVAILABLE]: 'unavailable',
+  [ErrorCode.UPSTREAM_TIMEOUT]: 'timeout',
+  [ErrorCode.UPSTREAM_CONNECTION_RESET]: 'connection_reset',
+  [ErrorCode.UPSTREAM_CONNECTION_REFUSED]: 'connection_refused',
+  [ErrorCode.UPSTREAM_DNS_FAILURE]: 'dns_failure',
+  [ErrorCode.UPSTREAM_TLS_FAILURE]: 'tls_failure',
+  [ErrorCode.UPSTREAM_UNREADABLE_RESPONSE]: 'unreadable_response',
+  [ErrorCode.UPSTREAM_UNEXPECTED_STATUS]: 'unexpected_status',
   [ErrorCode.UPSTREAM_UNAUTHORIZED]: 'unauthorized',
+  [ErrorCode.UPSTREAM_INVALID_RESPONSE]: 'invalid_response',
 };
 
 /** The outcome label of a failed operation, from the catalog code its error maps to. */

@@ -2,8 +2,13 @@
  * Plain shapes at the upstream boundary: what the rest of the gateway sees of an Amplify job.
  * Every member the live service may omit is `null` here (§7 of the API notes: "required" members
  * do go missing), and values outside the known enums become `UNKNOWN` (AWS adds values over time).
+ * Answers are read through the shape check of wire-check.ts, which decides what a malformed member
+ * or entry becomes.
  */
-import type { Job, JobSummary, Step } from '@aws-sdk/client-amplify';
+import type { GetJobCommandOutput, JobSummary, Step } from '@aws-sdk/client-amplify';
+import { type AnswerContext, readAnswer, type WireObject } from './wire-check.js';
+
+export type { UnknownValueListener } from './wire-check.js';
 
 export const JOB_STATUSES = [
   'CREATED',
@@ -75,84 +80,59 @@ export interface JobRecord {
   steps: StepRecord[];
 }
 
-/** Told about each value outside a known enum, so it can be logged (once per value). */
-export type UnknownValueListener = (enumName: string, value: string) => void;
-
-function text(value: string | undefined | null): string | null {
-  return typeof value === 'string' ? value : null;
+/** Job ids are decimal sequence numbers: `7` and `0000000007` (as in the ARN) are one job. */
+export function sameJobId(a: string, b: string): boolean {
+  return a.replace(/^0+(?=\d)/, '') === b.replace(/^0+(?=\d)/, '');
 }
 
-/** URLs: an empty string (seen on the live service) or an unparseable value reads as absent. */
-function url(value: string | undefined | null): string | null {
-  if (typeof value !== 'string' || value === '') return null;
-  return URL.canParse(value) ? value : null;
-}
-
-function time(value: Date | undefined | null): Date | null {
-  return value instanceof Date && !Number.isNaN(value.getTime()) ? value : null;
-}
-
-function member<T extends string>(
-  known: readonly T[],
-  enumName: string,
-  value: string | undefined | null,
-  onUnknown: UnknownValueListener,
-): T | 'UNKNOWN' | null {
-  if (typeof value !== 'string') return null;
-  if ((known as readonly string[]).includes(value)) return value as T;
-  onUnknown(enumName, value);
-  return 'UNKNOWN';
-}
-
-export function toJobSummaryRecord(
-  summary: JobSummary | undefined,
-  onUnknown: UnknownValueListener,
-): JobSummaryRecord {
-  const s = summary ?? ({} as Partial<JobSummary>);
+/** A job summary (GetJob's `job.summary`, a ListJobs entry), every member checked. */
+export function toJobSummaryRecord(summary: WireObject<JobSummary>): JobSummaryRecord {
   return {
-    jobArn: text(s.jobArn),
-    jobId: text(s.jobId),
-    commitId: text(s.commitId),
-    commitMessage: text(s.commitMessage),
-    commitTime: time(s.commitTime),
-    startTime: time(s.startTime),
-    status: member(JOB_STATUSES, 'JobStatus', s.status, onUnknown),
-    endTime: time(s.endTime),
-    jobType: member(JOB_TYPES, 'JobType', s.jobType, onUnknown),
-    sourceUrl: url(s.sourceUrl),
-    sourceUrlType: member(SOURCE_URL_TYPES, 'SourceUrlType', s.sourceUrlType, onUnknown),
+    jobArn: summary.text('jobArn'),
+    jobId: summary.text('jobId'),
+    commitId: summary.text('commitId'),
+    commitMessage: summary.text('commitMessage'),
+    commitTime: summary.time('commitTime'),
+    startTime: summary.time('startTime'),
+    status: summary.enumValue('status', JOB_STATUSES, 'JobStatus'),
+    endTime: summary.time('endTime'),
+    jobType: summary.enumValue('jobType', JOB_TYPES, 'JobType'),
+    sourceUrl: summary.url('sourceUrl'),
+    sourceUrlType: summary.enumValue('sourceUrlType', SOURCE_URL_TYPES, 'SourceUrlType'),
   };
 }
 
-export function toStepRecord(step: Step, onUnknown: UnknownValueListener): StepRecord {
-  const screenshots: ScreenshotRecord[] = [];
-  for (const [name, value] of Object.entries(step.screenshots ?? {})) {
-    const target = url(value);
-    if (target !== null) screenshots.push({ name, url: target });
-  }
+/** One step of a job, every member checked. */
+export function toStepRecord(step: WireObject<Step>): StepRecord {
   return {
-    stepName: text(step.stepName),
-    startTime: time(step.startTime),
-    status: member(JOB_STATUSES, 'JobStatus', step.status, onUnknown),
-    endTime: time(step.endTime),
-    logUrl: url(step.logUrl),
-    artifactsUrl: url(step.artifactsUrl),
-    testArtifactsUrl: url(step.testArtifactsUrl),
-    testConfigUrl: url(step.testConfigUrl),
-    screenshots,
-    statusReason: text(step.statusReason),
-    context: text(step.context),
+    stepName: step.text('stepName'),
+    startTime: step.time('startTime'),
+    status: step.enumValue('status', JOB_STATUSES, 'JobStatus'),
+    endTime: step.time('endTime'),
+    logUrl: step.url('logUrl'),
+    artifactsUrl: step.url('artifactsUrl'),
+    testArtifactsUrl: step.url('testArtifactsUrl'),
+    testConfigUrl: step.url('testConfigUrl'),
+    screenshots: (step.urlMap('screenshots') ?? []).map(([name, url]) => ({ name, url })),
+    statusReason: step.text('statusReason'),
+    context: step.text('context'),
   };
 }
 
-export function toJobRecord(
-  key: JobKey,
-  job: Job | undefined,
-  onUnknown: UnknownValueListener,
-): JobRecord {
+/**
+ * Maps one GetJob answer (the SDK's output, or the raw JSON body when the SDK could not read it)
+ * for the job `key` asked for. A job without an object `job` or `job.summary`, or whose
+ * `summary.jobId` names another job, throws UPSTREAM_INVALID_RESPONSE; members of the wrong type
+ * read as null, steps that are not objects are skipped, and both are reported to `context`.
+ */
+export function toJobRecord(key: JobKey, answer: unknown, context: AnswerContext): JobRecord {
+  const job = readAnswer<GetJobCommandOutput>(answer, context).entity('job', 'job');
+  const summary = job.entity('summary', 'job summary');
+  summary.expectId('jobId', key.jobId, sameJobId);
   return {
     key,
-    summary: toJobSummaryRecord(job?.summary, onUnknown),
-    steps: (job?.steps ?? []).map((step) => toStepRecord(step, onUnknown)),
+    summary: toJobSummaryRecord(summary),
+    // Absent (or not a list, reported): no steps known, as for a job whose steps have not started.
+    steps: job.list('steps', toStepRecord) ?? [],
   };
 }

@@ -3,12 +3,64 @@
  * {@link AmplifyUpstream} and plain shapes. Each wrapper (single-flight today; cache and breaker
  * next) implements the same interface it wraps, so each can be tested alone and the order of the
  * layers is visible where the app is composed.
+ *
+ * Every read takes one plain, serialisable input object and resolves with plain data, so a wrapper
+ * can treat them alike: {@link READ_METHODS} lists them, {@link wrapReads} wraps each one, and
+ * {@link readKey} gives a stable key for one call (single-flight, a cache).
  */
+import type { AppRecord } from './app-shapes.js';
+import type { BranchKey, BranchRecord } from './branch-shapes.js';
+import type {
+  JobListItem,
+  ListAppsRequest,
+  ListBranchesRequest,
+  ListJobsRequest,
+  Page,
+} from './page-shapes.js';
 import type { JobKey, JobRecord } from './shapes.js';
+import type { StepLogRecord, StepLogRequest } from './step-log.js';
 
-export interface AmplifyUpstream {
-  /** One GetJob. Rejects with a GatewayError (NOT_FOUND, UPSTREAM_*). */
+/** Identifies one app. */
+export interface AppKey {
+  appId: string;
+}
+
+/**
+ * What the gateway reads. Each method rejects with a GatewayError: NOT_FOUND, UPSTREAM_THROTTLED,
+ * UPSTREAM_UNAVAILABLE, UPSTREAM_UNAUTHORIZED, BAD_USER_INPUT (Amplify refused the input), and for
+ * logs UPSTREAM_URL_REFUSED.
+ */
+export interface AmplifyReads {
+  /** One GetJob: the job's summary and steps. */
   getJob(key: JobKey): Promise<JobRecord>;
+  /** One GetApp. */
+  getApp(key: AppKey): Promise<AppRecord>;
+  /** One GetBranch. */
+  getBranch(key: BranchKey): Promise<BranchRecord>;
+  /** One ListApps call: one page of apps, in Amplify's order. */
+  listApps(request: ListAppsRequest): Promise<Page<AppRecord>>;
+  /** One ListBranches call: one page of an app's branches, in Amplify's order. */
+  listBranches(request: ListBranchesRequest): Promise<Page<BranchRecord>>;
+  /** One ListJobs call: one page of a branch's job summaries, newest first. */
+  listJobs(request: ListJobsRequest): Promise<Page<JobListItem>>;
+  /** One read of a step's log (its end, capped in bytes and time): not an Amplify API call. */
+  getStepLog(request: StepLogRequest): Promise<StepLogRecord>;
+}
+
+export type ReadMethod = keyof AmplifyReads;
+
+/** Every read method, for wrappers that treat them alike. */
+export const READ_METHODS = [
+  'getJob',
+  'getApp',
+  'getBranch',
+  'listApps',
+  'listBranches',
+  'listJobs',
+  'getStepLog',
+] as const satisfies readonly ReadMethod[];
+
+export interface AmplifyUpstream extends AmplifyReads {
   /** Resolves when Amplify answers with the gateway's credentials; rejects with a GatewayError. */
   checkReady(): Promise<void>;
   /** The AWS Region the client signs for (resolved through the SDK's standard chain). */
@@ -17,7 +69,51 @@ export interface AmplifyUpstream {
   destroy(): void;
 }
 
+/** Wraps one read method; must return a function with the same contract. */
+export type ReadWrapper = <M extends ReadMethod>(
+  method: M,
+  call: AmplifyReads[M],
+) => AmplifyReads[M];
+
+/** An upstream whose every read method goes through `wrap`; the other methods pass through. */
+export function wrapReads(upstream: AmplifyUpstream, wrap: ReadWrapper): AmplifyUpstream {
+  const wrapped: AmplifyUpstream = { ...upstream };
+  for (const method of READ_METHODS) {
+    const call = upstream[method].bind(upstream) as AmplifyReads[typeof method];
+    (wrapped as unknown as Record<ReadMethod, unknown>)[method] = wrap(method, call);
+  }
+  return wrapped;
+}
+
+function canonical(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(canonical);
+  if (value instanceof Date) return value.toISOString();
+  if (typeof value === 'object' && value !== null) {
+    return Object.fromEntries(
+      Object.keys(value)
+        .sort()
+        .map((key) => [key, canonical((value as Record<string, unknown>)[key])]),
+    );
+  }
+  return value;
+}
+
+/** A stable key for one read: the method and its input, whatever the order of its members. */
+export function readKey(method: ReadMethod, input: object): string {
+  return `${method}:${JSON.stringify(canonical(input))}`;
+}
+
 /** What was asked, for messages: e.g. `job 12 of branch "main" in app d1abc`. */
 export function describeJob(key: JobKey): string {
   return `job ${key.jobId} of branch ${JSON.stringify(key.branchName)} in app ${key.appId}`;
+}
+
+/** What was asked, for messages: e.g. `branch "main" of app d1abc`. */
+export function describeBranch(key: BranchKey): string {
+  return `branch ${JSON.stringify(key.branchName)} of app ${key.appId}`;
+}
+
+/** What was asked, for messages: e.g. `app d1abc`. */
+export function describeApp(key: AppKey): string {
+  return `app ${key.appId}`;
 }

@@ -6,8 +6,14 @@
  */
 import type { AmplifyUpstream } from './upstream.js';
 
-/** Methods that are not calls to Amplify: call wrappers pass them through untouched. */
+/** Methods that are not calls at all: call wrappers pass them through untouched. */
 const LIFECYCLE_METHODS: ReadonlySet<string> = new Set(['region', 'destroy']);
+
+/**
+ * Calls that do not go to the Amplify API: a step's log is read from its presigned S3 URL. The
+ * upstream-call budget counts them; the circuit breaker in front of Amplify does not.
+ */
+export const NOT_AMPLIFY_CALLS: ReadonlySet<string> = new Set(['getStepLog']);
 
 /** Runs one call of `method` (its name on AmplifyUpstream, e.g. `getJob`); may refuse it. */
 export type CallWrapper = <T>(method: string, call: () => Promise<T>) => Promise<T>;
@@ -30,8 +36,15 @@ export function callMethods(upstream: AmplifyUpstream): string[] {
   return [...names];
 }
 
-/** A new upstream whose call methods run through `around`; lifecycle methods are the originals. */
-export function wrapCalls(upstream: AmplifyUpstream, around: CallWrapper): AmplifyUpstream {
+/**
+ * A new upstream whose call methods run through `around`; lifecycle methods, and the calls named
+ * in `except`, are the originals.
+ */
+export function wrapCalls(
+  upstream: AmplifyUpstream,
+  around: CallWrapper,
+  except: ReadonlySet<string> = new Set(),
+): AmplifyUpstream {
   const source = upstream as unknown as Record<string, (...args: unknown[]) => unknown>;
   const wrapped: Record<string, unknown> = {};
   for (const name of LIFECYCLE_METHODS) {
@@ -40,7 +53,9 @@ export function wrapCalls(upstream: AmplifyUpstream, around: CallWrapper): Ampli
   }
   for (const name of callMethods(upstream)) {
     const method = source[name] as (...args: unknown[]) => Promise<unknown>;
-    wrapped[name] = (...args: unknown[]) => around(name, () => method.apply(upstream, args));
+    wrapped[name] = except.has(name)
+      ? method.bind(upstream)
+      : (...args: unknown[]) => around(name, () => method.apply(upstream, args));
   }
   return wrapped as unknown as AmplifyUpstream;
 }

@@ -33,6 +33,15 @@ describe('composition with another subgraph', () => {
     expect(supergraphSdl).toMatch(/summary: JobSummary!\s+@join__field\(graph: AMPLIFY_JOBS\)/);
   });
 
+  it('makes App and Branch entities with their keys, resolvable by amplify-jobs', () => {
+    const { supergraphSdl } = result;
+
+    expect(supergraphSdl).toMatch(/type App\s+@join__type\(graph: AMPLIFY_JOBS, key: "appId"\)/);
+    expect(supergraphSdl).toMatch(
+      /type Branch\s+@join__type\(graph: AMPLIFY_JOBS, key: "appId branchName"\)/,
+    );
+  });
+
   it('fails to compose when the Job key is lost, so the tests above can tell', () => {
     // The trap from the stack notes: without the directives plugin the SDL has no @key. Job's key
     // fields are then no longer key fields, two subgraphs resolve them, and composition refuses.
@@ -40,7 +49,7 @@ describe('composition with another subgraph', () => {
       /\s*@key\(fields: "appId branchName jobId"\)/,
       '',
     );
-    expect(withoutKey).not.toContain('@key(');
+    expect(withoutKey).not.toContain('@key(fields: "appId branchName jobId")');
 
     const broken = composeWithReleases(withoutKey);
 

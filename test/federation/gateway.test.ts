@@ -176,6 +176,9 @@ describe('a real gateway in front of amplify-jobs and a releases subgraph', () =
     const job = schema.getType('Job');
     expect(job?.toString()).toBe('Job');
     expect(Object.keys(schema.getQueryType()?.getFields() ?? {}).sort()).toEqual([
+      'app',
+      'apps',
+      'branch',
       'job',
       'release',
       'releases',
@@ -205,6 +208,36 @@ describe('a real gateway in front of amplify-jobs and a releases subgraph', () =
     expect(toJobs[0]?.representations).toBe(references.length);
     // ...and one GetJob per distinct job behind it.
     expect(la.stats.calls('GetJob')).toBe(distinct.size);
+  });
+
+  it("walks from another subgraph's jobs to their branch and app, one call per distinct entity", async () => {
+    const references = referencedJobs(releases);
+    const branches = new Set(references.map((key) => `${key.appId}/${key.branchName}`));
+    const apps = new Set(references.map((key) => key.appId));
+    const result = await gateway.executor(
+      requestContext(
+        schema,
+        '{ releases { id jobs { jobId isTerminal branch { branchName displayName app { appId name } } } } }',
+      ),
+    );
+    expect(result.errors).toBeUndefined();
+    const data = result.data as {
+      releases: Array<{
+        jobs: Array<{ branch: { branchName: string; app: { appId: string; name: string } } }>;
+      }>;
+    };
+    const names = new Map(la.world.apps().map((app) => [app.appId, app.name]));
+    for (const [i, release] of data.releases.entries()) {
+      for (const [j, job] of release.jobs.entries()) {
+        const key = releases[i]!.jobs[j]!;
+        expect(job.branch.branchName).toBe(key.branchName);
+        expect(job.branch.app).toEqual({ appId: key.appId, name: names.get(key.appId) });
+      }
+    }
+    expect(fetches.filter((fetch) => fetch.subgraph === 'amplify-jobs')).toHaveLength(1);
+    // isTerminal comes from the summary: one GetJob per distinct job; branch and app batched.
+    expect(la.stats.calls('GetBranch')).toBe(branches.size);
+    expect(la.stats.calls('GetApp')).toBe(apps.size);
   });
 
   it('nulls only the release whose job failed upstream, with the subgraph error code', async () => {

@@ -24,12 +24,15 @@ describe('configuration', () => {
       maxBodyBytes: 102400,
       routerSecret: null,
       readinessProbe: true,
+      cursorSecret: null,
       upstream: {
         connectTimeoutMs: 1000,
         requestTimeoutMs: 5000,
         maxAttempts: 3,
         maxConcurrency: 10,
         maxSockets: 50,
+        stepLogMaxBytes: 1048576,
+        stepLogTimeoutMs: 10000,
       },
       introspection: true,
       auth: { optional: false, apiKeys: null, jwt: null },
@@ -59,11 +62,19 @@ describe('configuration', () => {
         CORS_ORIGINS: 'https://ok.example.com,not a url',
         GRAPHIQL: 'maybe',
         ROUTER_SECRET: 'short',
+        CURSOR_SECRET: 'short',
+        STEP_LOG_MAX_BYTES: '100',
+        STEP_LOG_TIMEOUT_MS: '10m',
       },
     );
     expect(loaded.ok).toBe(false);
     if (loaded.ok) return;
-    expect(loaded.problems).toHaveLength(6);
+    expect(loaded.problems).toHaveLength(9);
+    expect(loaded.problems.join('\n')).toMatch(/CURSOR_SECRET must be at least 16/);
+    expect(loaded.problems.join('\n')).toMatch(
+      /STEP_LOG_MAX_BYTES must be a whole number from 256/,
+    );
+    expect(loaded.problems.join('\n')).toMatch(/STEP_LOG_TIMEOUT_MS.*"10m"/);
     expect(loaded.problems.join('\n')).toMatch(/PORT.*"eighty"/);
     expect(loaded.problems.join('\n')).toMatch(/LOG_LEVEL/);
     expect(loaded.problems.join('\n')).toMatch(

@@ -101,7 +101,6 @@ describe('upstream errors become specific codes', () => {
   it.each([
     ['a 500 InternalFailureException', 'internal', 'InternalFailureException'],
     ['a 503 DependentServiceFailureException', 'unavailable', 'DependentServiceFailureException'],
-    ['a connection reset', 'reset', null],
   ] as const)(
     'answers UPSTREAM_UNAVAILABLE for %s, after retrying',
     async (_name, kind, errorName) => {
@@ -111,30 +110,51 @@ describe('upstream errors become specific codes', () => {
       expect(body.errors?.[0]?.extensions).toMatchObject({
         code: 'UPSTREAM_UNAVAILABLE',
         retryable: true,
+        upstream: { errorName, attempts: 3 },
       });
-      if (errorName !== null) {
-        expect(body.errors?.[0]?.extensions?.upstream).toMatchObject({ errorName });
-      }
       expectSafeMessage(body.errors?.[0]?.message ?? '', stack.la.url);
       expect(stack.la.stats.calls('GetJob')).toBe(3);
     },
   );
 
-  it('answers UPSTREAM_UNAVAILABLE for a 200 whose body is not JSON (the SDK does not retry it)', async () => {
+  it('says the connection was reset when Amplify resets it three times in a row', async () => {
+    stack.la.faults.add({ operations: 'GetJob', kind: 'reset', count: 3 });
+    const body = await stack.graphql(QUERY, vars(job));
+    expect(body.data).toEqual({ job: null });
+    expect(body.errors?.[0]?.extensions).toMatchObject({
+      code: 'UPSTREAM_CONNECTION_RESET',
+      retryable: true,
+      upstream: { errorName: 'ECONNRESET', attempts: 3 },
+    });
+    expect(body.errors?.[0]?.message).toMatch(/connection to Amplify was reset/);
+    expect(body.errors?.[0]?.message).not.toMatch(/timed out/);
+    expectSafeMessage(body.errors?.[0]?.message ?? '', stack.la.url);
+    expect(stack.la.stats.calls('GetJob')).toBe(3);
+  });
+
+  it('answers UPSTREAM_UNREADABLE_RESPONSE, not retryable, for a 200 whose body is not JSON (the SDK does not retry it)', async () => {
     stack.la.faults.add({ operations: 'GetJob', kind: 'malformed', count: 1 });
     const body = await stack.graphql(QUERY, vars(job));
     expect(body.data).toEqual({ job: null });
-    expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
-    expect(body.errors?.[0]?.message).toMatch(/unreadable answer/);
+    expect(body.errors?.[0]?.extensions).toMatchObject({
+      code: 'UPSTREAM_UNREADABLE_RESPONSE',
+      retryable: false,
+      upstream: { httpStatus: 200 },
+    });
+    expect(body.errors?.[0]?.message).toMatch(/HTTP 200 with a non-JSON body/);
     expectSafeMessage(body.errors?.[0]?.message ?? '', stack.la.url);
     expect(stack.la.stats.calls('GetJob')).toBe(1);
   });
 
-  it('answers UPSTREAM_UNAVAILABLE when Amplify does not answer within the request timeout', async () => {
+  it('answers UPSTREAM_TIMEOUT when Amplify does not answer within the request timeout', async () => {
     stack.la.faults.add({ operations: 'GetJob', kind: 'hang', count: 3 });
     const body = await stack.graphql(QUERY, vars(job));
-    expect(body.errors?.[0]?.extensions?.code).toBe('UPSTREAM_UNAVAILABLE');
-    expect(body.errors?.[0]?.message).toMatch(/timed out/);
+    expect(body.errors?.[0]?.extensions).toMatchObject({
+      code: 'UPSTREAM_TIMEOUT',
+      retryable: true,
+      upstream: { errorName: 'TimeoutError', attempts: 3 },
+    });
+    expect(body.errors?.[0]?.message).toMatch(/did not answer in time/);
   });
 
   it.each([
@@ -181,6 +201,7 @@ describe('signed requests', () => {
         ...stack.la.clientConfig(),
         credentials: { accessKeyId: 'AKIDGATEWAYTEST', secretAccessKey: 'wrong-secret' },
         onUnknownValue: () => undefined,
+        onWireProblem: () => undefined,
       });
       await expect(wrong.getJob(job)).rejects.toMatchObject({
         code: 'UPSTREAM_UNAUTHORIZED',

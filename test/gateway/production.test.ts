@@ -167,11 +167,31 @@ describe('production start (compiled JavaScript)', () => {
       expect(await (await ask({ 'x-api-key': API_KEY })).json()).toEqual({
         data: { job: { summary: { status: 'SUCCEED', jobId: job?.jobId } } },
       });
+      // Step logs come from that endpoint too: it is the one loopback origin allowed, found in
+      // AWS_ENDPOINT_URL_AMPLIFY through the SDK's own configuration.
+      const logs = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
+        body: JSON.stringify({
+          query: `{ job(appId: "${job?.appId}", branchName: ${JSON.stringify(job?.branchName)}, jobId: "${job?.jobId}") { steps { log(tailLines: 1) { text truncated } } } }`,
+        }),
+      });
+      const logBody = (await logs.json()) as {
+        errors?: unknown[];
+        data: { job: { steps: Array<{ log: { text: string; truncated: boolean } | null }> } };
+      };
+      expect(logBody.errors).toBeUndefined();
+      expect(logBody.data.job.steps.length).toBeGreaterThan(0);
+      for (const step of logBody.data.job.steps) {
+        expect(step.log?.text).toMatch(/^\S.*\n$/);
+        expect(step.log?.truncated).toBe(true);
+      }
       expect((await fetch(url.replace('/graphql', '/ready'))).status).toBe(200);
       // Production also collects the Node.js process metrics.
       const metrics = await (await fetch(url.replace('/graphql', '/metrics'))).text();
+      // One GetJob per job query above; the log reads are not Amplify calls.
       expect(metrics).toMatch(
-        /^amplify_upstream_calls_total\{operation="GetJob",outcome="success"\} 1$/m,
+        /^amplify_upstream_calls_total\{operation="GetJob",outcome="success"\} 2$/m,
       );
       expect(metrics).toMatch(/^process_cpu_user_seconds_total /m);
       expect(proc.output()).not.toContain(credentials.secretAccessKey);

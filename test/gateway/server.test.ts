@@ -71,7 +71,7 @@ describe('the HTTP server', () => {
     expect(stack.la.stats.calls()).toBe(0);
   });
 
-  it('serves GraphiQL to a browser, opening with the example query', async () => {
+  it('serves GraphiQL to a browser, opening on apps -> branches -> jobs with no id to fill in', async () => {
     const response = await fetch(`${running.url}/graphql`, { headers: { accept: 'text/html' } });
     expect(response.status).toBe(200);
     const html = await response.text();
@@ -79,7 +79,8 @@ describe('the HTTP server', () => {
     // Self-contained: no script or style from a CDN, so it works offline and under a strict CSP.
     expect(html).not.toMatch(/<script[^>]+src=["']https?:/);
     expect(html).not.toMatch(/<link[^>]+href=["']https?:/);
-    expect(html).toContain('job(appId: $appId, branchName: $branchName, jobId: $jobId)');
+    expect(html).toContain('query Explore {\\n  apps(first: 3) {');
+    expect(html).toContain('jobs(first: 3) {');
   });
 });
 
@@ -98,13 +99,17 @@ describe('readiness', () => {
       region: 'us-east-1',
       credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
       onUnknownValue: () => undefined,
+      onWireProblem: () => undefined,
     });
     const gateway = await createGateway({ upstream, env: { READINESS_PROBE: 'upstream' } });
     try {
       const running = await gateway.listen();
       const response = await fetch(`${running.url}/ready`);
       expect(response.status).toBe(503);
-      expect(await response.json()).toMatchObject({ ready: false, reason: 'UPSTREAM_UNAVAILABLE' });
+      expect(await response.json()).toMatchObject({
+        ready: false,
+        reason: 'UPSTREAM_CONNECTION_REFUSED',
+      });
     } finally {
       await gateway.close();
     }

@@ -54,4 +54,31 @@ describe('sharing in-flight GetJob calls across requests', () => {
     expect(after.errors).toBeUndefined();
     expect(stack.la.stats.calls('GetJob')).toBe(2);
   });
+
+  it('shares in-flight pages of a list, apps and branches too, and nothing once they settle', async () => {
+    stack.la.faults.add({ operations: '*', kind: 'latency', latencyMs: 100 });
+    const page =
+      'query($a: ID!, $b: String!) { branch(appId: $a, branchName: $b) { displayName app { name } jobs(first: 5) { nodes { jobId } } } }';
+    const bodies = await Promise.all(
+      Array.from({ length: 6 }, () =>
+        stack.graphql(page, { a: running.appId, b: running.branchName }),
+      ),
+    );
+    for (const body of bodies) expect(body.errors).toBeUndefined();
+    expect(bodies.map((b) => JSON.stringify(b.data))).toEqual(
+      Array.from({ length: 6 }, () => JSON.stringify(bodies[0]?.data)),
+    );
+    expect(stack.la.stats.calls('GetBranch')).toBe(1);
+    expect(stack.la.stats.calls('GetApp')).toBe(1);
+    expect(stack.la.stats.calls('ListJobs')).toBe(1);
+    // A page of another size is another call.
+    await Promise.all([
+      stack.graphql(page, { a: running.appId, b: running.branchName }),
+      stack.graphql(page.replace('first: 5', 'first: 6'), {
+        a: running.appId,
+        b: running.branchName,
+      }),
+    ]);
+    expect(stack.la.stats.calls('ListJobs')).toBe(3);
+  });
 });

@@ -132,19 +132,22 @@ describe('fault storms', () => {
   }, 20_000);
 
   it.each([
-    ['connection resets', { kind: 'reset' as const }],
-    ['502 pages from a proxy', { kind: 'status' as const, statusCode: 502, body: 'html' as const }],
-    ['timeouts (Amplify never answers)', { kind: 'hang' as const }],
-    ['unreadable answers (HTML from a proxy)', { kind: 'malformed' as const }],
-    ['500 InternalFailureException', { kind: 'internal' as const }],
+    ['connection resets', { kind: 'reset' as const }, ErrorCode.UPSTREAM_CONNECTION_RESET],
+    [
+      '502 pages from a proxy',
+      { kind: 'status' as const, statusCode: 502, body: 'html' as const },
+      ErrorCode.UPSTREAM_UNREADABLE_RESPONSE,
+    ],
+    ['timeouts (Amplify never answers)', { kind: 'hang' as const }, ErrorCode.UPSTREAM_TIMEOUT],
+    ['500 InternalFailureException', { kind: 'internal' as const }, ErrorCode.UPSTREAM_UNAVAILABLE],
   ])(
     'opens on %s too, after five in a row, then answers without calling',
-    async (_name, fault) => {
+    async (_name, fault, code) => {
       const gateway = await stack.gateway(BREAKER_ENV);
       stack.la.faults.add({ ...fault, operations: 'GetJob', count: 5 });
 
       for (let i = 0; i < 5; i++) {
-        expect(codeOf(await ask(gateway))).toBe(ErrorCode.UPSTREAM_UNAVAILABLE);
+        expect(codeOf(await ask(gateway))).toBe(code);
       }
       expect(stack.la.stats.calls('GetJob')).toBe(5);
       expect(gateway.app.breaker.state).toBe('open');
@@ -163,6 +166,22 @@ describe('fault storms', () => {
     },
     20_000,
   );
+
+  it('stays closed on answers retrying cannot mend: a 200 that is not JSON', async () => {
+    const gateway = await stack.gateway(BREAKER_ENV);
+    stack.la.faults.add({ kind: 'malformed', operations: 'GetJob', count: 8 });
+
+    for (let i = 0; i < 8; i++) {
+      const body = await ask(gateway);
+      expect(body.errors?.[0]?.extensions).toMatchObject({
+        code: ErrorCode.UPSTREAM_UNREADABLE_RESPONSE,
+        retryable: false,
+      });
+    }
+    expect(stack.la.stats.calls('GetJob')).toBe(8);
+    expect(gateway.app.breaker.state).toBe('closed');
+    expect(codeOf(await ask(gateway))).toBe('OK');
+  });
 
   it('never opens on 4xx answers: not found, unauthorized, bad request', async () => {
     const gateway = await stack.gateway(BREAKER_ENV);
@@ -243,7 +262,7 @@ describe('fault storms', () => {
     // Three requests share the one hanging call (single-flight).
     stack.la.faults.add({ kind: 'hang', operations: 'GetJob', count: 1 });
     const timedOut = await Promise.all(Array.from({ length: 3 }, () => ask(gateway)));
-    expect(timedOut.map(codeOf)).toEqual(Array(3).fill(ErrorCode.UPSTREAM_UNAVAILABLE));
+    expect(timedOut.map(codeOf)).toEqual(Array(3).fill(ErrorCode.UPSTREAM_TIMEOUT));
 
     // The SDK gave up on the hanging calls; their sockets close right after.
     for (let i = 0; i < 100 && stack.la.stats.inFlight > 0; i++) await sleep(10);

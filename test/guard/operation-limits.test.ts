@@ -189,6 +189,26 @@ describe('operation limits with their defaults', () => {
     expect(stack.la.stats.calls('GetJob')).toBe(10);
   });
 
+  it('answers a 20-job history page with steps (22 calls), and refuses the 50-job one (52) before any call', async () => {
+    const key = twelve[0] as JobKey;
+    const page = (first: number) =>
+      `{ branch(appId: "${key.appId}", branchName: ${JSON.stringify(key.branchName)}) { jobs(first: ${first}) { nodes { jobId steps { stepName status } } } } }`;
+
+    const twenty = await stack.graphql(page(20));
+    expect(twenty.errors).toBeUndefined();
+    // At most the estimate: the branch, one ListJobs, one GetJob per job of the page.
+    const branch = twenty.data?.branch as { jobs: { nodes: unknown[] } } | undefined;
+    const jobs = branch?.jobs.nodes.length ?? -1;
+    expect(jobs).toBeGreaterThan(0);
+    expect(stack.la.stats.calls()).toBe(2 + jobs);
+
+    stack.la.stats.reset();
+    const fifty = await stack.graphql(page(50));
+    expectRefused(fifty, 'upstream_calls');
+    expect(fifty.errors?.[0]?.extensions).toMatchObject({ estimated: 52, max: 50 });
+    expect(stack.la.stats.calls()).toBe(0);
+  });
+
   it('refuses a 200-level nested introspection query (depth counts introspection) and answers the standard one', async () => {
     const nested = `{ __type(name: "Job") { ${'ofType { '.repeat(200)}name${' }'.repeat(200)} } }`;
     const body = await stack.graphql(nested);

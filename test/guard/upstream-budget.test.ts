@@ -1,12 +1,12 @@
 /**
- * The upstream-call estimate on its own, over a small schema shaped like the job graph (apps ->
- * branches -> jobs -> steps), so list fields are counted by their page size before the real list
- * fields exist in this schema.
+ * The upstream-call estimate on its own: over a small schema shaped like the job graph, then over
+ * this schema with its cost table (list fields by their page size, navigation, steps and logs).
  */
 import { buildSchema, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { buildSchema as buildGatewaySchema } from '../../src/schema/index.js';
 import { estimateUpstreamCalls, type UpstreamCostTable } from '../../src/schema/upstream-budget.js';
-import { listFieldCost, UPSTREAM_COSTS } from '../../src/schema/upstream-costs.js';
+import { listFieldCost, STEPS_PER_JOB, UPSTREAM_COSTS } from '../../src/schema/upstream-costs.js';
 
 const schema = buildSchema(`
   type Query { apps(first: Int): [App!]! job(appId: ID!, branchName: String!, jobId: ID!): Job }
@@ -85,5 +85,82 @@ describe('estimating Amplify calls before execution', () => {
     );
     const query = `{ ...F0 } ${spreads.join(' ')} fragment F18 on Query { apps { appId } }`;
     expect(estimate(query)).toEqual({ kind: 'too-large' });
+  });
+});
+
+describe('the cost table of this schema (apps, branches, jobs, steps, logs)', () => {
+  const real = (query: string, variables: Record<string, unknown> = {}) =>
+    estimateUpstreamCalls(buildGatewaySchema(), parse(query), undefined, variables, UPSTREAM_COSTS);
+  const b = 'appId: "dbu8fe1814qn9a", branchName: "main"';
+
+  it('counts a job-history page: the branch, one ListJobs, and one GetJob per job whose steps are read', () => {
+    expect(real(`{ branch(${b}) { jobs(first: 20) { nodes { summary { status } } } } }`)).toEqual({
+      kind: 'estimate',
+      calls: 2,
+    });
+    expect(
+      real(`{ branch(${b}) { jobs { nodes { steps { stepName } failedStep { stepName } } } } }`),
+    ).toEqual({
+      kind: 'estimate',
+      // failedStep reads the same steps; the estimate counts it apart (the loader will not).
+      calls: 2 + 20 + 20,
+    });
+    expect(
+      real(`{ branch(${b}) { jobs(first: 5) { edges { node { steps { log { text } } } } } } }`),
+    ).toEqual({
+      kind: 'estimate',
+      calls: 2 + 5 + 5 * STEPS_PER_JOB,
+    });
+  });
+
+  it('costs nothing more for the steps of a job read by job(...), and keys its app and branch', () => {
+    const job = `job(${b}, jobId: "9")`;
+    expect(
+      real(
+        `{ a: ${job} { steps { stepName } app { name } branch { stage } } b: ${job} { app { name } } }`,
+      ),
+    ).toEqual({
+      kind: 'estimate',
+      calls: 3,
+    });
+  });
+
+  it('counts navigation from a page once per page, and nothing after apps or branches listed it', () => {
+    expect(
+      real(`{ branch(${b}) { jobs(first: 50) { nodes { app { name } branch { stage } } } } }`),
+    ).toEqual({
+      kind: 'estimate',
+      // GetBranch (shared with the jobs' branch), ListJobs, GetApp of the named app.
+      calls: 3,
+    });
+    expect(
+      real('{ apps(first: 10) { nodes { branches(first: 5) { nodes { app { name } url } } } } }'),
+    ).toEqual({
+      kind: 'estimate',
+      calls: 1 + 10,
+    });
+    expect(
+      real(
+        '{ apps(first: 10) { nodes { branches(first: 5) { nodes { activeJob { jobId } } } } } }',
+      ),
+    ).toEqual({
+      kind: 'estimate',
+      calls: 1 + 10 + 50,
+    });
+  });
+
+  it('counts one call per distinct app, branch and job representation', () => {
+    const representations = [
+      { __typename: 'App', appId: 'd1' },
+      { __typename: 'App', appId: 'd1' },
+      { __typename: 'Branch', appId: 'd1', branchName: 'main' },
+      { __typename: 'Job', appId: 'd1', branchName: 'main', jobId: '1' },
+      { __typename: 'Job', appId: 'd1', branchName: 'main', jobId: '2' },
+    ];
+    expect(
+      real('query($r: [_Any!]!) { _entities(representations: $r) { __typename } }', {
+        r: representations,
+      }),
+    ).toEqual({ kind: 'estimate', calls: 4 });
   });
 });

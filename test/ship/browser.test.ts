@@ -19,12 +19,15 @@ interface Demo {
   process: Running;
   /** GraphiQL / GraphQL endpoint the demo printed. */
   graphqlUrl: string;
-  /** The body of the curl example the demo printed: a query for a job that exists. */
-  example: { query: string; variables: Record<string, string> };
+  /** The body of the first curl example the demo printed: apps -> branches -> jobs, no id. */
+  example: { query: string; variables?: Record<string, string> };
 }
 
-interface JobResult {
+interface ExploreResult {
   data?: {
+    apps?: {
+      nodes: Array<{ appId: string; branches: { nodes: Array<{ jobs: { nodes: unknown[] } }> } }>;
+    };
     job?: { appId: string; jobId: string; summary: { jobArn: string; status: string } } | null;
   };
   errors?: unknown[];
@@ -81,7 +84,7 @@ async function fetchFromPage(
   page: Page,
   url: string,
   example: Demo['example'],
-): Promise<{ ok: true; status: number; body: JobResult } | { ok: false; error: string }> {
+): Promise<{ ok: true; status: number; body: ExploreResult } | { ok: false; error: string }> {
   return await page.evaluate(
     async ({ url, example }) => {
       try {
@@ -141,7 +144,7 @@ describe.skipIf(!runTests)('the demo in a real browser', () => {
     }
   }, 60_000);
 
-  it('opens GraphiQL with an example query that shows a job when run', async () => {
+  it('opens GraphiQL with an example that walks apps, branches and jobs and shows a job', async () => {
     const demo = await startDemo({});
     demos.push(demo);
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -157,7 +160,8 @@ describe.skipIf(!runTests)('the demo in a real browser', () => {
         `GraphiQL did not render (${String(error)}).\nFailed requests and page errors:\n${failed.join('\n')}`,
       );
     });
-    // The opening query asks for a job (the demo's example), not an empty editor.
+    // The opening query asks for the demo's example job, then walks apps -> branches -> jobs
+    // (below the fold: the editor renders only the lines in view; the answer below proves it).
     await expect
       .poll(async () => textOf(page.locator('.graphiql-query-editor')), {
         timeout: 10_000,
@@ -166,16 +170,23 @@ describe.skipIf(!runTests)('the demo in a real browser', () => {
 
     const [response] = await Promise.all([
       page.waitForResponse(
-        (r) => r.url().startsWith(demo.graphqlUrl) && r.request().method() === 'POST',
+        // The example's own request, not GraphiQL's schema introspection (also a POST).
+        (r) =>
+          r.url().startsWith(demo.graphqlUrl) &&
+          r.request().method() === 'POST' &&
+          (r.request().postData() ?? '').includes('Explore'),
         { timeout: 20_000 },
       ),
       runButton.click(),
     ]);
     expect(response.status()).toBe(200);
-    const result = (await response.json()) as JobResult;
+    const result = (await response.json()) as ExploreResult;
     const variables = (response.request().postDataJSON() as { variables?: Record<string, string> })
       .variables;
     expect(result.errors).toBeUndefined();
+    const apps = result.data?.apps?.nodes ?? [];
+    expect(apps.length).toBeGreaterThan(0);
+    expect(apps[0]?.branches.nodes[0]?.jobs.nodes.length).toBeGreaterThan(0);
     const job = result.data?.job;
     expect(job?.appId).toBe(variables?.appId);
     expect(job?.jobId).toBe(variables?.jobId);
@@ -208,7 +219,7 @@ describe.skipIf(!runTests)('the demo in a real browser', () => {
     expect(ok).toMatchObject({ ok: true, status: 200 });
     if (!ok.ok) return;
     expect(ok.body.errors).toBeUndefined();
-    expect(ok.body.data?.job).toBeDefined();
+    expect(ok.body.data?.apps?.nodes.length).toBeGreaterThan(0);
 
     await page.goto(`${other.origin}/`, { timeout: 15_000 });
     const blocked = await fetchFromPage(page, demo.graphqlUrl, demo.example);

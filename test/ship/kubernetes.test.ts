@@ -198,6 +198,7 @@ describe('Kubernetes manifests', () => {
     expect(refused.ok ? [] : refused.problems).toEqual([
       expect.stringContaining('ROUTER_SECRET'),
       expect.stringContaining('API_KEYS'),
+      expect.stringContaining('CURSOR_SECRET'),
     ]);
   });
 

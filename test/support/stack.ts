@@ -24,6 +24,7 @@ import { createObservability, type Observability } from '../../src/observability
 import { ANONYMOUS_CALLER } from '../../src/schema/identity.js';
 import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
 import type { AmplifyUpstream } from '../../src/upstream/upstream.js';
+import type { WireProblem } from '../../src/upstream/wire-check.js';
 import {
   planReleases,
   type ReleaseRecord,
@@ -74,9 +75,16 @@ export function testConfig(env: Record<string, string> = {}): Config {
 }
 
 /** For tests that must never reach Amplify: any call fails the request loudly. */
+const refuse = () => Promise.reject(new Error('this test must not call Amplify'));
 export const noUpstream: AmplifyUpstream = {
-  getJob: () => Promise.reject(new Error('this test must not call Amplify')),
-  checkReady: () => Promise.reject(new Error('this test must not call Amplify')),
+  getJob: refuse,
+  getApp: refuse,
+  getBranch: refuse,
+  listApps: refuse,
+  listBranches: refuse,
+  listJobs: refuse,
+  getStepLog: refuse,
+  checkReady: refuse,
   region: () => Promise.resolve('us-east-1'),
   destroy: () => {},
 };
@@ -88,6 +96,8 @@ export interface Gateway {
   observability: Observability;
   /** Unknown enum values the gateway reported, in order. */
   unknownValues: Array<[string, string]>;
+  /** Malformed members and entries of Amplify answers the shape check reported, in order. */
+  wireProblems: WireProblem[];
   /** POSTs one operation through `yoga.fetch` (no socket) and returns status, headers, body. */
   post(request: GraphQLRequest, headers?: Record<string, string>): Promise<GraphQLReply>;
   /** The same, returning only the parsed body. */
@@ -107,6 +117,11 @@ export interface GatewayOptions {
   /** Where Amplify calls go: a local Amplify (through the real SDK), or a hand-made upstream. */
   upstream: LocalAmplify | AmplifyUpstream;
   log?: Logger;
+  /**
+   * Wraps the upstream the gateway gets (the SDK upstream on a local Amplify), e.g. to count calls
+   * per read method or to change one answer the local Amplify cannot give.
+   */
+  wrap?: (upstream: AmplifyUpstream) => AmplifyUpstream;
 }
 
 let requestCounter = 0;
@@ -123,15 +138,18 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   const log = options.log ?? silentLog;
   const observability = await createObservability(config);
   const unknownValues: Array<[string, string]> = [];
-  const upstream =
+  const wireProblems: WireProblem[] = [];
+  const inner =
     la === null
       ? (target as AmplifyUpstream)
       : createSdkUpstream({
           config: config.upstream,
           ...la.clientConfig(),
           onUnknownValue: (enumName, value) => unknownValues.push([enumName, value]),
+          onWireProblem: (problem) => wireProblems.push(problem),
           observers: observability.upstreamObservers,
         });
+  const upstream = options.wrap ? options.wrap(inner) : inner;
   const app = createGatewayApp({
     config,
     upstream,
@@ -164,6 +182,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     config,
     observability,
     unknownValues,
+    wireProblems,
     post,
     async graphql(query, variables, headers) {
       return (await post({ query, ...(variables ? { variables } : {}) }, headers)).body;
@@ -175,6 +194,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     async close() {
       if (server !== null) await (await server).close();
       await app.yoga.dispose();
+      // A wrapper passes destroy() on to what it wraps.
       upstream.destroy();
       await observability.shutdown();
     },
