@@ -2,19 +2,22 @@
 import { parseArgs } from 'node:util';
 import type { Generator } from './load.js';
 
-export const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'cold'] as const;
+export const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'cold', 'idle'] as const;
 export type Workload = (typeof WORKLOADS)[number];
 
 export const HELP = `npm run bench -- [flags]
 
-Benchmarks the gateway (node dist/main.js) against a static ceiling and a raw-SDK floor, all on
-CPU 0 with the local Amplify, the load generator on CPU 1. Loopback only.
+Benchmarks the gateway (node dist/main.js) against a static ceiling, a raw-SDK floor and
+Mercurius+JIT, all on CPU 0 with the local Amplify (and W4's Redis), the load generator on CPU 1.
+Loopback only. Node runs with the container's flags (NODE_OPTIONS and MALLOC_ARENA_MAX from the
+Dockerfile).
 
   --node PATH        Node binary for the targets and autocannon (default: this Node)
-  --quick            Smoke run: 1 round x 2 s, 10 W3 requests, 2 cold starts (about a minute)
+  --quick            Smoke run: 1 round x 2 s, 10 W3 requests, 2 cold starts and idle runs
   --soak             Also run the soak: W1/W2 alternating against the gateway for 5 min, RSS
                      sampled every 10 s (30 s with --quick)
-  --only LIST        Workloads to run, comma-separated: W1,W2,W3,W4,W5,cold (default: all)
+  --only LIST        Workloads to run, comma-separated: W1,W2,W3,W4,W5,cold,idle (default:
+                     all; W4 needs redis-server)
   --rounds N         Interleaved rounds (default 3)
   --seconds N        Seconds per target per round (default 5)
   --connections N    Load generator connections (default 16)

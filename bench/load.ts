@@ -23,6 +23,11 @@ export interface LoadSpec {
   body: string;
   /** The exact response body every request must get (autocannon checks it). */
   expected: string;
+  /**
+   * Several request bodies, sent in turn (W4: one per job), instead of `body`. Answers are then
+   * not compared with one expected body: only statuses and errors count.
+   */
+  bodies?: readonly string[];
   connections: number;
   seconds: number;
 }
@@ -64,12 +69,24 @@ async function runWrk(spec: LoadSpec): Promise<LoadResult> {
   const dir = mkdtempSync(join(tmpdir(), 'amplify-bench-wrk-'));
   try {
     const script = join(dir, 'post.lua');
+    const bodies = spec.bodies ?? [];
+    // With several bodies, each request takes the next one in turn.
+    const rotate =
+      bodies.length === 0
+        ? ''
+        : `bodies = { ${bodies.map(luaString).join(', ')} }
+next = 0
+request = function()
+  next = next % #bodies + 1
+  return wrk.format(nil, nil, nil, bodies[next])
+end
+`;
     writeFileSync(
       script,
       `wrk.method = "POST"
 wrk.body = ${luaString(spec.body)}
 wrk.headers["content-type"] = "application/json"
-done = function(summary, latency, requests)
+${rotate}done = function(summary, latency, requests)
   local e = summary.errors
   io.write(string.format('\\nBENCH_RESULT {"requests":%d,"durationUs":%d,"p50Us":%d,"p99Us":%d,"errors":%d}\\n',
     summary.requests, summary.duration, latency:percentile(50), latency:percentile(99),
@@ -128,6 +145,36 @@ interface AutocannonJson {
 }
 
 async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
+  const dir = mkdtempSync(join(tmpdir(), 'amplify-bench-autocannon-'));
+  try {
+    return await runAutocannonIn(dir, spec);
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function runAutocannonIn(dir: string, spec: LoadSpec): Promise<LoadResult> {
+  let requestArgs = ['-m', 'POST', '-b', spec.body, '-E', spec.expected];
+  if (spec.bodies !== undefined && spec.bodies.length > 0) {
+    // Several bodies: autocannon sends the entries of a HAR file in turn on each connection.
+    const har = join(dir, 'requests.har');
+    writeFileSync(
+      har,
+      JSON.stringify({
+        log: {
+          entries: spec.bodies.map((text) => ({
+            request: {
+              method: 'POST',
+              url: spec.url,
+              headers: [{ name: 'content-type', value: 'application/json' }],
+              postData: { mimeType: 'application/json', text },
+            },
+          })),
+        },
+      }),
+    );
+    requestArgs = ['--har', har];
+  }
   const result = await runToEnd(
     spec.node,
     [
@@ -136,14 +183,9 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
       String(spec.connections),
       '-d',
       String(spec.seconds),
-      '-m',
-      'POST',
       '-H',
       'content-type=application/json',
-      '-b',
-      spec.body,
-      '-E',
-      spec.expected,
+      ...requestArgs,
       '-j',
       spec.url,
     ],
@@ -164,6 +206,6 @@ async function runAutocannon(spec: LoadSpec): Promise<LoadResult> {
     p50Ms: parsed.latency.p50,
     p99Ms: parsed.latency.p99,
     errors: parsed.errors + parsed.timeouts + parsed.non2xx,
-    mismatches: parsed.mismatches,
+    mismatches: spec.bodies === undefined ? parsed.mismatches : null,
   };
 }

@@ -1,5 +1,6 @@
 /**
- * The measurements: throughput rounds (W1, W2), sequential latency (W3), cold start and the soak.
+ * The measurements: throughput rounds (W1, W2), sequential latency (W3), upstream calls under
+ * polling through two replicas (W4), cold start, idle memory and the soak.
  * Every loop is bounded in count and time. Each throughput sample brackets one load-generator run
  * with /proc readings (CPU of the target and of the local Amplify, peak RSS, the other load on the
  * servers' CPU) and the local Amplify's GetJob counter.
@@ -40,7 +41,7 @@ export interface BenchContext {
 }
 
 export interface Workload {
-  name: 'W1' | 'W2' | 'W3' | 'W5';
+  name: 'W1' | 'W2' | 'W3' | 'W4' | 'W5';
   title: string;
   jobs: JobKey[];
   /** The request body (JSON). */
@@ -142,7 +143,11 @@ export interface ThroughputResult {
   samples: Partial<Record<TargetName, Sample[]>>;
   /** Medians over rounds (peak RSS: the maximum). */
   summary: Partial<Record<TargetName, TargetSummary>>;
-  ratios: { gatewayToCeiling: number | null; gatewayToFloor: number | null };
+  ratios: {
+    gatewayToCeiling: number | null;
+    gatewayToFloor: number | null;
+    gatewayToMercurius: number | null;
+  };
 }
 
 function summarize(samples: readonly Sample[]): TargetSummary {
@@ -205,7 +210,7 @@ export async function runThroughput(
       jobs: w.jobs,
       samples: {},
       summary: {},
-      ratios: { gatewayToCeiling: null, gatewayToFloor: null },
+      ratios: { gatewayToCeiling: null, gatewayToFloor: null, gatewayToMercurius: null },
     }),
   );
   for (let r = 1; r <= args.rounds; r++) {
@@ -228,10 +233,11 @@ export async function runThroughput(
     for (const [name, samples] of Object.entries(result.samples) as [TargetName, Sample[]][]) {
       result.summary[name] = summarize(samples);
     }
-    const { ceiling, floor, gateway } = result.summary;
+    const { ceiling, floor, mercurius, gateway } = result.summary;
     result.ratios = {
       gatewayToCeiling: gateway && ceiling ? round(gateway.rps / ceiling.rps) : null,
       gatewayToFloor: gateway && floor ? round(gateway.rps / floor.rps) : null,
+      gatewayToMercurius: gateway && mercurius ? round(gateway.rps / mercurius.rps) : null,
     };
   }
   return results;
@@ -336,6 +342,147 @@ export async function runW3(
     );
   }
   return result;
+}
+
+export interface W4Round {
+  round: number;
+  seconds: number;
+  requests: number;
+  rps: number;
+  errors: number;
+  getJobCalls: number;
+  getJobPerSecond: number;
+  /** GetJob calls per cache interval (CACHE_ACTIVE_TTL_MS), all jobs and both replicas. */
+  getJobPerInterval: number;
+  /** Peak RSS of each gateway during the round, MB. */
+  peakRssMb: number[];
+}
+
+export interface W4Result {
+  title: string;
+  connections: number;
+  gateways: number;
+  jobs: number;
+  intervalMs: number;
+  rounds: W4Round[];
+  /** Medians over rounds. */
+  rps: number;
+  getJobPerSecond: number;
+  getJobPerInterval: number;
+  errors: number;
+}
+
+/**
+ * W4: `connections` keep-alive connections, split evenly over the gateways (each its own process,
+ * all sharing one Redis), each request asking for the next of the workload's unfinished jobs. What
+ * counts is the local Amplify's GetJob calls per second: the goal is one per job per cache
+ * interval, whatever the number of connections and replicas.
+ */
+export async function runW4(
+  ctx: BenchContext,
+  gateways: readonly Target[],
+  bodies: readonly string[],
+  connections: number,
+  intervalMs: number,
+): Promise<W4Result> {
+  const { args } = ctx;
+  const perGateway = Math.ceil(connections / gateways.length);
+  console.log(
+    `
+W4: ${perGateway * gateways.length} connections over ${gateways.length} gateways sharing one Redis, polling ${bodies.length} unfinished jobs; ${args.rounds} round(s) x ${args.seconds} s after ${args.warmupSeconds} s of warm-up`,
+  );
+  const runRound = async (seconds: number, roundNo: number): Promise<W4Round> => {
+    const calls0 = await getJobCalls(ctx.upstream);
+    for (const gateway of gateways) resetPeakRss(gateway.process.pid);
+    const loads = await Promise.all(
+      gateways.map((gateway) =>
+        runLoad({
+          generator: ctx.generator,
+          node: ctx.args.node,
+          autocannonCli: ctx.autocannonCli,
+          cpu: ctx.loadCpu,
+          url: gateway.url,
+          body: bodies[0] ?? '',
+          expected: '',
+          bodies,
+          connections: perGateway,
+          seconds,
+        }),
+      ),
+    );
+    const calls = (await getJobCalls(ctx.upstream)) - calls0;
+    const measured = Math.max(...loads.map((l) => l.seconds));
+    const requests = loads.reduce((sum, l) => sum + l.requests, 0);
+    const perSecond = calls / measured;
+    return {
+      round: roundNo,
+      seconds: round(measured, 2),
+      requests,
+      rps: round(requests / measured, 1),
+      errors: loads.reduce((sum, l) => sum + l.errors, 0),
+      getJobCalls: calls,
+      getJobPerSecond: round(perSecond, 2),
+      getJobPerInterval: round((perSecond * intervalMs) / 1000, 2),
+      peakRssMb: gateways.map((g) => round(peakRssMb(g.process.pid), 1)),
+    };
+  };
+  await runRound(args.warmupSeconds, 0);
+  const rounds: W4Round[] = [];
+  for (let r = 1; r <= args.rounds; r++) {
+    const result = await runRound(args.seconds, r);
+    rounds.push(result);
+    console.log(
+      `  W4 round ${r}/${args.rounds}  ${result.rps.toFixed(0).padStart(6)} req/s  GetJob ${result.getJobPerSecond}/s = ${result.getJobPerInterval} per ${intervalMs} ms interval  peak RSS ${result.peakRssMb.join(' / ')} MB${result.errors > 0 ? `  ${result.errors} ERRORS` : ''}`,
+    );
+  }
+  return {
+    title: `${bodies.length} unfinished jobs polled by ${perGateway * gateways.length} connections through ${gateways.length} gateway processes sharing one Redis`,
+    connections: perGateway * gateways.length,
+    gateways: gateways.length,
+    jobs: bodies.length,
+    intervalMs,
+    rounds,
+    rps: round(median(rounds.map((r) => r.rps)), 1),
+    getJobPerSecond: round(median(rounds.map((r) => r.getJobPerSecond)), 2),
+    getJobPerInterval: round(median(rounds.map((r) => r.getJobPerInterval)), 2),
+    errors: rounds.reduce((sum, r) => sum + r.errors, 0),
+  };
+}
+
+export interface IdleResult {
+  /** RSS of each fresh gateway `settleMs` after it listens, before any request, MB. */
+  runsMb: number[];
+  settleMs: number;
+  /** Median. */
+  rssMb: number;
+}
+
+/**
+ * Idle memory: spawns the gateway `count` times (the container's Node flags), waits until it
+ * listens and `settleMs` more without sending it anything, and reads its RSS.
+ */
+export async function runIdle(ctx: BenchContext, count: number): Promise<IdleResult> {
+  const settleMs = 3_000;
+  console.log(`
+idle RSS: ${count} x spawn node dist/main.js, RSS ${settleMs} ms after listening`);
+  const runsMb: number[] = [];
+  for (let i = 0; i < count; i++) {
+    const server = await spawnServer(
+      ctx.args.node,
+      [`${ctx.root}/${TARGET_SCRIPTS.gateway}`],
+      { cpu: ctx.serverCpu, env: ctx.env, cwd: ctx.root },
+      'gateway (idle)',
+    );
+    try {
+      await new Promise((resolve) => setTimeout(resolve, settleMs));
+      const mb = round(rssMb(server.process.pid), 1);
+      runsMb.push(mb);
+      console.log(`  run ${i + 1}: RSS ${mb} MB`);
+    } finally {
+      await server.process.stop();
+    }
+  }
+  return { runsMb, settleMs, rssMb: round(median(runsMb), 1) };
 }
 
 export interface ColdStartResult {

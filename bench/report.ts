@@ -1,5 +1,12 @@
-/** The bench's verdicts and tables: what is printed, and the goals of issue #5. */
-import type { ColdStartResult, SoakResult, ThroughputResult, W3Result } from './measure.js';
+/** The bench's verdicts and tables: what is printed, and the goals (issues #5 and #11). */
+import type {
+  ColdStartResult,
+  IdleResult,
+  SoakResult,
+  ThroughputResult,
+  W3Result,
+  W4Result,
+} from './measure.js';
 import { TARGET_LABELS, TARGET_NAMES } from './targets.js';
 
 export interface Goal {
@@ -10,11 +17,16 @@ export interface Goal {
   met: boolean | null;
 }
 
-/** Goals as set in issue #5 (for Node 24); `null` results mean the workload was not run. */
+/**
+ * Goals for Node 24: issue #5 (W3, soak) and issue #11 (W1 against Mercurius+JIT and the ceiling,
+ * W2 against the floor, W4, cold start, memory). `null` results mean the workload was not run.
+ */
 export function evaluateGoals(results: {
   throughput: readonly ThroughputResult[];
   w3: W3Result | null;
+  w4: W4Result | null;
   cold: ColdStartResult | null;
+  idle: IdleResult | null;
   soak: SoakResult | null;
   soakRequested: boolean;
 }): Goal[] {
@@ -22,7 +34,15 @@ export function evaluateGoals(results: {
   const w1 = results.throughput.find((r) => r.workload === 'W1');
   const w2 = results.throughput.find((r) => r.workload === 'W2');
   const pct = (value: number) => `${(value * 100).toFixed(1)}%`;
+  const times = (value: number) => `${value.toFixed(2)}x`;
 
+  const w1Mercurius = w1?.ratios.gatewayToMercurius ?? null;
+  goals.push({
+    id: 'W1-mercurius',
+    goal: 'W1 gateway >= 1.0x Mercurius+JIT req/s',
+    value: w1Mercurius === null ? 'not run' : times(w1Mercurius),
+    met: w1Mercurius === null ? null : w1Mercurius >= 1,
+  });
   const w1Ratio = w1?.ratios.gatewayToCeiling ?? null;
   goals.push({
     id: 'W1',
@@ -33,9 +53,9 @@ export function evaluateGoals(results: {
   const w2Ratio = w2?.ratios.gatewayToFloor ?? null;
   goals.push({
     id: 'W2',
-    goal: 'W2 gateway >= 70% of the raw-SDK floor req/s',
-    value: w2Ratio === null ? 'not run' : pct(w2Ratio),
-    met: w2Ratio === null ? null : w2Ratio >= 0.7,
+    goal: 'W2 gateway >= 1.2x the raw-SDK floor req/s',
+    value: w2Ratio === null ? 'not run' : times(w2Ratio),
+    met: w2Ratio === null ? null : w2Ratio >= 1.2,
   });
   const w3 = results.w3?.targets.gateway;
   goals.push({
@@ -50,6 +70,16 @@ export function evaluateGoals(results: {
         ? null
         : w3.medianMs <= results.w3.goalMs && w3.exactCalls && w3.wrongAnswers === 0,
   });
+  const w4 = results.w4;
+  goals.push({
+    id: 'W4',
+    goal: `W4 GetJob calls per cache interval <= ${w4?.jobs ?? 10} (one per job, whatever the connections and replicas)`,
+    value:
+      w4 === null
+        ? 'not run'
+        : `${w4.getJobPerInterval} per ${w4.intervalMs} ms (${w4.getJobPerSecond}/s, ${w4.connections} connections, ${w4.gateways} gateways)`,
+    met: w4 === null ? null : w4.getJobPerInterval <= w4.jobs && w4.errors === 0,
+  });
   goals.push({
     id: 'cold',
     goal: 'cold start (spawn -> first job answer) <= 1 s',
@@ -59,10 +89,16 @@ export function evaluateGoals(results: {
         ? null
         : results.cold.firstAnswerMs <= 1000 && results.cold.runs.every((r) => r.correct),
   });
+  goals.push({
+    id: 'idle',
+    goal: 'gateway idle RSS <= 100 MB (container Node flags)',
+    value: results.idle === null ? 'not run' : `${results.idle.rssMb} MB`,
+    met: results.idle === null ? null : results.idle.rssMb <= 100,
+  });
   const rss = w1?.summary.gateway?.peakRssMb;
   goals.push({
     id: 'rss',
-    goal: 'gateway peak RSS <= 150 MB under W1',
+    goal: 'gateway peak RSS <= 150 MB under W1 (container Node flags)',
     value: rss === undefined ? 'not run' : `${rss} MB`,
     met: rss === undefined ? null : rss <= 150,
   });
@@ -118,10 +154,11 @@ export function throughputTable(result: ThroughputResult): string {
       ],
     ];
   });
-  const { gatewayToCeiling, gatewayToFloor } = result.ratios;
+  const { gatewayToCeiling, gatewayToFloor, gatewayToMercurius } = result.ratios;
   const ratios = [
     gatewayToCeiling === null ? '' : `gateway/ceiling ${gatewayToCeiling.toFixed(3)}`,
     gatewayToFloor === null ? '' : `gateway/floor ${gatewayToFloor.toFixed(3)}`,
+    gatewayToMercurius === null ? '' : `gateway/Mercurius ${gatewayToMercurius.toFixed(3)}`,
   ]
     .filter((r) => r !== '')
     .join(', ');
@@ -173,6 +210,38 @@ export function w3Table(result: W3Result): string {
   ].join('\n');
 }
 
+export function w4Table(result: W4Result): string {
+  const rows = result.rounds.map((r) => [
+    String(r.round),
+    r.rps.toFixed(0),
+    String(r.getJobCalls),
+    r.getJobPerSecond.toFixed(2),
+    r.getJobPerInterval.toFixed(2),
+    r.peakRssMb.map((m) => m.toFixed(1)).join(' / '),
+    r.errors === 0 ? 'ok' : `${r.errors} errors`,
+  ]);
+  return [
+    `W4: ${result.title}`,
+    table(
+      [
+        'round',
+        'req/s',
+        'GetJob',
+        'GetJob/s',
+        `GetJob per ${result.intervalMs} ms`,
+        'peak RSS MB',
+        'check',
+      ],
+      rows,
+    ),
+    `median: ${result.getJobPerSecond} GetJob/s = ${result.getJobPerInterval} per interval for ${result.jobs} jobs (goal: at most ${result.jobs}); ${result.rps} req/s`,
+  ].join('\n');
+}
+
+export function idleTable(result: IdleResult): string {
+  return `idle RSS (median of ${result.runsMb.length}, ${result.settleMs} ms after listening, no request): ${result.rssMb} MB (runs: ${result.runsMb.join(', ')} MB)`;
+}
+
 export function coldTable(result: ColdStartResult): string {
   return [
     `cold start (median of ${result.runs.length}): spawn -> first correct job(...) answer ${result.firstAnswerMs} ms; spawn -> listening ${result.listeningMs} ms${result.ownListeningMs === null ? '' : ` (${result.ownListeningMs} ms by the time in its listening log line)`}`,
@@ -185,15 +254,11 @@ export function soakTable(result: SoakResult): string {
 
 export function goalsTable(goals: readonly Goal[], nodeVersion: string): string {
   const header = nodeVersion.startsWith('v24.')
-    ? `Goals (issue #5, set for Node 24; this run: ${nodeVersion})`
-    : `Goals (issue #5, set for Node 24; this run: ${nodeVersion}, shown for reference)`;
+    ? `Goals (issues #5 and #11, set for Node 24; this run: ${nodeVersion})`
+    : `Goals (issues #5 and #11, set for Node 24; this run: ${nodeVersion}, shown for reference)`;
   const lines = goals.map((g) => {
     const verdict = g.met === null ? '[ -      ]' : g.met ? '[met    ]' : '[NOT MET]';
     return `  ${verdict} ${g.goal}: ${g.value}`;
   });
-  return [
-    header,
-    ...lines,
-    '  [ -      ] W4 (SSE subscriptions): not applicable yet (no subscriptions)',
-  ].join('\n');
+  return [header, ...lines].join('\n');
 }

@@ -1,7 +1,8 @@
 /**
- * `npm run bench`: the gateway against a static ceiling and a raw-SDK floor, all on one CPU with
- * the local Amplify (frozen clock, seed 1), the load generator on the other CPU. Loopback only;
- * every child is killed on the way out. See docs/performance.md.
+ * `npm run bench`: the gateway against a static ceiling, a raw-SDK floor and Mercurius+JIT, all on
+ * one CPU with the local Amplify (frozen clock, seed 1), the load generator on the other CPU; W4
+ * adds two gateway processes sharing one Redis. Loopback only; every child is killed on the way
+ * out. See docs/performance.md.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -12,30 +13,45 @@ import { loadConfig } from '../src/config.js';
 import type { JobKey } from '../src/upstream/shapes.js';
 import { HELP, parseBenchArgs, type Workload as WorkloadName } from './args.js';
 import { ensureBuilt } from './build.js';
+import { postJson } from './http.js';
 import { type Generator, hasWrk } from './load.js';
 import {
   type BenchContext,
   type ColdStartResult,
+  type IdleResult,
   runColdStarts,
+  runIdle,
   runSoak,
   runThroughput,
   runW3,
+  runW4,
   type SoakResult,
   type ThroughputResult,
   type W3Result,
+  type W4Result,
   type Workload,
 } from './measure.js';
 import { killChildrenOnExit, pinSelf, readClockTicks, runToEnd } from './processes.js';
 import { type ProfileResult, runProfiles } from './profile.js';
+import { hasRedisServer, startRedis } from './redis.js';
 import {
   coldTable,
   evaluateGoals,
   goalsTable,
+  idleTable,
   soakTable,
   throughputTable,
   w3Table,
+  w4Table,
 } from './report.js';
-import { callsPerRequest, compareWithGateway, takeGatewayAnswer } from './sanity.js';
+import {
+  callsPerRequest,
+  compareWithGateway,
+  keptForTheInterval,
+  sharesThroughRedis,
+  takeAnswer,
+  takeGatewayAnswer,
+} from './sanity.js';
 import {
   ALIASES_OPERATION,
   ALIASES_QUERY,
@@ -47,13 +63,16 @@ import {
   JOB_OPERATION,
   JOB_QUERY,
 } from './servers/operations.js';
-import { startTarget, TARGET_LABELS, type Target, targetEnv } from './targets.js';
+import { containerRuntime, startTarget, TARGET_LABELS, type Target, targetEnv } from './targets.js';
 import { busiestBranch, jobsWithStatus, startJobs, startUpstream } from './upstream-control.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
 /** The servers (targets and local Amplify) share this CPU; the load generator and runner use the other. */
 const SERVER_CPU = 0;
 const LOAD_CPU = 1;
+/** W4: this many unfinished jobs, polled by this many connections through two gateways. */
+const W4_JOBS = 10;
+const W4_CONNECTIONS = 200;
 /** The local Amplify's default account (src/local-amplify): any signature is accepted. */
 const AWS_ENV = {
   AWS_REGION: 'us-east-1',
@@ -126,6 +145,14 @@ async function main(): Promise<void> {
       `the gateway's configuration from this environment is invalid:\n  - ${loaded.problems.join('\n  - ')}`,
     );
   const maxConcurrency = loaded.config.upstream.maxConcurrency;
+  // How long the gateway keeps an unfinished job (0 with the cache off).
+  const intervalMs = loaded.config.cache?.activeTtlMs ?? 0;
+  if (want('W4') && !(await hasRedisServer())) {
+    fail(
+      'W4 needs redis-server (two gateways share one Redis): apt-get install -y redis-server, or leave W4 out with --only',
+    );
+  }
+  const runtime = containerRuntime(ROOT);
 
   const startedAt = new Date();
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
@@ -135,6 +162,9 @@ async function main(): Promise<void> {
   );
   console.log(
     `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} CPUs, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
+  );
+  console.log(
+    `Node flags of the container (Dockerfile), for every target: NODE_OPTIONS="${runtime.NODE_OPTIONS}" MALLOC_ARENA_MAX=${runtime.MALLOC_ARENA_MAX}`,
   );
   const rebuilt = await ensureBuilt(ROOT);
 
@@ -150,6 +180,7 @@ async function main(): Promise<void> {
   }
   // Jobs that never finish (frozen clock), so a cache of finished jobs cannot remove W3's calls.
   const w3Jobs = want('W3') ? await startJobs(upstream, DISTINCT_JOBS) : [];
+  const w4Jobs = want('W4') ? await startJobs(upstream, W4_JOBS) : [];
   const w1 = workload(
     'W1',
     'one terminal (SUCCEED) job, every field',
@@ -186,14 +217,25 @@ async function main(): Promise<void> {
       variables: { ...historyBranch, first: JOB_HISTORY_PAGE },
     }),
   );
+  const w4 = workload(
+    'W4',
+    `${W4_JOBS} unfinished jobs polled by ${W4_CONNECTIONS} connections through two gateway processes sharing one Redis`,
+    w4Jobs,
+    w4Jobs.length > 0 ? jobBody(w4Jobs[0]!) : '',
+  );
   const throughputWorkloads = [w1, w2, w5].filter((w) => want(w.name));
   const needFloor = throughputWorkloads.length > 0 || want('W3');
   const needCeiling = throughputWorkloads.length > 0;
 
-  const env = targetEnv(upstream, AWS_ENV, args.logLevel);
+  const env = targetEnv(upstream, AWS_ENV, args.logLevel, runtime);
   const gateway = await startTarget('gateway', args.node, ROOT, SERVER_CPU, env);
   const floor = needFloor ? await startTarget('floor', args.node, ROOT, SERVER_CPU, env) : null;
-  console.log(`gateway: ${gateway.url}${floor ? `; raw-SDK floor: ${floor.url}` : ''}`);
+  const mercurius = needCeiling
+    ? await startTarget('mercurius', args.node, ROOT, SERVER_CPU, env)
+    : null;
+  console.log(
+    `gateway: ${gateway.url}${floor ? `; raw-SDK floor: ${floor.url}` : ''}${mercurius ? `; Mercurius+JIT: ${mercurius.url}` : ''}`,
+  );
 
   // --- Sanity: the gateway's answers, then every other target against them.
   const problems: string[] = [];
@@ -229,6 +271,7 @@ async function main(): Promise<void> {
         const measured = throughputWorkloads.includes(w);
         const others = [
           ...(floor && (measured || w === w3) ? [floor] : []),
+          ...(mercurius && measured ? [mercurius] : []),
           ...(ceiling && measured ? [ceiling] : []),
         ];
         for (const target of others) {
@@ -247,33 +290,36 @@ async function main(): Promise<void> {
     );
   }
   // Amplify calls per request, counted exactly (sequential requests). W1/W2: the floor makes one
-  // GetJob; the gateway one for the RUNNING job (W2: a cache must not keep it) and at most one for
-  // the terminal job (W1: a cache may make it 0). W5: the floor makes one ListJobs and one GetJob
-  // per job; the gateway one ListJobs, one GetBranch (its `branch(...)` answers null for a missing
-  // branch) and at most one GetJob per job (a cache may keep the finished ones).
+  // GetJob; the gateway and Mercurius (same cache) at most one, for the terminal job (W1: a cache
+  // may make it 0) and for the RUNNING job (W2), which they may keep for the cache interval and no
+  // longer (checked after). W5: the floor makes one ListJobs and one GetJob per job; the gateway and
+  // Mercurius at most one ListJobs and one GetBranch (`branch(...)` answers null for a missing
+  // branch; their cache keeps both for CACHE_LIST_TTL_MS) and at most one GetJob per job (their
+  // cache keeps the finished ones).
   const exactCalls: Record<string, Record<string, Record<string, number>>> = {};
   for (const w of throughputWorkloads) {
-    for (const target of [gateway, floor]) {
+    for (const target of [gateway, floor, mercurius]) {
       if (target === null) continue;
       const calls = await callsPerRequest(target, w, upstream, w === w5 ? 3 : 10);
       exactCalls[w.name] = { ...exactCalls[w.name], [target.name]: calls };
       const getJob = calls.GetJob ?? 0;
-      const isGateway = target === gateway;
+      const cached = target !== floor;
       const expected =
         w === w5
-          ? isGateway
-            ? 'ListJobs 1, GetBranch 1, GetJob at most 20'
+          ? cached
+            ? 'ListJobs at most 1, GetBranch at most 1, GetJob at most 20'
             : `ListJobs 1, GetJob ${JOB_HISTORY_PAGE}`
-          : isGateway && w === w1
+          : cached
             ? 'GetJob at most 1'
             : 'GetJob exactly 1';
       const allowed =
         w === w5
-          ? calls.ListJobs === 1 &&
-            (isGateway
-              ? calls.GetBranch === 1 && getJob <= JOB_HISTORY_PAGE
-              : getJob === JOB_HISTORY_PAGE && calls.GetBranch === undefined)
-          : isGateway && w === w1
+          ? cached
+            ? (calls.ListJobs ?? 0) <= 1 &&
+              (calls.GetBranch ?? 0) <= 1 &&
+              getJob <= JOB_HISTORY_PAGE
+            : calls.ListJobs === 1 && getJob === JOB_HISTORY_PAGE && calls.GetBranch === undefined
+          : cached
             ? getJob <= 1
             : getJob === 1;
       if (!allowed) {
@@ -281,13 +327,17 @@ async function main(): Promise<void> {
           `${w.name}: the ${TARGET_LABELS[target.name]} made ${JSON.stringify(calls)} calls per request; expected ${expected}`,
         );
       }
+      if (cached && w === w2) {
+        problems.push(...(await keptForTheInterval(target, w, upstream, intervalMs)));
+      }
     }
   }
   if (problems.length > 0) fail(`SANITY CHECK FAILED:\n\n${problems.join('\n\n')}`);
   for (const note of notes) console.log(`sanity: ${note}`);
-  console.log(
-    `sanity: ${checked.map((w) => w.name).join(', ')}: every target answers the gateway's bytes (${checked.map((w) => `${w.name} ${Buffer.byteLength(w.expected)} B`).join(', ')}); Amplify calls per request as expected`,
-  );
+  if (checked.length > 0)
+    console.log(
+      `sanity: ${checked.map((w) => w.name).join(', ')}: every target answers the gateway's bytes (${checked.map((w) => `${w.name} ${Buffer.byteLength(w.expected)} B`).join(', ')}); Amplify calls per request as expected`,
+    );
 
   const ctx: BenchContext = {
     args,
@@ -301,15 +351,24 @@ async function main(): Promise<void> {
   };
 
   let throughput: ThroughputResult[] = [];
-  if (throughputWorkloads.length > 0 && ceiling && floor) {
-    throughput = await runThroughput(ctx, [ceiling, floor, gateway], throughputWorkloads);
+  if (throughputWorkloads.length > 0 && ceiling && floor && mercurius) {
+    throughput = await runThroughput(
+      ctx,
+      [ceiling, floor, mercurius, gateway],
+      throughputWorkloads,
+    );
   }
   await ceiling?.process.stop();
+  await mercurius?.process.stop();
   let w3Result: W3Result | null = null;
   if (want('W3') && floor) w3Result = await runW3(ctx, [gateway, floor], w3, maxConcurrency);
   await floor?.process.stop();
+  let w4Result: W4Result | null = null;
+  if (want('W4')) w4Result = await measureW4(ctx, w4, intervalMs);
   let cold: ColdStartResult | null = null;
   if (want('cold')) cold = await runColdStarts(ctx, w1);
+  let idle: IdleResult | null = null;
+  if (want('idle')) idle = await runIdle(ctx, args.coldStarts);
   let profiles: ProfileResult[] = [];
   if (args.profile) {
     profiles = await runProfiles(
@@ -324,7 +383,15 @@ async function main(): Promise<void> {
   await gateway.process.stop();
   await upstream.process.stop();
 
-  const goals = evaluateGoals({ throughput, w3: w3Result, cold, soak, soakRequested: args.soak });
+  const goals = evaluateGoals({
+    throughput,
+    w3: w3Result,
+    w4: w4Result,
+    cold,
+    idle,
+    soak,
+    soakRequested: args.soak,
+  });
   const loadAfter = loadavg();
   console.log(`\n${'='.repeat(100)}`);
   console.log(
@@ -332,8 +399,9 @@ async function main(): Promise<void> {
   );
   for (const result of throughput) console.log(`\n${throughputTable(result)}`);
   if (w3Result) console.log(`\n${w3Table(w3Result)}`);
-  if (want('W4')) console.log('\nW4: not applicable yet (no subscriptions)');
+  if (w4Result) console.log(`\n${w4Table(w4Result)}`);
   if (cold) console.log(`\n${coldTable(cold)}`);
+  if (idle) console.log(`\n${idleTable(idle)}`);
   if (soak) console.log(`\n${soakTable(soak)}`);
   console.log(`\n${goalsTable(goals, nodeVersion)}`);
   console.log(
@@ -369,10 +437,14 @@ async function main(): Promise<void> {
       quick: args.quick,
       rebuilt,
     },
+    containerRuntime: runtime,
+    cacheIntervalMs: intervalMs,
     callsPerRequestSequential: exactCalls,
     throughput,
     w3: w3Result,
+    w4: w4Result,
     cold,
+    idle,
     soak,
     profiles: profiles.map((p) => ({ ...p, file: p.file.slice(ROOT.length) })),
     goals,
@@ -395,11 +467,52 @@ async function main(): Promise<void> {
           .filter(([, t]) => t.wrongAnswers > 0 || !t.exactCalls)
           .map(([name]) => `W3 ${name}`)
       : []),
+    ...(w4Result && w4Result.errors > 0 ? ['W4'] : []),
     ...(cold && !cold.runs.every((r) => r.correct) ? ['cold start'] : []),
     ...(soak?.samples.some((s) => s.errors > 0) ? ['soak'] : []),
   ];
   if (broken.length > 0)
     fail(`requests failed or got wrong answers during measurement: ${broken.join(', ')}`);
+}
+
+/**
+ * W4: Redis and two gateway processes on the servers' CPU, a sanity check of every job's answer
+ * on both and of the sharing itself, then the measured rounds; everything stopped after.
+ */
+async function measureW4(ctx: BenchContext, w: Workload, intervalMs: number): Promise<W4Result> {
+  const redis = await startRedis(ctx.serverCpu);
+  const started: Target[] = [];
+  try {
+    const env = { ...ctx.env, REDIS_URL: redis.url };
+    for (let i = 0; i < 2; i++) {
+      started.push(await startTarget('gateway', ctx.args.node, ctx.root, ctx.serverCpu, env));
+    }
+    const [a, b] = started as [Target, Target];
+    console.log(`W4: Redis ${redis.url}; gateways ${a.url} and ${b.url}`);
+    const bodies = w.jobs.map(jobBody);
+    const problems: string[] = [];
+    for (const body of bodies) {
+      let fromA = '';
+      problems.push(
+        ...(await takeAnswer(a, w, body, (text) => {
+          fromA = text;
+        })),
+      );
+      const fromB = await postJson(b.url, body, false);
+      if (fromB.body !== fromA) problems.push(`W4: the two gateways answer ${body} differently`);
+    }
+    if (problems.length === 0) {
+      problems.push(...(await sharesThroughRedis(a, b, bodies[0]!, ctx.upstream, intervalMs)));
+    }
+    if (problems.length > 0) fail(`SANITY CHECK FAILED:\n\n${problems.join('\n\n')}`);
+    console.log(
+      `sanity: W4: both gateways answer the same bytes for all ${bodies.length} unfinished jobs, and share their cache through Redis`,
+    );
+    return await runW4(ctx, [a, b], bodies, W4_CONNECTIONS, intervalMs);
+  } finally {
+    for (const target of started) await target.process.stop();
+    await redis.stop();
+  }
 }
 
 main().then(

@@ -8,7 +8,9 @@ import { describeDifference } from './diff.js';
 import { postJson } from './http.js';
 import type { Workload } from './measure.js';
 import { TARGET_LABELS, type Target } from './targets.js';
-import { amplifyCalls, type Upstream } from './upstream-control.js';
+import { amplifyCalls, getJobCalls, type Upstream } from './upstream-control.js';
+
+const FINISHED: ReadonlySet<string> = new Set(['SUCCEED', 'FAILED', 'CANCELLED']);
 
 interface JobAnswer {
   data?: Record<string, { summary?: { status?: string } } | null>;
@@ -48,25 +50,40 @@ function checkGatewayAnswer(workload: Workload, body: string): string[] {
   if (wanted !== undefined && status !== wanted) {
     problems.push(`${workload.name}: the job's status is ${status}, not ${wanted}`);
   }
+  if (workload.name === 'W4' && (status === undefined || FINISHED.has(status))) {
+    problems.push(`${workload.name}: the job's status is ${status}, not an unfinished one`);
+  }
   return problems;
 }
 
 /** Asks the gateway twice; its first answer becomes the workload's expected bytes. */
 export async function takeGatewayAnswer(gateway: Target, workload: Workload): Promise<string[]> {
-  const first = await postJson(gateway.url, workload.body, false);
+  return takeAnswer(gateway, workload, workload.body, (text) => {
+    workload.expected = text;
+  });
+}
+
+/** The same check for one of several bodies (W4): returns problems, reports the answer. */
+export async function takeAnswer(
+  gateway: Target,
+  workload: Workload,
+  body: string,
+  keep: (answer: string) => void,
+): Promise<string[]> {
+  const first = await postJson(gateway.url, body, false);
   if (first.status !== 200) {
     return [
       `${workload.name}: the gateway answered HTTP ${first.status}: ${first.body.slice(0, 500)}`,
     ];
   }
   const problems = checkGatewayAnswer(workload, first.body);
-  const second = await postJson(gateway.url, workload.body, false);
+  const second = await postJson(gateway.url, body, false);
   if (second.body !== first.body) {
     problems.push(
       `${workload.name}: the gateway's answer changed between two calls (is the local Amplify's clock frozen?)\n${describeDifference('first', first.body, 'second', second.body)}`,
     );
   }
-  workload.expected = first.body;
+  keep(first.body);
   return problems;
 }
 
@@ -131,4 +148,61 @@ export async function callsPerRequest(
     if (made > 0) perRequest[operation] = made / count;
   }
   return perRequest;
+}
+
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * A target with a cache may keep an unfinished job for the cache interval, and no longer: once an
+ * interval has passed, the next request must cost exactly one GetJob (and, with an interval, the
+ * one right after it none). Returns problems.
+ */
+export async function keptForTheInterval(
+  target: Target,
+  workload: Workload,
+  upstream: Upstream,
+  intervalMs: number,
+): Promise<string[]> {
+  const label = TARGET_LABELS[target.name];
+  await sleep(intervalMs + 100);
+  const before = await getJobCalls(upstream);
+  await postJson(target.url, workload.body, false);
+  const first = (await getJobCalls(upstream)) - before;
+  await postJson(target.url, workload.body, false);
+  const second = (await getJobCalls(upstream)) - before - first;
+  const problems: string[] = [];
+  if (first !== 1) {
+    problems.push(
+      `${workload.name}: after one cache interval (${intervalMs} ms) the ${label}'s next request made ${first} GetJob calls; expected exactly 1 (an unfinished job must not be kept longer)`,
+    );
+  }
+  if (second !== (intervalMs > 0 ? 0 : 1)) {
+    problems.push(
+      `${workload.name}: the ${label}'s request right after made ${second} GetJob calls; expected ${intervalMs > 0 ? 0 : 1}`,
+    );
+  }
+  return problems;
+}
+
+/**
+ * W4: two gateways share one Redis when a job one of them fetched costs the other no call. Retried
+ * for a few seconds, while the gateways connect to Redis. Returns problems.
+ */
+export async function sharesThroughRedis(
+  a: Target,
+  b: Target,
+  body: string,
+  upstream: Upstream,
+  intervalMs: number,
+): Promise<string[]> {
+  for (let attempt = 0; attempt < 10; attempt++) {
+    await sleep(intervalMs + 100);
+    const before = await getJobCalls(upstream);
+    await postJson(a.url, body, false);
+    await postJson(b.url, body, false);
+    if ((await getJobCalls(upstream)) - before === 1) return [];
+  }
+  return [
+    'W4: the two gateways do not share their cache through Redis: a job one of them had just fetched cost the other a GetJob, ten times in a row',
+  ];
 }

@@ -1,8 +1,9 @@
 /**
- * The three targets, each its own process on the servers' CPU, started alike: the environment a
- * production gateway would get (pointed at the local Amplify), then wait for the JSON line that
- * carries the URL.
+ * The targets, each its own process on the servers' CPU, started alike: the environment a
+ * production gateway would get (pointed at the local Amplify, with the Node flags of the
+ * container image), then wait for the JSON line that carries the URL.
  */
+import { readFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
@@ -10,12 +11,13 @@ import { SERVERS_OUT } from './build.js';
 import { type Pinned, spawnPinned } from './processes.js';
 import type { Upstream } from './upstream-control.js';
 
-export const TARGET_NAMES = ['ceiling', 'floor', 'gateway'] as const;
+export const TARGET_NAMES = ['ceiling', 'floor', 'mercurius', 'gateway'] as const;
 export type TargetName = (typeof TARGET_NAMES)[number];
 
 export const TARGET_LABELS: Record<TargetName, string> = {
   ceiling: 'static ceiling',
   floor: 'raw-SDK floor',
+  mercurius: 'Mercurius+JIT',
   gateway: 'gateway',
 };
 
@@ -29,8 +31,31 @@ export interface Target {
 export const TARGET_SCRIPTS: Record<TargetName, string> = {
   ceiling: join(SERVERS_OUT, 'bench/servers/ceiling.js'),
   floor: join(SERVERS_OUT, 'bench/servers/floor.js'),
+  mercurius: join(SERVERS_OUT, 'bench/servers/mercurius.js'),
   gateway: 'dist/main.js',
 };
+
+/** The runtime settings the container image gives Node (its `ENV` lines). */
+export interface ContainerRuntime {
+  NODE_OPTIONS: string;
+  MALLOC_ARENA_MAX: string;
+}
+
+/**
+ * NODE_OPTIONS and MALLOC_ARENA_MAX as the Dockerfile sets them, so the targets run with the heap
+ * capped as in the container (memory is measured inside that cap, not on this machine's heap).
+ */
+export function containerRuntime(root: string): ContainerRuntime {
+  const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+  const value = (name: string) => {
+    const match = new RegExp(`^\\s*(?:ENV\\s+)?${name}="?([^"\\n\\\\]*?)"?\\s*\\\\?$`, 'm').exec(
+      dockerfile,
+    );
+    if (match?.[1] === undefined) throw new Error(`the Dockerfile sets no ${name}`);
+    return match[1].trim();
+  };
+  return { NODE_OPTIONS: value('NODE_OPTIONS'), MALLOC_ARENA_MAX: value('MALLOC_ARENA_MAX') };
+}
 
 /**
  * The production environment, pointed at the local Amplify through the AWS SDK's standard
@@ -40,10 +65,13 @@ export function targetEnv(
   upstream: Upstream,
   credentials: AwsEnv,
   logLevel: string,
+  runtime: ContainerRuntime,
 ): NodeJS.ProcessEnv {
   const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
   return {
     ...inherited,
+    // As in the image: the heap caps of a 256 MiB container, fewer malloc arenas.
+    ...runtime,
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     LOG_LEVEL: logLevel,

@@ -7,7 +7,7 @@
 import { z } from 'zod';
 
 type Env = Readonly<Record<string, string | undefined>>;
-type Reader = 'gateway' | 'demo' | 'AWS SDK' | 'OpenTelemetry SDK';
+type Reader = 'gateway' | 'demo' | 'AWS SDK' | 'OpenTelemetry SDK' | 'Node';
 interface Variable<S extends z.ZodType = z.ZodType> {
   schema: S;
   default?: string;
@@ -83,6 +83,28 @@ const secret = z
     error: 'must be at least 16 printable ASCII characters when set',
   })
   .transform((s) => (s === '' ? null : s));
+
+/** `redis://` or `rediss://` (TLS) with optional credentials and database; empty: no Redis. */
+const redisUrl = z
+  .string()
+  .refine(
+    (text) =>
+      text === '' || (URL.canParse(text) && ['redis:', 'rediss:'].includes(new URL(text).protocol)),
+    // The value may hold a password: the message never repeats it.
+    { error: 'must be a redis:// or rediss:// URL when set' },
+  )
+  .transform((text) => (text === '' ? null : text));
+
+/** A Redis key prefix: printable ASCII without spaces or `:` at the ends. */
+const keyPrefix = z
+  .string()
+  .regex(/^[\x21-\x7e]{1,64}$/, 'must be 1 to 64 printable ASCII characters without spaces')
+  .refine((s) => !s.startsWith(':') && !s.endsWith(':'), {
+    error: 'must not start or end with ":"',
+  });
+
+const MIB = 1024 * 1024;
+const DAY_MS = 86_400_000;
 
 const sdk = (description: string) =>
   declare(z.string().optional(), undefined, description, 'AWS SDK');
@@ -211,6 +233,17 @@ export const GATEWAY_VARIABLES = {
   OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: declare(httpUrl, '', 'Full OTLP/HTTP traces URL; wins over OTEL_EXPORTER_OTLP_ENDPOINT.'),
   OTEL_SERVICE_NAME: declare(nonEmpty, 'amplify-jobs-graphql', '`service.name` of the spans.'),
   OTEL_SDK_DISABLED: declare(bool, 'false', '`true` turns tracing off even when an endpoint is set.'),
+  CACHE_MAX_ENTRIES: declare(int(0, 1_000_000), '10000', 'Most Amplify answers kept in memory (finished jobs and their step logs, the rest briefly); 0 turns the cache off.'),
+  CACHE_MAX_BYTES: declare(int(64 * 1024, 1024 * MIB), String(16 * MIB), 'Most bytes of Amplify answers kept in memory, counted as their JSON size (the heap holds about 2-3 times that).'),
+  CACHE_TERMINAL_TTL_MS: declare(int(1000, 30 * DAY_MS), String(DAY_MS), 'How long a finished job (SUCCEED, FAILED, CANCELLED) and the log of a finished step are kept; they never change again.'),
+  CACHE_ACTIVE_TTL_MS: declare(int(0, 60_000), '1000', 'How long a job that is still going is kept: the most a client sees it behind Amplify (0: never kept).'),
+  CACHE_LIST_TTL_MS: declare(int(0, 600_000), '2000', 'How long an app, a branch or a page of a list is kept (they change as jobs start); 0: never kept.'),
+  CACHE_NOT_FOUND_TTL_MS: declare(int(0, 600_000), '5000', 'How long a NOT_FOUND answer is kept (0: never kept). Errors are never kept.'),
+  REDIS_URL: declare(redisUrl, '', 'Share the cache between replicas through this Redis (`redis://` or `rediss://`, credentials allowed). Empty: memory only.'),
+  REDIS_KEY_PREFIX: declare(keyPrefix, 'amplify-jobs', 'Prefix of every key the gateway writes in Redis; give each deployment sharing one Redis its own.'),
+  REDIS_TIMEOUT_MS: declare(int(1, 10_000), '250', 'Milliseconds one Redis command may take before the request goes on from memory (and Amplify) without it.'),
+  RESPONSE_CACHE_MAX_BYTES: declare(int(0, 1024 * MIB), String(8 * MIB), 'Most bytes of finished answers the fast path keeps, to replay a repeated request without running GraphQL; 0 turns it off.'),
+  CACHE_CONTROL_MAX_AGE_S: declare(int(0, 31_536_000), '86400', 'Cache-Control max-age (seconds) of answers read only from finished jobs; 0 sends no-store on every answer.'),
   CURSOR_SECRET: declare(secret, '', 'Key that signs connection cursors (HMAC-SHA256). Give every replica the same value, or a cursor from one replica is refused by another. Empty: a random key per process (cursors then stop working after a restart).'),
   STEP_LOG_MAX_BYTES: declare(int(256, 16 * 1024 * 1024), '1048576', 'Most bytes of a step log `Step.log` reads and returns: its end, asked for with an HTTP Range.'),
   STEP_LOG_TIMEOUT_MS: declare(int(100, 120_000), '10000', 'Milliseconds one step-log read may take in all (connect, redirects, body) before it fails.'),
@@ -247,11 +280,19 @@ export const OTEL_SDK_VARIABLES = {
   OTEL_BSP_SCHEDULE_DELAY: otelSdk('Milliseconds between two batches of spans (default 5000).'),
 };
 
+/** Read by Node itself; declared so the README and the manifests name them. */
+// biome-ignore format: one variable per line, read as a table
+export const NODE_VARIABLES = {
+  NODE_OPTIONS: declare(z.string().optional(), undefined, 'Node flags. The image sets `--max-old-space-size=128 --max-semi-space-size=1` for its 256 MiB container; raise them with the memory limit.', 'Node'),
+  MALLOC_ARENA_MAX: declare(z.string().optional(), undefined, 'glibc malloc arenas; the image sets 2 (less memory than one per thread).', 'Node'),
+};
+
 const VARIABLES: Record<string, Variable> = {
   ...GATEWAY_VARIABLES,
   ...DEMO_VARIABLES,
   ...SDK_VARIABLES,
   ...OTEL_SDK_VARIABLES,
+  ...NODE_VARIABLES,
 };
 
 /** Every variable the gateway, the demo or the AWS SDK client reads, for docs and manifest checks. */
@@ -351,6 +392,30 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
               `${(v.OTEL_EXPORTER_OTLP_ENDPOINT ?? '').replace(/\/+$/, '')}/v1/traces`,
             serviceName: v.OTEL_SERVICE_NAME,
           },
+    /** The cache of Amplify answers; `null`: off (every read asks Amplify, single-flight still). */
+    cache:
+      v.CACHE_MAX_ENTRIES === 0
+        ? null
+        : {
+            maxEntries: v.CACHE_MAX_ENTRIES,
+            maxBytes: v.CACHE_MAX_BYTES,
+            terminalTtlMs: v.CACHE_TERMINAL_TTL_MS,
+            activeTtlMs: v.CACHE_ACTIVE_TTL_MS,
+            listTtlMs: v.CACHE_LIST_TTL_MS,
+            notFoundTtlMs: v.CACHE_NOT_FOUND_TTL_MS,
+          },
+    /** `null`: no Redis; the cache lives in this process only. */
+    redis:
+      v.REDIS_URL === null
+        ? null
+        : { url: v.REDIS_URL, keyPrefix: v.REDIS_KEY_PREFIX, timeoutMs: v.REDIS_TIMEOUT_MS },
+    /** The immutable-response fast path; `null`: off. */
+    responseCache:
+      v.RESPONSE_CACHE_MAX_BYTES === 0
+        ? null
+        : { maxBytes: v.RESPONSE_CACHE_MAX_BYTES, ttlMs: v.CACHE_TERMINAL_TTL_MS },
+    /** max-age of answers read only from finished jobs; 0: every answer is `no-store`. */
+    cacheControlMaxAgeS: v.CACHE_CONTROL_MAX_AGE_S,
     /** `null`: cursors are signed with a random key made at start (one replica, until restart). */
     cursorSecret: v.CURSOR_SECRET,
   };

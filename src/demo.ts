@@ -151,7 +151,7 @@ async function demo(): Promise<void> {
   );
   closeOnSignals(running, log, () => {
     upstream.destroy();
-    Promise.all([amplify.close(), observability.shutdown()]).then(
+    Promise.all([app.close(), amplify.close(), observability.shutdown()]).then(
       () => process.exit(0),
       () => process.exit(1),
     );

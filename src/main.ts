@@ -76,8 +76,10 @@ async function main(): Promise<void> {
     `Amplify jobs GraphQL listening; compose it with: rover dev --name amplify-jobs --url ${running.url}/graphql`,
   );
   closeOnSignals(running, log, () => {
-    upstream.destroy();
-    observability.shutdown().finally(() => process.exit(0));
+    Promise.all([app.close(), observability.shutdown()]).finally(() => {
+      upstream.destroy();
+      process.exit(0);
+    });
   });
 }
 

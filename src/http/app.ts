@@ -1,8 +1,13 @@
 /**
  * The gateway as a node:http request handler: the cheap routes an orchestrator polls (/health,
- * /ready, /metrics), the checks that must happen before any GraphQL work (body size, credentials),
- * an access log line, then Yoga for /graphql. Listening is server.ts's job, so tests can drive
- * `yoga.fetch` without a socket. The upstream wrappers are composed here, in one visible order.
+ * /ready, /metrics), the checks that must happen before any GraphQL work (body size, then
+ * credentials: auth.ts), the immutable-response fast path (per caller), an access log line, then
+ * Yoga for /graphql. Listening is server.ts's job, so tests can drive `yoga.fetch` without a
+ * socket.
+ *
+ * This is also where the app is composed: Redis (createSharedStateFor), the upstream wrappers in
+ * their order (composeUpstream in src/upstream/compose.ts: SDK client -> circuit breaker ->
+ * single-flight -> cache), the fast path and Yoga with its HTTP caching plugin.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -12,15 +17,38 @@ import { ErrorCode } from '../errors.js';
 import type { Observability } from '../observability/index.js';
 import { createMetrics, type GatewayMetrics, type Route } from '../observability/metrics.js';
 import { CursorCodec } from '../schema/cursors.js';
-import { UNIDENTIFIED_CALLER } from '../schema/identity.js';
+import { type CallerIdentity, UNIDENTIFIED_CALLER } from '../schema/identity.js';
+import type { SharedState } from '../shared-state/redis.js';
 import { createCircuitBreaker, type UpstreamCircuitBreaker } from '../upstream/circuit-breaker.js';
-import { withSingleFlight } from '../upstream/single-flight.js';
+import {
+  composeUpstream,
+  createSharedStateFor,
+  type UpstreamStackEvent,
+} from '../upstream/compose.js';
 import type { AmplifyUpstream } from '../upstream/upstream.js';
 import { createAuthenticator } from './auth.js';
 import { DEFAULT_EXAMPLE, type GraphiQLExample, type GraphiQLRenderer } from './graphiql.js';
+import { createHttpCaching } from './http-caching.js';
 import { createReadiness, type Readiness } from './readiness.js';
+import {
+  type CallerKey,
+  createResponseCache,
+  type IdentifyCaller,
+  type ResponseCache,
+  type ResponseCacheEvent,
+  readBody,
+  sendStored,
+  TRACE_HEADER,
+} from './response-cache.js';
 import { loadTrustedDocuments } from './trusted-documents.js';
-import { createGraphQLServer, type GraphQLServer } from './yoga.js';
+import { createGraphQLServer, type GraphQLServer, type ServerContext } from './yoga.js';
+
+/**
+ * What the caches report, for metrics: one event per upstream read served (hit or miss, and
+ * where from), per fast-path lookup and store, and per change of Redis availability.
+ */
+export type CacheEvent = UpstreamStackEvent | ResponseCacheEvent;
+export type CacheEventListener = (event: CacheEvent) => void;
 
 export interface GatewayAppOptions {
   config: Config;
@@ -35,6 +63,14 @@ export interface GatewayAppOptions {
   /** GraphiQL's opening document; the demo passes a job that exists in its world. */
   example?: GraphiQLExample;
   /**
+   * How the caches name the caller of a request that passed the edge's checks, credentials
+   * included. Default: {@link cacheKeyOf} the authenticated caller (its principal and scopes).
+   * Tests replace it to name callers without keys; `null` keeps a request out of every cache.
+   */
+  identify?: IdentifyCaller;
+  /** Told about cache hits, misses and Redis availability (metrics count them too). */
+  onCacheEvent?: CacheEventListener;
+  /**
    * Metrics and traces (createObservability); their `upstreamObservers` must also have been given
    * to the SDK upstream for Amplify calls to be counted. Default: a fresh metrics registry.
    */
@@ -44,6 +80,10 @@ export interface GatewayAppOptions {
 export interface GatewayApp {
   yoga: GraphQLServer;
   readiness: Readiness;
+  /** Redis shared by replicas (REDIS_URL), or `null`. */
+  shared: SharedState | null;
+  /** The fast path's answers, or `null` when RESPONSE_CACHE_MAX_BYTES=0. */
+  responseCache: ResponseCache | null;
   metrics: GatewayMetrics;
   /** The circuit breaker (and throttle pause) in front of Amplify. */
   breaker: UpstreamCircuitBreaker;
@@ -51,6 +91,8 @@ export interface GatewayApp {
   handle(req: IncomingMessage, res: ServerResponse): void;
   /** From now on /ready answers 503 and responses ask clients to close their connection. */
   startDraining(): void;
+  /** Closes what the app opened itself (the Redis connection). The SDK client is the caller's. */
+  close(): Promise<void>;
 }
 
 function sameSecret(given: string, expected: string): boolean {
@@ -60,13 +102,6 @@ function sameSecret(given: string, expected: string): boolean {
   // hiding, but comparing contents must not leak how many leading bytes matched.
   return a.length === b.length && timingSafeEqual(a, b);
 }
-
-const ROUTES: Record<string, Route> = {
-  '/graphql': 'graphql',
-  '/health': 'health',
-  '/ready': 'ready',
-  '/metrics': 'metrics',
-};
 
 function sendJson(
   res: ServerResponse,
@@ -88,16 +123,41 @@ function graphQLErrorBody(message: string, code: string, retryable = false) {
   return { errors: [{ message, extensions: { code, retryable } }] };
 }
 
+const ROUTES: Record<string, Route> = {
+  '/graphql': 'graphql',
+  '/health': 'health',
+  '/ready': 'ready',
+  '/metrics': 'metrics',
+};
+
 /** Yoga renders GraphiQL for exactly these requests (use-graphiql.js): they execute nothing. */
 function isGraphiQLPage(req: IncomingMessage): boolean {
   return req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+}
+
+/**
+ * The caches' name for an authenticated caller: its principal and its scopes (two tokens of one
+ * subject with different scopes must not share answers), private when credentials were shown.
+ */
+export function cacheKeyOf(caller: CallerIdentity): CallerKey {
+  return {
+    principal: `${caller.principal} [${[...caller.scopes].sort().join(' ')}]`,
+    authenticated: caller.kind === 'apiKey' || caller.kind === 'jwt',
+  };
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   const { config, log } = options;
+  if (config.graphiql && options.renderGraphiQL === undefined) {
+    throw new Error('GRAPHIQL is on: pass renderGraphiQL (see loadGraphiQLRenderer)');
+  }
   const metrics = options.observability?.metrics ?? createMetrics();
+  const onCacheEvent: CacheEventListener = (event) => {
+    metrics.cacheEvent(event);
+    options.onCacheEvent?.(event);
+  };
   const breaker = createCircuitBreaker({
     breaker: config.circuitBreaker,
     throttlePauseMs: config.throttlePauseMs,
@@ -107,14 +167,13 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     },
     onShortCircuit: (reason) => metrics.shortCircuited(reason),
   });
-  // The upstream wrappers, outermost first: single-flight (concurrent requests for one job share
-  // one call) -> circuit breaker and throttle pause -> the SDK upstream (observed: metrics, traces).
-  const upstream = withSingleFlight(breaker.wrap(options.upstream));
-  if (config.graphiql && options.renderGraphiQL === undefined) {
-    throw new Error('GRAPHIQL is on: pass renderGraphiQL (see loadGraphiQLRenderer)');
-  }
+  const shared = createSharedStateFor(config, log, onCacheEvent);
+  const upstream = composeUpstream(config, options.upstream, shared, log, onCacheEvent, breaker);
   const readiness = createReadiness(upstream, config.readinessProbe, () => breaker.state);
   const authenticator = createAuthenticator(config, log);
+  const responseCache =
+    config.responseCache === null ? null : createResponseCache(config.responseCache);
+  const identify = options.identify;
   if (config.cursorSecret === null) {
     log.info(
       'CURSOR_SECRET is not set: connection cursors are signed with a random key of this process, so they stop working after a restart and on other replicas. Set the same CURSOR_SECRET on every replica.',
@@ -131,12 +190,108 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     log,
     renderGraphiQL: options.renderGraphiQL,
     example: options.example ?? DEFAULT_EXAMPLE,
+    httpCaching: createHttpCaching({
+      maxAgeS: config.cacheControlMaxAgeS,
+      responseCache,
+      onEvent: onCacheEvent,
+    }),
     metrics,
     tracing: options.observability?.tracing ?? null,
     trustedDocuments:
       config.trustedDocuments === null ? null : loadTrustedDocuments(config.trustedDocuments),
   });
   let draining = false;
+
+  // One line per request. Its fields are fixed and never hold a secret (the path has no query
+  // string, the request id is checked against REQUEST_ID), so it skips the logger's redaction,
+  // which costs more than the rest of a fast-path answer (~5 µs a line).
+  const access = log.child({}, { redact: [] });
+  const accessLog = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    path: string,
+    started: bigint,
+    caller: string | undefined,
+    cache?: 'hit',
+  ) => {
+    const ms = Number(process.hrtime.bigint() - started) / 1e6;
+    // Who asked (a key id, a token's issuer and subject: never a secret).
+    const fields = {
+      reqId: requestId,
+      method: req.method,
+      path,
+      status: res.statusCode,
+      caller,
+      ms,
+    };
+    access.info(cache === undefined ? fields : { ...fields, cache }, 'request');
+  };
+
+  /** Hands the request to Yoga; `body` when the edge has already read it. */
+  function toYoga(
+    req: IncomingMessage,
+    res: ServerResponse,
+    context: ServerContext,
+    path: string,
+    body: Buffer | null,
+  ): void {
+    if (log.isLevelEnabled('info')) {
+      const started = process.hrtime.bigint();
+      const caller = context.caller.principal;
+      res.once('finish', () => accessLog(req, res, context.requestId, path, started, caller));
+    }
+    // Yoga's Node adapter takes an already-read body from `req.body`, as it does behind body
+    // parsers; the stream itself has been consumed.
+    if (body !== null) Object.assign(req, { body });
+    void yoga(req, res, context);
+  }
+
+  /**
+   * Answers from the fast path when the same caller asked the same thing before and the answer was
+   * immutable; otherwise on to Yoga, with the key under which the HTTP caching plugin may store
+   * this answer. `identity` is who the credentials say is asking.
+   */
+  async function throughCaches(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    path: string,
+    identity: CallerIdentity,
+  ): Promise<void> {
+    const started = process.hrtime.bigint();
+    const identified = identify === undefined ? cacheKeyOf(identity) : identify(req);
+    // The default is synchronous: no need to wait a turn for it.
+    const caller: CallerKey | null = identified instanceof Promise ? await identified : identified;
+    const context = (): ServerContext => ({
+      requestId,
+      log: log.child({ reqId: requestId }),
+      caller: identity,
+      ...(caller === null ? {} : { cacheCaller: caller }),
+    });
+    const eligible =
+      responseCache !== null &&
+      caller !== null &&
+      (req.method === 'GET' || req.method === 'POST') &&
+      req.headers[TRACE_HEADER] === undefined;
+    if (!eligible) {
+      toYoga(req, res, context(), path, null);
+      return;
+    }
+    const body = req.method === 'POST' ? await readBody(req, config.maxBodyBytes) : null;
+    const key = responseCache.keyOf(req, body, caller);
+    const stored = responseCache.get(key);
+    if (stored !== undefined) {
+      sendStored(req, res, stored);
+      onCacheEvent?.({ cache: 'response', outcome: 'hit' });
+      if (log.isLevelEnabled('info')) {
+        accessLog(req, res, requestId, path, started, identity.principal, 'hit');
+      }
+      return;
+    }
+    onCacheEvent?.({ cache: 'response', outcome: 'miss' });
+    toYoga(req, res, { ...context(), responseCacheKey: key }, path, body);
+  }
 
   function serveMetrics(req: IncomingMessage, res: ServerResponse, token: string | null): void {
     if (token !== null) {
@@ -227,40 +382,31 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       req.resume();
       return;
     }
-
-    const requestLog = log.child({ reqId: requestId });
-    /** Who the request came from, once known: the access log line says it (never a secret). */
-    let caller: string | undefined;
-    if (requestLog.isLevelEnabled('info')) {
-      const started = process.hrtime.bigint();
-      res.once('finish', () => {
-        requestLog.info(
-          {
-            method: req.method,
-            path,
-            status: res.statusCode,
-            caller,
-            ms: Number(process.hrtime.bigint() - started) / 1e6,
-          },
-          'request',
-        );
-      });
-    }
     // CORS preflights carry no credentials, and GraphiQL's page executes nothing (a browser
     // cannot send headers when it opens a URL): both go to Yoga with no identity, which refuses
     // any operation that would somehow run.
     if (req.method === 'OPTIONS' || (config.graphiql && isGraphiQLPage(req))) {
-      void yoga(req, res, { requestId, log: requestLog, caller: UNIDENTIFIED_CALLER });
+      toYoga(
+        req,
+        res,
+        { requestId, log: log.child({ reqId: requestId }), caller: UNIDENTIFIED_CALLER },
+        path,
+        null,
+      );
       return;
     }
     authenticator.authenticate(req.headers).then((outcome) => {
       if (outcome.ok) {
-        caller = outcome.caller.principal;
-        void yoga(req, res, { requestId, log: requestLog, caller: outcome.caller });
+        throughCaches(req, res, requestId, path, outcome.caller).catch((error: unknown) =>
+          drop(error, requestId, res),
+        );
         return;
       }
       metrics.authFailed(outcome.reason);
-      requestLog.info({ reason: outcome.reason, status: outcome.status }, 'request refused');
+      log.info(
+        { reqId: requestId, reason: outcome.reason, status: outcome.status },
+        'request refused',
+      );
       sendJson(
         res,
         outcome.status,
@@ -273,14 +419,34 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     });
   }
 
+  function drop(error: unknown, requestId: string, res: ServerResponse): void {
+    // Only reading the body or identifying the caller can fail here; Yoga handles its own.
+    log.warn({ err: error, reqId: requestId }, 'request dropped before GraphQL');
+    if (!res.headersSent) {
+      sendJson(
+        res,
+        400,
+        graphQLErrorBody('The request could not be read.', ErrorCode.BAD_USER_INPUT),
+        { connection: 'close' },
+      );
+    } else {
+      res.destroy();
+    }
+  }
+
   return {
     yoga,
     readiness,
+    shared,
+    responseCache,
     metrics,
     breaker,
     handle,
     startDraining() {
       draining = true;
+    },
+    async close() {
+      await shared?.close();
     },
   };
 }

@@ -1,8 +1,9 @@
 /**
  * The GraphQL server for /graphql: Yoga over the subgraph schema, with its plugins in the order
  * they run. Transport checks that must happen before any GraphQL work (body size, credentials)
- * are made by the HTTP edge in app.ts, not here; what needs the document (trusted documents,
- * operation limits, the upstream-call budget, scopes) is checked here, before execution.
+ * and the immutable-response fast path are the HTTP edge's (app.ts); what needs the document
+ * (trusted documents, operation limits, the upstream-call budget, scopes) is checked here, before
+ * execution; HTTP caching headers are set by the last plugin here (http-caching.ts).
  */
 import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
@@ -19,7 +20,9 @@ import { corsSetting, useCsrfPrevention, useVaryOrigin } from './browser-access.
 import type { GraphiQLExample, GraphiQLRenderer } from './graphiql.js';
 import { useGraphQLConformance } from './graphql-conformance.js';
 import { maskError, useErrorLog, yogaLogger } from './graphql-errors.js';
+import type { HttpCaching } from './http-caching.js';
 import { useOperationLimits } from './operation-limits.js';
+import type { CallerKey } from './response-cache.js';
 import { useTrustedDocuments } from './trusted-documents.js';
 
 /** What the HTTP edge hands to Yoga with each request. */
@@ -28,6 +31,10 @@ export interface ServerContext {
   log: Logger;
   /** Established by the HTTP edge from the request's credentials (auth.ts). */
   caller: CallerIdentity;
+  /** How the caches name the caller (its principal and scopes); absent: never cached. */
+  cacheCaller?: CallerKey;
+  /** The fast path's key for this request, when its answer may be stored for replay. */
+  responseCacheKey?: string;
 }
 
 export type GraphQLServer = YogaServerInstance<ServerContext, GatewayContext>;
@@ -38,6 +45,7 @@ export interface GraphQLServerOptions {
   log: Logger;
   renderGraphiQL: GraphiQLRenderer | undefined;
   example: GraphiQLExample;
+  httpCaching: HttpCaching;
   metrics: GatewayMetrics;
   tracing: Tracing | null;
   /** The trusted documents by hash; `null`: any operation may run. */
@@ -45,7 +53,7 @@ export interface GraphQLServerOptions {
 }
 
 export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServer {
-  const { config, deps, log, example, metrics } = options;
+  const { config, deps, log, example, httpCaching, metrics } = options;
   const schema = buildSchema();
   return createYoga<ServerContext, GatewayContext>({
     schema,
@@ -54,12 +62,15 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     // Checked from the Content-Length header by the HTTP edge: Yoga's streaming limit costs a
     // quarter of its CPU per request (stack notes).
     maxRequestBodySize: false,
-    context: ({ requestId, log: requestLog, caller }) =>
-      createGatewayContext(deps, {
+    context: ({ request, requestId, log: requestLog, caller }) => {
+      const context = createGatewayContext(deps, {
         requestId,
         log: requestLog,
         caller: caller ?? UNIDENTIFIED_CALLER,
-      }),
+      });
+      httpCaching.track(request, context.reads);
+      return context;
+    },
     maskedErrors: { maskError },
     // Browser-origin safety: CORS_ORIGINS only, Vary: Origin, CSRF prevention (browser-access.ts).
     cors: corsSetting(config.corsOrigins),
@@ -91,6 +102,8 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       useApolloInlineTrace(),
       metrics.graphqlPlugin(),
       useErrorLog(),
+      // Last, so the headers it sets are final: Cache-Control, ETag, 304, the fast path's store.
+      httpCaching.plugin,
     ],
   });
 }

@@ -21,6 +21,7 @@
  * | `amplify_circuit_breaker_state` | gauge (1 for the current state) | state |
  * | `amplify_circuit_breaker_transitions_total` | counter | state |
  * | `gateway_cache_hits_total`, `gateway_cache_misses_total` | counter | cache |
+ * | `gateway_redis_available` | gauge | |
  *
  * With `processMetrics`, prom-client's default Node.js process metrics (`process_*`, `nodejs_*`)
  * come too.
@@ -80,6 +81,16 @@ const isOperationLimit = (value: unknown): value is OperationLimit =>
 /** Routes of the HTTP edge, for `gateway_http_responses_total`. */
 export type Route = 'graphql' | 'health' | 'ready' | 'metrics' | 'other';
 
+/**
+ * What the caches report (src/http/app.ts's CacheEvent, by shape): a read served by the cache of
+ * Amplify answers (`upstream`) or a lookup of the fast path (`response`), a hit or a miss; or
+ * Redis becoming available or not.
+ */
+export interface CacheEventShape {
+  cache: string;
+  outcome: string;
+}
+
 export interface CacheCounters {
   hit(): void;
   miss(): void;
@@ -98,6 +109,8 @@ export interface GatewayMetrics {
   httpResponse(route: Route, status: number): void;
   /** Hit and miss counters of the cache named `name` (created at zero). */
   cache(name: string): CacheCounters;
+  /** Counts one report of the caches (hits, misses, Redis availability). */
+  cacheEvent(event: CacheEventShape): void;
   /** The bounded label value for a GraphQL operation name. */
   operationLabel(name: string | null | undefined): string;
 }
@@ -195,6 +208,26 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     labelNames: ['cache'] as const,
     registers,
   });
+
+  const redisAvailable = new Gauge({
+    name: 'gateway_redis_available',
+    help: 'Whether the Redis shared by replicas answers (1) or not (0); absent without REDIS_URL.',
+    registers,
+  });
+  const cacheCounters = new Map<string, CacheCounters>();
+  const countersOf = (name: string): CacheCounters => {
+    let counters = cacheCounters.get(name);
+    if (counters === undefined) {
+      cacheHits.inc({ cache: name }, 0);
+      cacheMisses.inc({ cache: name }, 0);
+      counters = {
+        hit: () => cacheHits.inc({ cache: name }),
+        miss: () => cacheMisses.inc({ cache: name }),
+      };
+      cacheCounters.set(name, counters);
+    }
+    return counters;
+  };
 
   const setBreakerState = (state: BreakerState) => {
     for (const s of BREAKER_STATES) breakerState.set({ state: s }, s === state ? 1 : 0);
@@ -326,13 +359,14 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     httpResponse(route, status) {
       httpResponses.inc({ route, status: String(status) });
     },
-    cache(name) {
-      cacheHits.inc({ cache: name }, 0);
-      cacheMisses.inc({ cache: name }, 0);
-      return {
-        hit: () => cacheHits.inc({ cache: name }),
-        miss: () => cacheMisses.inc({ cache: name }),
-      };
+    cache: countersOf,
+    cacheEvent(event) {
+      if (event.cache === 'redis') {
+        redisAvailable.set(event.outcome === 'available' ? 1 : 0);
+      } else if (event.cache === 'upstream' || event.cache === 'response') {
+        if (event.outcome === 'hit') countersOf(event.cache).hit();
+        else if (event.outcome === 'miss') countersOf(event.cache).miss();
+      }
     },
     operationLabel,
   };

@@ -59,13 +59,13 @@ JobRef.implement({
       nullable: true,
       description:
         'How long the job took: `endTime` minus `startTime` once it has ended; while it runs, the seconds elapsed since `startTime` (measured when this request started). Null without a start time, or when it ended without an end time.',
-      resolve: (job, _args, context) =>
-        durationSeconds(
-          job.summary.startTime,
-          job.summary.endTime,
-          job.summary.status,
-          context.now,
-        ),
+      resolve: (job, _args, context) => {
+        const { startTime, endTime, status } = job.summary;
+        const seconds = durationSeconds(startTime, endTime, status, context.now);
+        // Counted up to "now": the answer changes with every request, so it is never cached.
+        if (seconds !== null && endTime === null) context.reads.changing();
+        return seconds;
+      },
     }),
     isTerminal: t.boolean({
       description:

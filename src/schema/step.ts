@@ -125,8 +125,12 @@ export const StepRef = builder.objectRef<StepParent>('Step').implement({
       nullable: true,
       description:
         'How long the step took: `endTime` minus `startTime` once it has ended; while it runs, the seconds elapsed since `startTime` (measured when this request started). Null without a start time, or when it ended without an end time.',
-      resolve: (step, _args, context) =>
-        durationSeconds(step.startTime, step.endTime, step.status, context.now),
+      resolve: (step, _args, context) => {
+        const seconds = durationSeconds(step.startTime, step.endTime, step.status, context.now);
+        // Counted up to "now" (even in a finished job whose step was left RUNNING): never cached.
+        if (seconds !== null && step.endTime === null) context.reads.changing();
+        return seconds;
+      },
     }),
     log: t.field({
       type: StepLogRef,

@@ -80,6 +80,11 @@ export interface JobRecord {
   steps: StepRecord[];
 }
 
+/** Whether the job has ended for good (terminal summary status): it never changes again. */
+export function isFinishedJob(job: JobRecord): boolean {
+  return job.summary.status !== null && TERMINAL_STATUSES.has(job.summary.status);
+}
+
 /** Job ids are decimal sequence numbers: `7` and `0000000007` (as in the ARN) are one job. */
 export function sameJobId(a: string, b: string): boolean {
   return a.replace(/^0+(?=\d)/, '') === b.replace(/^0+(?=\d)/, '');

@@ -276,6 +276,26 @@ describe('Kubernetes manifests', () => {
     expect(at(volume, 'emptyDir')).toBeDefined();
   });
 
+  it("cap Node's memory as the Dockerfile does, below the container limit", () => {
+    const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
+    const env = new Map(
+      list(container.env).map((entry) => [String(at(entry, 'name')), String(at(entry, 'value'))]),
+    );
+    for (const name of ['NODE_OPTIONS', 'MALLOC_ARENA_MAX']) {
+      const image = new RegExp(`^\\s*(?:ENV\\s+)?${name}="?([^"\\n\\\\]*?)"?\\s*\\\\?$`, 'm').exec(
+        dockerfile,
+      )?.[1];
+      expect(image, `${name} in the Dockerfile`).toBeDefined();
+      expect(env.get(name), `${name} in deployment.yaml`).toBe(image);
+    }
+    const heapMiB = Number(/--max-old-space-size=(\d+)/.exec(env.get('NODE_OPTIONS') ?? '')?.[1]);
+    const limit = String(at(container, 'resources', 'limits', 'memory'));
+    expect(limit).toMatch(/^\d+Mi$/);
+    // The heap cap leaves room for code, buffers and the young generation inside the limit.
+    expect(heapMiB).toBeGreaterThan(0);
+    expect(heapMiB).toBeLessThanOrEqual(Number.parseInt(limit, 10) - 96);
+  });
+
   it('give pods time to leave the endpoints and drain before they are killed', () => {
     const preStopSeconds = Number(at(container, 'lifecycle', 'preStop', 'sleep', 'seconds'));
     expect(preStopSeconds).toBeGreaterThanOrEqual(3);

@@ -12,8 +12,9 @@
 import type { Logger } from 'pino';
 import { pino } from 'pino';
 import { type Config, loadConfig } from '../../src/config.js';
-import { createGatewayApp, type GatewayApp } from '../../src/http/app.js';
+import { type CacheEventListener, createGatewayApp, type GatewayApp } from '../../src/http/app.js';
 import { loadGraphiQLRenderer } from '../../src/http/graphiql.js';
+import type { IdentifyCaller } from '../../src/http/response-cache.js';
 import { listen, type RunningServer } from '../../src/http/server.js';
 import {
   type LocalAmplify,
@@ -63,12 +64,22 @@ export interface GraphQLRequest {
 
 /**
  * The gateway's config as environment `env` would give it, with test defaults: no /ready probe,
- * no logs, no GraphiQL, no access control (AUTH=none).
+ * no logs, no GraphiQL, no access control (AUTH=none), and no caches across requests (most tests
+ * count the Amplify calls each request makes; the cache tests turn them on with CACHE_MAX_ENTRIES
+ * and RESPONSE_CACHE_MAX_BYTES).
  */
 export function testConfig(env: Record<string, string> = {}): Config {
   const loaded = loadConfig(
     {},
-    { READINESS_PROBE: 'off', LOG_LEVEL: 'silent', GRAPHIQL: 'false', AUTH: 'none', ...env },
+    {
+      READINESS_PROBE: 'off',
+      LOG_LEVEL: 'silent',
+      GRAPHIQL: 'false',
+      AUTH: 'none',
+      CACHE_MAX_ENTRIES: '0',
+      RESPONSE_CACHE_MAX_BYTES: '0',
+      ...env,
+    },
   );
   if (!loaded.ok) throw new Error(`bad test config: ${loaded.problems.join('; ')}`);
   return loaded.config;
@@ -117,6 +128,10 @@ export interface GatewayOptions {
   /** Where Amplify calls go: a local Amplify (through the real SDK), or a hand-made upstream. */
   upstream: LocalAmplify | AmplifyUpstream;
   log?: Logger;
+  /** Who is asking, for the caches (default: everyone is anonymous). */
+  identify?: IdentifyCaller;
+  /** Told about cache hits, misses and Redis availability. */
+  onCacheEvent?: CacheEventListener;
   /**
    * Wraps the upstream the gateway gets (the SDK upstream on a local Amplify), e.g. to count calls
    * per read method or to change one answer the local Amplify cannot give.
@@ -156,6 +171,8 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     log,
     renderGraphiQL: await loadGraphiQLRenderer(config),
     observability,
+    ...(options.identify ? { identify: options.identify } : {}),
+    ...(options.onCacheEvent ? { onCacheEvent: options.onCacheEvent } : {}),
   });
   let server: Promise<RunningServer> | null = null;
 
@@ -194,6 +211,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     async close() {
       if (server !== null) await (await server).close();
       await app.yoga.dispose();
+      await app.close();
       // A wrapper passes destroy() on to what it wraps.
       upstream.destroy();
       await observability.shutdown();
@@ -209,12 +227,18 @@ export interface StackOptions {
   log?: Logger;
   /** Also start the releases subgraph, over one job from each of this many distinct branches. */
   releases?: number;
+  /** The first gateway's caller identification and cache listener. */
+  identify?: IdentifyCaller;
+  onCacheEvent?: CacheEventListener;
 }
+
+/** What else a gateway of a stack may be given besides its environment. */
+export type StackGatewayOptions = Pick<GatewayOptions, 'identify' | 'onCacheEvent' | 'wrap'>;
 
 export interface Stack extends Gateway {
   la: LocalAmplify;
   /** Another gateway app on the same local Amplify, closed with the stack. */
-  gateway(env?: Record<string, string>): Promise<Gateway>;
+  gateway(env?: Record<string, string>, options?: StackGatewayOptions): Promise<Gateway>;
   /** The releases subgraph and what it serves, when asked for. */
   releases: (RunningReleasesSubgraph & { records: ReleaseRecord[] }) | null;
 }
@@ -228,16 +252,20 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
     ...options.amplify,
   });
   const gateways: Gateway[] = [];
-  const gateway = async (env: Record<string, string> = {}) => {
+  const gateway = async (env: Record<string, string> = {}, extra: StackGatewayOptions = {}) => {
     const created = await createGateway({
       upstream: la,
       env,
       ...(options.log ? { log: options.log } : {}),
+      ...extra,
     });
     gateways.push(created);
     return created;
   };
-  const first = await gateway(options.env);
+  const first = await gateway(options.env, {
+    ...(options.identify ? { identify: options.identify } : {}),
+    ...(options.onCacheEvent ? { onCacheEvent: options.onCacheEvent } : {}),
+  });
   let releases: Stack['releases'] = null;
   if (options.releases !== undefined) {
     const records = planReleases(jobsFromDistinctBranches(la, options.releases));

@@ -1,0 +1,248 @@
+/**
+ * What gateway replicas share through Redis, in one place: the connection, keys under a versioned
+ * prefix, short leases, and (for the live-status work) whatever else replicas must agree on.
+ *
+ * Redis speeds the gateway up; it is never something a request depends on. Every command is
+ * bounded by `timeoutMs`; while the connection is down, or commands keep timing out, each
+ * operation answers {@link UNAVAILABLE} at once and the caller carries on from memory and Amplify.
+ * Each change of state is logged once (warn when Redis is lost, info when it is back), and the
+ * client reconnects by itself. ioredis and cockatiel are loaded only when Redis is configured, so a
+ * gateway without Redis does not pay their memory.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CircuitBreakerPolicy } from 'cockatiel';
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+
+/** What an operation answers when Redis cannot be used right now: go on without it. */
+export const UNAVAILABLE: unique symbol = Symbol('Redis unavailable');
+export type Unavailable = typeof UNAVAILABLE;
+
+/** A value and how long Redis keeps it still, in milliseconds. */
+export interface SharedValue {
+  value: string;
+  ttlMs: number;
+}
+
+/** Held by one caller until released or until its time runs out, whichever comes first. */
+export interface Lease {
+  /** Gives the lease back if it is still ours (never throws; it expires anyway). */
+  release(): Promise<void>;
+}
+
+/** Keys of one kind of shared data, e.g. `amplify-jobs:cache:v1:getJob:["d1",...]`. */
+export interface KeySpace {
+  key(...parts: string[]): string;
+}
+
+export interface SharedState {
+  /**
+   * Keys `<prefix>:<name>:v<version>:<parts...>`. Bump `version` whenever what is stored under
+   * `name` changes shape: replicas of the old and the new release then never read each other's
+   * values during a rolling deploy.
+   */
+  keySpace(name: string, version: number): KeySpace;
+  /** The value under `key` and its remaining time to live; `null` when there is none. */
+  get(key: string): Promise<SharedValue | null | Unavailable>;
+  /** Stores `value` for `ttlMs`; false when Redis could not take it. */
+  set(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /**
+   * Takes the lease `key` for `ttlMs` if nobody holds it (SET NX PX): a `Lease`, `null` when
+   * someone else holds it.
+   */
+  lease(key: string, ttlMs: number): Promise<Lease | null | Unavailable>;
+  /** Whether Redis is in use right now (connected, and answering within the timeout). */
+  readonly available: boolean;
+  /** Resolves true as soon as Redis is in use, false if it is not within `timeoutMs`. */
+  whenAvailable(timeoutMs: number): Promise<boolean>;
+  /** Closes the connection and stops reconnecting. Safe to call twice. */
+  close(): Promise<void>;
+}
+
+export interface SharedStateOptions {
+  /** `redis://` or `rediss://` URL; may hold credentials, so it is never logged. */
+  url: string;
+  keyPrefix: string;
+  /** Longest a command may take; past it the caller goes on without Redis. */
+  timeoutMs: number;
+  log: Logger;
+  /** Told each time Redis becomes usable (`true`) or unusable (`false`), for metrics. */
+  onAvailabilityChange?: (available: boolean) => void;
+}
+
+/** Consecutive failed or timed-out commands after which Redis is skipped for a while. */
+const FAILURES_BEFORE_SKIPPING = 3;
+/** How long Redis is skipped after that before one command tries it again. */
+const SKIP_MS = 1_000;
+/** Reconnection delays grow to this and stay there: recovery within ~2 s of Redis returning. */
+const MAX_RECONNECT_DELAY_MS = 2_000;
+
+/** Atomically: the value and its remaining milliseconds (PTTL), or [nil, -2] when absent. */
+const GET_WITH_TTL = "return {redis.call('GET', KEYS[1]), redis.call('PTTL', KEYS[1])}";
+/** Deletes a lease only if it still holds our token (it may have expired and been retaken). */
+const RELEASE_LEASE =
+  "if redis.call('GET', KEYS[1]) == ARGV[1] then return redis.call('DEL', KEYS[1]) else return 0 end";
+
+export function createSharedState(options: SharedStateOptions): SharedState {
+  const { log } = options;
+  let client: Redis | null = null;
+  let breaker: CircuitBreakerPolicy | null = null;
+  let closed = false;
+  let connected = false;
+  let skipping = false;
+  /** `null` until the first state is known, so starting up is not reported as an outage. */
+  let usable: boolean | null = null;
+  const waiters = new Set<(available: boolean) => void>();
+
+  const report = (reason: string) => {
+    const now = connected && !skipping && !closed;
+    if (usable === now) return;
+    const before = usable;
+    usable = now;
+    if (now) {
+      log.info(
+        before === null
+          ? 'connected to Redis: the cache is shared with other replicas'
+          : 'Redis answers again: the cache is shared with other replicas again',
+      );
+    } else if (!closed) {
+      log.warn(
+        { reason },
+        'Redis is unavailable: caching in this process only until it answers again',
+      );
+    }
+    for (const wake of waiters) wake(now);
+    options.onAvailabilityChange?.(now);
+  };
+
+  const loading = Promise.all([import('ioredis'), import('cockatiel')]).then(
+    ([{ Redis }, cockatiel]) => {
+      if (closed) return;
+      const redis = new Redis(options.url, {
+        connectionName: 'amplify-jobs-graphql',
+        // A command while disconnected fails at once instead of waiting in a queue.
+        enableOfflineQueue: false,
+        maxRetriesPerRequest: 0,
+        commandTimeout: options.timeoutMs,
+        connectTimeout: Math.max(1_000, options.timeoutMs * 10),
+        // Commands issued in the same tick share one round trip (many requests, one event loop).
+        enableAutoPipelining: true,
+        // Reconnect forever (Redis coming back is the point), at most every 2 s; disconnect()
+        // in close() stops it.
+        retryStrategy: (attempt) =>
+          Math.min(50 * 2 ** Math.min(attempt, 6), MAX_RECONNECT_DELAY_MS),
+      });
+      redis.on('ready', () => {
+        connected = true;
+        report('connected');
+      });
+      redis.on('close', () => {
+        connected = false;
+        report('connection closed');
+      });
+      // Without a listener ioredis prints every connection error; the state change is logged once.
+      redis.on('error', (error: Error) => log.debug({ err: error }, 'Redis connection error'));
+      const policy = cockatiel.circuitBreaker(cockatiel.handleAll, {
+        halfOpenAfter: SKIP_MS,
+        breaker: new cockatiel.ConsecutiveBreaker(FAILURES_BEFORE_SKIPPING),
+      });
+      policy.onBreak(() => {
+        skipping = true;
+        report(
+          `${FAILURES_BEFORE_SKIPPING} commands in a row failed or took over ${options.timeoutMs} ms`,
+        );
+      });
+      policy.onReset(() => {
+        skipping = false;
+        report('commands answer again');
+      });
+      client = redis;
+      breaker = policy;
+    },
+    (error: unknown) => {
+      log.error({ err: error }, 'could not load the Redis client: caching in this process only');
+    },
+  );
+
+  async function run<T>(command: (redis: Redis) => Promise<T>): Promise<T | Unavailable> {
+    const redis = client;
+    const policy = breaker;
+    if (redis === null || policy === null || redis.status !== 'ready') return UNAVAILABLE;
+    try {
+      return await policy.execute(() => command(redis));
+    } catch {
+      // Timed out, refused, or skipped while the breaker is open: carry on without Redis.
+      return UNAVAILABLE;
+    }
+  }
+
+  return {
+    keySpace(name, version) {
+      const base = `${options.keyPrefix}:${name}:v${version}:`;
+      return { key: (...parts) => base + parts.join(':') };
+    },
+    async get(key) {
+      const reply = await run((redis) => redis.eval(GET_WITH_TTL, 1, key));
+      if (reply === UNAVAILABLE) return UNAVAILABLE;
+      const [value, ttlMs] = reply as [string | null, number];
+      if (typeof value !== 'string') return null;
+      // -1 (no expiry) cannot happen for keys we write; read it as "do not keep it locally".
+      return { value, ttlMs: Math.max(0, ttlMs) };
+    },
+    async set(key, value, ttlMs) {
+      if (ttlMs <= 0) return false;
+      const reply = await run((redis) => redis.set(key, value, 'PX', ttlMs));
+      return reply === 'OK';
+    },
+    async lease(key, ttlMs) {
+      const token = randomUUID();
+      const reply = await run((redis) => redis.set(key, token, 'PX', ttlMs, 'NX'));
+      if (reply === UNAVAILABLE) return UNAVAILABLE;
+      if (reply !== 'OK') return null;
+      return {
+        async release() {
+          await run((redis) => redis.eval(RELEASE_LEASE, 1, key, token));
+        },
+      };
+    },
+    get available() {
+      return usable === true;
+    },
+    whenAvailable(timeoutMs) {
+      if (usable === true) return Promise.resolve(true);
+      return new Promise<boolean>((resolve) => {
+        const done = (available: boolean) => {
+          if (!available) return;
+          clearTimeout(timer);
+          waiters.delete(done);
+          resolve(true);
+        };
+        const timer = setTimeout(() => {
+          waiters.delete(done);
+          resolve(false);
+        }, timeoutMs);
+        waiters.add(done);
+      });
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      await loading;
+      const redis = client;
+      if (redis === null) return;
+      if (redis.status === 'ready') {
+        let timer: NodeJS.Timeout | undefined;
+        await Promise.race([
+          redis.quit().catch(() => undefined),
+          new Promise((resolve) => {
+            timer = setTimeout(resolve, options.timeoutMs * 10);
+          }),
+        ]);
+        clearTimeout(timer);
+      }
+      // Stops any reconnection timer, whatever the state.
+      redis.disconnect();
+      report('closed');
+    },
+  };
+}

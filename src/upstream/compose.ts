@@ -1,0 +1,68 @@
+/**
+ * The order of the upstream wrappers, in one place: the SDK client, the circuit breaker and
+ * throttle pause (failing fast while Amplify is out), single-flight (concurrent identical calls
+ * share one), then the cache (memory, and Redis shared by replicas), which answers what it holds
+ * even while the breaker is open. The HTTP edge
+ * (createGatewayApp) builds its upstream here, and so does any other server of the same answers
+ * (the bench's Mercurius target).
+ */
+import type { Logger } from 'pino';
+import type { Config } from '../config.js';
+import { createSharedState, type SharedState } from '../shared-state/redis.js';
+import { type UpstreamCacheEvent, withCache } from './cache.js';
+import type { UpstreamCircuitBreaker } from './circuit-breaker.js';
+import { withSingleFlight } from './single-flight.js';
+import type { AmplifyUpstream } from './upstream.js';
+
+/** Redis became usable (`available`) or not, as the shared state saw it. */
+export interface SharedCacheEvent {
+  cache: 'redis';
+  outcome: 'available' | 'unavailable';
+}
+
+/** What the upstream caches report: reads served, and changes of Redis availability. */
+export type UpstreamStackEvent = UpstreamCacheEvent | SharedCacheEvent;
+
+/** Milliseconds a replica may hold the lease on a shared miss: one attempt of its Amplify call. */
+function leaseMs(config: Config): number {
+  return Math.min(config.upstream.requestTimeoutMs, 5_000);
+}
+
+/**
+ * The Amplify calls of the app, innermost first: the SDK client (`upstream`), the circuit
+ * breaker (when given), single-flight, then the cache (memory, and Redis when `shared`); no cache
+ * when it is off.
+ */
+export function composeUpstream(
+  config: Config,
+  upstream: AmplifyUpstream,
+  shared: SharedState | null,
+  log: Logger,
+  onEvent?: (event: UpstreamStackEvent) => void,
+  breaker?: UpstreamCircuitBreaker,
+): AmplifyUpstream {
+  const singleFlight = withSingleFlight(breaker === undefined ? upstream : breaker.wrap(upstream));
+  if (config.cache === null) return singleFlight;
+  return withCache(singleFlight, {
+    ...config.cache,
+    shared,
+    leaseMs: leaseMs(config),
+    log,
+    onEvent,
+  });
+}
+
+/** Redis for what replicas share, when REDIS_URL is set (and the cache is on); else `null`. */
+export function createSharedStateFor(
+  config: Config,
+  log: Logger,
+  onEvent?: (event: UpstreamStackEvent) => void,
+): SharedState | null {
+  if (config.redis === null || config.cache === null) return null;
+  return createSharedState({
+    ...config.redis,
+    log,
+    onAvailabilityChange: (available) =>
+      onEvent?.({ cache: 'redis', outcome: available ? 'available' : 'unavailable' }),
+  });
+}

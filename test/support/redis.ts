@@ -1,0 +1,96 @@
+/**
+ * A real `redis-server` for tests, on an ephemeral port of 127.0.0.1, with no persistence. It can
+ * be killed mid-test and started again on the same port. Under CI (`CI=true`) the Redis tests must
+ * run, so a missing redis-server fails them (.ci/run installs it through
+ * scripts/ci/install-test-tools.sh); locally they skip, loudly.
+ */
+import { type ChildProcess, spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { commandWorks, freePort, toolAvailable } from '../ship/tools.js';
+
+/** Whether the Redis tests should run here (see the module comment). */
+export function redisTestsRun(): boolean {
+  return toolAvailable('redis-server', () => commandWorks('redis-server', ['--version']));
+}
+
+export interface TestRedis {
+  url: string;
+  port: number;
+  /** Kills the server at once (SIGKILL): clients see the connection drop. */
+  kill(): Promise<void>;
+  /** Starts it again, empty, on the same port. */
+  restart(): Promise<void>;
+  /** Stops it and removes its directory. */
+  close(): Promise<void>;
+}
+
+function launch(port: number, dir: string): Promise<ChildProcess> {
+  const child = spawn(
+    'redis-server',
+    [
+      ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir],
+      ...['--save', '', '--appendonly', 'no'],
+      // DEBUG SLEEP makes a slow Redis for the tests that need one.
+      ...['--enable-debug-command', 'yes'],
+    ],
+    { stdio: ['ignore', 'pipe', 'pipe'] },
+  );
+  return new Promise((resolve, reject) => {
+    let output = '';
+    const timer = setTimeout(() => {
+      child.kill('SIGKILL');
+      reject(new Error(`redis-server did not start within 10 s:\n${output}`));
+    }, 10_000);
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      if (output.includes('Ready to accept connections')) {
+        clearTimeout(timer);
+        child.stdout?.off('data', onData);
+        // Keep draining its output so it never blocks on a full pipe.
+        child.stdout?.resume();
+        child.stderr?.resume();
+        resolve(child);
+      }
+    };
+    child.stdout?.on('data', onData);
+    child.once('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`redis-server exited with ${code}:\n${output}`));
+    });
+  });
+}
+
+function stop(child: ChildProcess | null, signal: NodeJS.Signals): Promise<void> {
+  if (child === null || child.exitCode !== null || child.signalCode !== null) {
+    return Promise.resolve();
+  }
+  return new Promise((resolve) => {
+    child.once('exit', () => resolve());
+    child.kill(signal);
+  });
+}
+
+export async function startRedis(): Promise<TestRedis> {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-redis-'));
+  const port = await freePort();
+  let child: ChildProcess | null = await launch(port, dir);
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    async kill() {
+      await stop(child, 'SIGKILL');
+      child = null;
+    },
+    async restart() {
+      await stop(child, 'SIGKILL');
+      child = await launch(port, dir);
+    },
+    async close() {
+      await stop(child, 'SIGTERM');
+      child = null;
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
