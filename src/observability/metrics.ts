@@ -209,11 +209,9 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     registers,
   });
 
-  const redisAvailable = new Gauge({
-    name: 'gateway_redis_available',
-    help: 'Whether the Redis shared by replicas answers (1) or not (0); absent without REDIS_URL.',
-    registers,
-  });
+  // Registered on the first report of Redis, so an instance without REDIS_URL has no such gauge
+  // (rather than a 0 that would read as an outage).
+  let redisAvailable: Gauge | null = null;
   const cacheCounters = new Map<string, CacheCounters>();
   const countersOf = (name: string): CacheCounters => {
     let counters = cacheCounters.get(name);
@@ -362,6 +360,11 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     cache: countersOf,
     cacheEvent(event) {
       if (event.cache === 'redis') {
+        redisAvailable ??= new Gauge({
+          name: 'gateway_redis_available',
+          help: 'Whether the Redis shared by replicas answers (1) or not (0); absent without REDIS_URL.',
+          registers,
+        });
         redisAvailable.set(event.outcome === 'available' ? 1 : 0);
       } else if (event.cache === 'upstream' || event.cache === 'response') {
         if (event.outcome === 'hit') countersOf(event.cache).hit();

@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/http/server.js';
-import { MAX_OPERATION_NAMES } from '../../src/observability/metrics.js';
+import { createMetrics, MAX_OPERATION_NAMES } from '../../src/observability/metrics.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
 import { IN_CI } from '../ship/tools.js';
 import { metricValue } from '../support/metrics.js';
@@ -244,6 +244,22 @@ describe('Prometheus metrics', () => {
     expect(
       await metricValue(m, 'gateway_http_responses_total', { route: 'health', status: '200' }),
     ).toBe(1);
+  });
+
+  it("counts the caches' reports, and shows Redis availability only once Redis has reported", async () => {
+    const metrics = createMetrics();
+    expect(await metrics.registry.metrics()).not.toMatch(/gateway_redis_available/);
+    metrics.cacheEvent({ cache: 'upstream', outcome: 'hit' });
+    metrics.cacheEvent({ cache: 'upstream', outcome: 'miss' });
+    metrics.cacheEvent({ cache: 'upstream', outcome: 'hit' });
+    metrics.cacheEvent({ cache: 'response', outcome: 'store' });
+    metrics.cacheEvent({ cache: 'redis', outcome: 'unavailable' });
+
+    expect(await metricValue(metrics, 'gateway_cache_hits_total', { cache: 'upstream' })).toBe(2);
+    expect(await metricValue(metrics, 'gateway_cache_misses_total', { cache: 'upstream' })).toBe(1);
+    expect(await metricValue(metrics, 'gateway_redis_available')).toBe(0);
+    metrics.cacheEvent({ cache: 'redis', outcome: 'available' });
+    expect(await metricValue(metrics, 'gateway_redis_available')).toBe(1);
   });
 
   it('asks for METRICS_TOKEN when one is set, and has no /metrics with METRICS=false', async () => {
