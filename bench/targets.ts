@@ -79,6 +79,9 @@ export function targetEnv(
     GRAPHIQL: 'false',
     // Nothing polls /ready here; off keeps ListApps calls out of the GetJob counts.
     READINESS_PROBE: 'off',
+    // Loopback only, and the floor checks no credentials either; a deployment sets API_KEYS,
+    // JWT_* or ROUTER_SECRET (an API key costs one SHA-256 per request).
+    AUTH: 'none',
     ...credentials,
     AWS_ENDPOINT_URL_AMPLIFY: upstream.url,
   };

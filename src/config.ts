@@ -7,7 +7,7 @@
 import { z } from 'zod';
 
 type Env = Readonly<Record<string, string | undefined>>;
-type Reader = 'gateway' | 'demo' | 'AWS SDK' | 'Node';
+type Reader = 'gateway' | 'demo' | 'AWS SDK' | 'OpenTelemetry SDK' | 'Node';
 interface Variable<S extends z.ZodType = z.ZodType> {
   schema: S;
   default?: string;
@@ -108,6 +108,91 @@ const DAY_MS = 86_400_000;
 
 const sdk = (description: string) =>
   declare(z.string().optional(), undefined, description, 'AWS SDK');
+const otelSdk = (description: string) =>
+  declare(z.string().optional(), undefined, description, 'OpenTelemetry SDK');
+
+/** One configured API key: only the SHA-256 of the key is ever configured. */
+export interface ApiKeyEntry {
+  /** Names the key in logs and in the caller's identity (`key:<id>`); not secret. */
+  id: string;
+  scopes: ReadonlyArray<'read' | 'write'>;
+  /** SHA-256 of the key, 32 bytes. */
+  sha256: Buffer;
+}
+
+const API_KEY_ID = /^[A-Za-z0-9_.-]{1,64}$/;
+const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
+
+/** `id:scopes:sha256hex` entries separated by commas; scopes `read` or `read+write`. */
+const apiKeys = z.string().transform((text, ctx) => {
+  const entries: ApiKeyEntry[] = [];
+  const parts = text
+    .split(',')
+    .map((e) => e.trim())
+    .filter((e) => e !== '');
+  for (const [index, entry] of parts.entries()) {
+    const [id = '', scopes = '', hash = '', ...rest] = entry.split(':');
+    const where = `entry ${index + 1}${API_KEY_ID.test(id) ? ` ("${id}")` : ''}`;
+    const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
+    if (rest.length > 0 || hash === '') {
+      problem(`${where} must be id:scopes:sha256hex`);
+      continue;
+    }
+    if (!API_KEY_ID.test(id)) problem(`${where}: the id must be 1 to 64 of A-Z a-z 0-9 _ . -`);
+    if (scopes !== 'read' && scopes !== 'read+write') {
+      problem(`${where}: scopes must be read or read+write`);
+    }
+    if (!SHA256_HEX.test(hash)) problem(`${where}: the hash must be 64 hex digits (SHA-256)`);
+    if (entries.some((e) => e.id === id)) problem(`${where}: the id is listed twice`);
+    if (
+      SHA256_HEX.test(hash) &&
+      entries.some((e) => e.sha256.toString('hex') === hash.toLowerCase())
+    ) {
+      problem(`${where}: the same key hash is listed twice`);
+    }
+    entries.push({
+      id,
+      scopes: scopes === 'read+write' ? ['read', 'write'] : ['read'],
+      sha256: Buffer.from(SHA256_HEX.test(hash) ? hash : '', 'hex'),
+    });
+  }
+  return entries.length === 0 ? null : entries;
+});
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** An https URL (http only on loopback, for tests and local identity providers); empty: unset. */
+const httpsUrl = z.string().transform((text, ctx) => {
+  if (text === '') return null;
+  if (!URL.canParse(text)) {
+    ctx.addIssue({ code: 'custom', message: `must be a URL (got "${text}")` });
+    return null;
+  }
+  const url = new URL(text);
+  if (
+    url.protocol !== 'https:' &&
+    !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))
+  ) {
+    ctx.addIssue({
+      code: 'custom',
+      message: 'must be an https URL (http only on 127.0.0.1 or localhost)',
+    });
+    return null;
+  }
+  return url.href;
+});
+
+/** An http(s) URL; empty: unset. */
+const httpUrl = z.string().transform((text, ctx) => {
+  if (text === '') return null;
+  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
+    ctx.addIssue({ code: 'custom', message: `must be an http or https URL (got "${text}")` });
+    return null;
+  }
+  return text;
+});
+
+const optionalText = z.string().transform((s) => (s === '' ? null : s));
 
 // biome-ignore format: one variable per line, read as a table
 export const GATEWAY_VARIABLES = {
@@ -124,7 +209,30 @@ export const GATEWAY_VARIABLES = {
   MAX_BODY_BYTES: declare(int(1024, 10 * 1024 * 1024), '102400', 'Largest request body accepted; larger ones get HTTP 413.'),
   SHUTDOWN_TIMEOUT_MS: declare(int(0, 600_000), '10000', 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections are cut.'),
   ROUTER_SECRET: declare(secret, '', 'If set, every GraphQL request must carry it in the `x-router-secret` header (router-to-subgraph).'),
-  READINESS_PROBE: declare(oneOf(['upstream', 'off']), 'upstream', '`upstream`: /ready calls Amplify ListApps (1 item, cached 5 s); `off`: ready once listening.'),
+  READINESS_PROBE: declare(oneOf(['upstream', 'off']), 'upstream', '`upstream`: /ready calls Amplify ListApps (1 item, cached 5 s) and reflects the circuit breaker; `off`: ready once listening.'),
+  AUTH: declare(oneOf(['required', 'none']), 'required', '`required`: refuse to start unless API_KEYS, JWT_JWKS_URL or ROUTER_SECRET is set. `none`: serve without access control (the demo). Configured mechanisms are enforced either way.'),
+  API_KEYS: declare(apiKeys, '', 'API keys as `id:scopes:sha256hex` entries separated by commas; scopes `read` or `read+write`. Only SHA-256 hashes are configured (see Running in production).'),
+  JWT_JWKS_URL: declare(httpsUrl, '', 'JSON Web Key Set of the identity provider whose JWTs (`Authorization: Bearer`) are accepted; needs JWT_ISSUER and JWT_AUDIENCE.'),
+  JWT_ISSUER: declare(optionalText, '', 'Required `iss` of accepted JWTs.'),
+  JWT_AUDIENCE: declare(optionalText, '', 'Required `aud` of accepted JWTs (this API\'s identifier at the identity provider).'),
+  JWT_JWKS_COOLDOWN_MS: declare(int(0, 3_600_000), '30000', 'Least milliseconds between two fetches of the key set (a token with an unknown `kid` causes one); keys are kept 10 minutes.'),
+  INTROSPECTION: declare(bool, 'true', 'Answer introspection (`__schema`, `__type`). Off also hides "Did you mean" field suggestions; `_service { sdl }` stays for routers.'),
+  TRUSTED_DOCUMENTS: declare(optionalText, '', 'Path of a persisted-operations manifest: when set, only its operations run, sent by hash (trusted documents).'),
+  MAX_ALIASES: declare(int(1, 100_000), '100', 'Most aliases in one operation (fragments included).'),
+  MAX_DEPTH: declare(int(1, 1000), '16', 'Deepest field nesting in one operation, introspection included (fragments do not add depth).'),
+  MAX_TOKENS: declare(int(1, 1_000_000), '8000', 'Most lexical tokens in one document; checked while parsing.'),
+  MAX_DIRECTIVES: declare(int(1, 100_000), '50', 'Most directives in one operation.'),
+  MAX_COST: declare(int(1, 100_000_000), '10000', 'Highest graphql-armor cost of one operation (objects 2, scalars 1, x1.5 per level; introspection excluded).'),
+  MAX_UPSTREAM_CALLS_PER_OPERATION: declare(int(1, 10_000), '50', 'Most Amplify calls one operation may cause: estimated from the document and variables before execution (over: rejected, no call made) and enforced by the loaders while it runs.'),
+  CIRCUIT_BREAKER_FAILURES: declare(int(0, 1000), '5', 'Consecutive failed Amplify calls (5xx, timeouts, resets, unreadable answers; never 4xx) that open the circuit breaker; 0 turns it off.'),
+  CIRCUIT_BREAKER_OPEN_MS: declare(int(100, 600_000), '10000', 'How long the open breaker answers UPSTREAM_UNAVAILABLE without calling Amplify before it lets one probe call through.'),
+  THROTTLE_PAUSE_MS: declare(int(0, 60_000), '1000', 'After a call is still throttled once the SDK\'s retries are spent, new calls answer UPSTREAM_THROTTLED for this long without calling Amplify (doubling while throttling lasts, up to 30 s); 0 turns it off.'),
+  METRICS: declare(bool, 'true', 'Serve Prometheus metrics at /metrics.'),
+  METRICS_TOKEN: declare(secret, '', 'If set, /metrics requires `Authorization: Bearer <token>` (give the same to the scraper).'),
+  OTEL_EXPORTER_OTLP_ENDPOINT: declare(httpUrl, '', 'OTLP/HTTP collector base URL (traces go to `<url>/v1/traces`); set to turn tracing on. Unset: no tracing code is even loaded.'),
+  OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: declare(httpUrl, '', 'Full OTLP/HTTP traces URL; wins over OTEL_EXPORTER_OTLP_ENDPOINT.'),
+  OTEL_SERVICE_NAME: declare(nonEmpty, 'amplify-jobs-graphql', '`service.name` of the spans.'),
+  OTEL_SDK_DISABLED: declare(bool, 'false', '`true` turns tracing off even when an endpoint is set.'),
   CACHE_MAX_ENTRIES: declare(int(0, 1_000_000), '10000', 'Most Amplify answers kept in memory (finished jobs and their step logs, the rest briefly); 0 turns the cache off.'),
   CACHE_MAX_BYTES: declare(int(64 * 1024, 1024 * MIB), String(16 * MIB), 'Most bytes of Amplify answers kept in memory, counted as their JSON size (the heap holds about 2-3 times that).'),
   CACHE_TERMINAL_TTL_MS: declare(int(1000, 30 * DAY_MS), String(DAY_MS), 'How long a finished job (SUCCEED, FAILED, CANCELLED) and the log of a finished step are kept; they never change again.'),
@@ -168,6 +276,17 @@ export const SDK_VARIABLES = {
   AWS_ENDPOINT_URL_AMPLIFY: sdk('Send Amplify calls to this URL instead of AWS, e.g. a local Amplify.'),
 };
 
+/** Read by the OpenTelemetry SDK itself once tracing is on; declared for docs and manifests. */
+// biome-ignore format: one variable per line, read as a table
+export const OTEL_SDK_VARIABLES = {
+  OTEL_EXPORTER_OTLP_HEADERS: otelSdk('Headers sent to the collector, e.g. `authorization=Bearer abc` (W3C baggage format).'),
+  OTEL_EXPORTER_OTLP_TIMEOUT: otelSdk('Milliseconds an export may take (default 10000).'),
+  OTEL_TRACES_SAMPLER: otelSdk('Sampler, e.g. `parentbased_traceidratio` (default `parentbased_always_on`).'),
+  OTEL_TRACES_SAMPLER_ARG: otelSdk('The sampler\'s argument, e.g. `0.1` to keep a tenth of the traces.'),
+  OTEL_RESOURCE_ATTRIBUTES: otelSdk('Extra resource attributes, e.g. `deployment.environment=prod`.'),
+  OTEL_BSP_SCHEDULE_DELAY: otelSdk('Milliseconds between two batches of spans (default 5000).'),
+};
+
 /** Read by Node itself; declared so the README and the manifests name them. */
 // biome-ignore format: one variable per line, read as a table
 export const NODE_VARIABLES = {
@@ -179,6 +298,7 @@ const VARIABLES: Record<string, Variable> = {
   ...GATEWAY_VARIABLES,
   ...DEMO_VARIABLES,
   ...SDK_VARIABLES,
+  ...OTEL_SDK_VARIABLES,
   ...NODE_VARIABLES,
 };
 
@@ -226,11 +346,59 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
     /** `null`: CORS off (same-origin only); `['*']`: any origin. */
     corsOrigins: v.CORS_ORIGINS,
     graphiql: v.GRAPHIQL,
+    introspection: v.INTROSPECTION,
     maxBodyBytes: v.MAX_BODY_BYTES,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     /** `null`: no router secret required. */
     routerSecret: v.ROUTER_SECRET,
     readinessProbe: v.READINESS_PROBE === 'upstream',
+    auth: {
+      /** AUTH=none: serving with no access-control mechanism at all is allowed. */
+      optional: v.AUTH === 'none',
+      /** `null`: no API keys accepted. */
+      apiKeys: v.API_KEYS,
+      /** `null`: no JWTs accepted. */
+      jwt:
+        v.JWT_JWKS_URL === null || v.JWT_ISSUER === null || v.JWT_AUDIENCE === null
+          ? null
+          : {
+              jwksUrl: v.JWT_JWKS_URL,
+              issuer: v.JWT_ISSUER,
+              audience: v.JWT_AUDIENCE,
+              jwksCooldownMs: v.JWT_JWKS_COOLDOWN_MS,
+            },
+    },
+    /** Path of the persisted-operations manifest; `null`: any operation may run. */
+    trustedDocuments: v.TRUSTED_DOCUMENTS,
+    limits: {
+      maxAliases: v.MAX_ALIASES,
+      maxDepth: v.MAX_DEPTH,
+      maxTokens: v.MAX_TOKENS,
+      maxDirectives: v.MAX_DIRECTIVES,
+      maxCost: v.MAX_COST,
+      maxUpstreamCalls: v.MAX_UPSTREAM_CALLS_PER_OPERATION,
+    },
+    /** `null`: no circuit breaker. */
+    circuitBreaker:
+      v.CIRCUIT_BREAKER_FAILURES === 0
+        ? null
+        : { failures: v.CIRCUIT_BREAKER_FAILURES, openMs: v.CIRCUIT_BREAKER_OPEN_MS },
+    /** `null`: throttled calls do not pause the following ones. */
+    throttlePauseMs: v.THROTTLE_PAUSE_MS === 0 ? null : v.THROTTLE_PAUSE_MS,
+    /** `null`: no /metrics route. */
+    metrics: v.METRICS ? { token: v.METRICS_TOKEN } : null,
+    /** `null`: no tracing (the OpenTelemetry SDK is not even loaded). */
+    tracing:
+      v.OTEL_SDK_DISABLED ||
+      (v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT === null && v.OTEL_EXPORTER_OTLP_ENDPOINT === null)
+        ? null
+        : {
+            /** Where spans are POSTed (OTLP/HTTP, JSON). */
+            tracesUrl:
+              v.OTEL_EXPORTER_OTLP_TRACES_ENDPOINT ??
+              `${(v.OTEL_EXPORTER_OTLP_ENDPOINT ?? '').replace(/\/+$/, '')}/v1/traces`,
+            serviceName: v.OTEL_SERVICE_NAME,
+          },
     /** The cache of Amplify answers; `null`: off (every read asks Amplify, single-flight still). */
     cache:
       v.CACHE_MAX_ENTRIES === 0
@@ -271,6 +439,16 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
   };
 }
 
+/** Problems that involve more than one variable. */
+function crossProblems(v: Parsed<typeof GATEWAY_VARIABLES>): string[] {
+  const problems: string[] = [];
+  const jwt = [v.JWT_JWKS_URL, v.JWT_ISSUER, v.JWT_AUDIENCE];
+  if (jwt.some((value) => value !== null) && jwt.some((value) => value === null)) {
+    problems.push('JWT_JWKS_URL, JWT_ISSUER and JWT_AUDIENCE must be set together');
+  }
+  return problems;
+}
+
 export type Config = ReturnType<typeof toConfig>;
 export type LogLevel = Config['logLevel'];
 export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
@@ -281,7 +459,29 @@ export type ConfigResult = { ok: true; config: Config } | { ok: false; problems:
  */
 export function loadConfig(defaults: Env = {}, env: Env = process.env): ConfigResult {
   const parsed = parse(GATEWAY_VARIABLES, env, defaults);
-  return parsed.ok ? { ok: true, config: toConfig(parsed.value) } : parsed;
+  if (!parsed.ok) return parsed;
+  const problems = crossProblems(parsed.value);
+  return problems.length > 0
+    ? { ok: false, problems }
+    : { ok: true, config: toConfig(parsed.value) };
+}
+
+/**
+ * Secure by default: the one-line reason to refuse to start when no access-control mechanism is
+ * configured and AUTH=none does not waive it; `null` when the gateway may serve.
+ */
+export function accessControlProblem(config: Config): string | null {
+  const { auth } = config;
+  if (auth.optional || auth.apiKeys !== null || auth.jwt !== null || config.routerSecret !== null) {
+    return null;
+  }
+  return 'Refusing to start without access control: set API_KEYS, JWT_JWKS_URL (with JWT_ISSUER and JWT_AUDIENCE) or ROUTER_SECRET, or AUTH=none to serve anyone who can reach the port.';
+}
+
+/** Whether any access-control mechanism is configured (false with AUTH=none and nothing set). */
+export function hasAccessControl(config: Config): boolean {
+  const { auth } = config;
+  return auth.apiKeys !== null || auth.jwt !== null || config.routerSecret !== null;
 }
 
 export interface DemoConfig {

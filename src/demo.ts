@@ -4,13 +4,14 @@
  */
 
 import { randomBytes } from 'node:crypto';
-import { loadConfig, loadDemoConfig } from './config.js';
+import { hasAccessControl, loadConfig, loadDemoConfig } from './config.js';
 import { EVENTS_PATH, EVENTS_SECRET_HEADER } from './http/amplify-events.js';
 import { createGatewayApp } from './http/app.js';
 import { BOARD_PATH, createBoard } from './http/board.js';
 import { loadGraphiQLRenderer } from './http/graphiql.js';
 import { closeOnSignals, listen } from './http/server.js';
 import { startLocalAmplify } from './local-amplify/index.js';
+import { createObservability } from './observability/index.js';
 import { createLogger, unknownValueLogger, wireProblemLogger } from './observability/logger.js';
 import { createSdkUpstream } from './upstream/sdk-upstream.js';
 
@@ -80,12 +81,14 @@ const JOB_CURL_QUERY =
   'query($appId: ID!, $branchName: String!, $jobId: ID!) { job(appId: $appId, branchName: $branchName, jobId: $jobId) { summary { status jobType } steps { stepName status log(tailLines: 3) { text } } } }';
 
 async function demo(): Promise<void> {
+  // The demo serves an emulator's made-up jobs on loopback: no access control unless asked for.
   // The embedded local Amplify pushes its EventBridge events to the gateway, as an API
   // destination would, with a secret made up for this run; the control mutations are on, since
   // the only Amplify here is the local one.
   const loaded = loadConfig({
     HOST: '127.0.0.1',
     LOG_LEVEL: 'warn',
+    AUTH: 'none',
     AMPLIFY_EVENTS_SECRET: randomBytes(24).toString('hex'),
     CONTROL_MUTATIONS: 'true',
   });
@@ -101,6 +104,7 @@ async function demo(): Promise<void> {
   const { config } = loaded;
   const { demo: settings } = loadedDemo;
   const log = createLogger(config.logLevel);
+  const observability = await createObservability(config);
   const amplify = await startLocalAmplify({
     port: settings.amplifyPort,
     host: '127.0.0.1',
@@ -114,6 +118,7 @@ async function demo(): Promise<void> {
     ...amplify.clientConfig(),
     onUnknownValue: unknownValueLogger(log),
     onWireProblem: wireProblemLogger(log),
+    observers: observability.upstreamObservers,
   });
 
   // A finished webhook build with a VERIFY step shows the most fields at once.
@@ -128,6 +133,7 @@ async function demo(): Promise<void> {
     log,
     example: { query: DEMO_QUERY, variables },
     renderGraphiQL: await loadGraphiQLRenderer(config),
+    observability,
   });
   // The live board is the demo's own page, in front of the gateway's routes.
   const board = createBoard();
@@ -167,6 +173,11 @@ async function demo(): Promise<void> {
       `  GraphiQL:       ${running.url}/graphql`,
       `  Live board:     ${running.url}${BOARD_PATH}`,
       `  Local Amplify:  ${amplify.url}  (AWS_ENDPOINT_URL_AMPLIFY for the AWS CLI or SDK)`,
+      `  Metrics:        ${running.url}/metrics`,
+      '',
+      hasAccessControl(config)
+        ? 'Access control is on (API_KEYS, JWT_JWKS_URL or ROUTER_SECRET is set).'
+        : 'Access control is off (AUTH=none): anyone who can reach this address can read every job.\n`npm start` refuses to start that way unless AUTH=none is set explicitly.',
       '',
       'Try it from a shell: the apps, their branches and latest jobs (no id needed),',
       `  curl -s ${running.url}/graphql -H 'content-type: application/json' \\`,
@@ -193,7 +204,7 @@ async function demo(): Promise<void> {
       .close()
       .then(() => {
         upstream.destroy();
-        return amplify.close();
+        return Promise.all([amplify.close(), observability.shutdown()]);
       })
       .then(
         () => process.exit(0),

@@ -52,13 +52,18 @@ export const ErrorCode = {
    * without a CSRF header (HTTP 403); see src/http/browser-access.ts.
    */
   CSRF_PREVENTED: 'CSRF_PREVENTED',
-  /** A router secret was required and missing or wrong. */
+  /** The request carried no valid credentials (API key, JWT, router secret); HTTP 401. */
   UNAUTHENTICATED: 'UNAUTHENTICATED',
   /**
-   * The caller may not do this: control mutations are off (`CONTROL_MUTATIONS`), or the caller
-   * lacks the `write` scope. Nothing was sent upstream.
+   * The caller may not do this: its credentials lack the scope the operation needs (e.g. `write`,
+   * HTTP 403), or control mutations are off (`CONTROL_MUTATIONS`). Nothing was sent upstream.
    */
   FORBIDDEN: 'FORBIDDEN',
+  /**
+   * The operation is over one of the gateway's limits (aliases, depth, tokens, directives, cost,
+   * upstream calls); `extensions.limit` names which. Nothing was sent upstream.
+   */
+  OPERATION_LIMIT_EXCEEDED: 'OPERATION_LIMIT_EXCEEDED',
   /**
    * Amplify refused to start a job because the account's concurrent-jobs quota is used up
    * (LimitExceededException on StartJob). Nothing was started; try again once a job has finished.
@@ -118,21 +123,33 @@ export class GatewayError extends Error {
   readonly upstream: UpstreamDetails | null;
   /** Whether retrying the same request later can give another outcome. */
   readonly retryable: boolean;
+  /** More caller-safe facts for `extensions`, e.g. `{ limit: 'upstream_calls', max: 50 }`. */
+  readonly details: Readonly<Record<string, string | number>> | null;
 
   constructor(
     code: ErrorCode,
     message: string,
-    options: { cause?: unknown; upstream?: UpstreamDetails; retryable?: boolean } = {},
+    options: {
+      cause?: unknown;
+      upstream?: UpstreamDetails;
+      retryable?: boolean;
+      details?: Record<string, string | number>;
+    } = {},
   ) {
     super(message, { cause: options.cause });
     this.code = code;
     this.upstream = options.upstream ?? null;
     this.retryable = options.retryable ?? RETRYABLE.has(code);
+    this.details = options.details ?? null;
   }
 
   /** What goes into GraphQL `extensions`: stable, documented, free of secrets and host names. */
   toExtensions(): Record<string, unknown> {
-    const extensions: Record<string, unknown> = { code: this.code, retryable: this.retryable };
+    const extensions: Record<string, unknown> = {
+      code: this.code,
+      retryable: this.retryable,
+      ...this.details,
+    };
     if (this.upstream !== null) {
       extensions.upstream = {
         errorName: this.upstream.errorName,

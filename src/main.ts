@@ -3,12 +3,23 @@
  * credentials and AWS_ENDPOINT_URL_AMPLIFY from the environment, profile or role).
  */
 import module from 'node:module';
-import { loadConfig } from './config.js';
+import { accessControlProblem, type Config, loadConfig } from './config.js';
 import { createGatewayApp } from './http/app.js';
 import { loadGraphiQLRenderer } from './http/graphiql.js';
 import { closeOnSignals, listen } from './http/server.js';
+import { createObservability } from './observability/index.js';
 import { createLogger, unknownValueLogger, wireProblemLogger } from './observability/logger.js';
 import { createSdkUpstream } from './upstream/sdk-upstream.js';
+
+/** Which access-control mechanisms are on, for the start-up log line (never their values). */
+function accessSummary(config: Config): string[] {
+  return [
+    ...(config.auth.apiKeys !== null ? [`api keys (${config.auth.apiKeys.length})`] : []),
+    ...(config.auth.jwt !== null ? ['jwt'] : []),
+    ...(config.routerSecret !== null ? ['router secret'] : []),
+    ...(config.trustedDocuments !== null ? ['trusted documents'] : []),
+  ];
+}
 
 async function main(): Promise<void> {
   // Node 22.1+ keeps compiled modules on disk between starts (in the OS temp folder): a faster
@@ -22,11 +33,19 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const { config } = loaded;
+  // Secure by default: no access control configured and none explicitly waived.
+  const refusal = accessControlProblem(config);
+  if (refusal !== null) {
+    console.error(refusal);
+    process.exit(1);
+  }
   const log = createLogger(config.logLevel);
+  const observability = await createObservability(config, { processMetrics: true });
   const upstream = createSdkUpstream({
     config: config.upstream,
     onUnknownValue: unknownValueLogger(log),
     onWireProblem: wireProblemLogger(log),
+    observers: observability.upstreamObservers,
   });
 
   let region: string;
@@ -44,20 +63,26 @@ async function main(): Promise<void> {
     upstream,
     log,
     renderGraphiQL: await loadGraphiQLRenderer(config),
+    observability,
   });
   const running = await listen(app, { ...config, port: config.port, host: config.host }, log);
   log.info(
-    { url: `${running.url}/graphql`, region },
+    {
+      url: `${running.url}/graphql`,
+      region,
+      access: accessSummary(config),
+      tracing: config.tracing !== null,
+    },
     `Amplify jobs GraphQL listening; compose it with: rover dev --name amplify-jobs --url ${running.url}/graphql`,
   );
   closeOnSignals(running, log, () => {
-    app.close().then(
+    Promise.all([app.close(), observability.shutdown()]).then(
       () => {
         upstream.destroy();
         process.exit(0);
       },
       (error: unknown) => {
-        log.error({ err: error }, 'error while stopping the live pollers');
+        log.error({ err: error }, 'error while stopping the live pollers or the exporters');
         process.exit(1);
       },
     );

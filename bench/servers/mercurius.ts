@@ -14,6 +14,7 @@ import { createLiveJobs } from '../../src/live/live-jobs.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { createGatewayContext } from '../../src/schema/context.js';
 import { CursorCodec } from '../../src/schema/cursors.js';
+import { ANONYMOUS_CALLER } from '../../src/schema/identity.js';
 import { buildSchema } from '../../src/schema/index.js';
 import { composeUpstream } from '../../src/upstream/compose.js';
 import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
@@ -36,6 +37,7 @@ const upstream = composeUpstream(config, sdk, null, log);
 const deps = {
   upstream,
   maxConcurrency: config.upstream.maxConcurrency,
+  maxUpstreamCalls: config.limits.maxUpstreamCalls,
   cursors: new CursorCodec(config.cursorSecret),
   // The schema's subscriptions and mutations are not measured here; the context still needs them.
   live: createLiveJobs({
@@ -54,7 +56,9 @@ app.register(mercurius, {
   path: '/graphql',
   graphiql: false,
   jit: 1,
-  context: (request) => createGatewayContext(deps, { requestId: request.id, log }),
+  // No credentials here (a bench target on loopback): the caller may do anything.
+  context: (request) =>
+    createGatewayContext(deps, { requestId: request.id, log, caller: ANONYMOUS_CALLER }),
 });
 app.addHook('onResponse', async (request, reply) => {
   if (log.isLevelEnabled('info')) {

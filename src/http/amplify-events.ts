@@ -45,6 +45,8 @@ export interface AmplifyEventReceiverOptions {
   claims: Claims;
   maxBodyBytes: number;
   log: Logger;
+  /** Told of each answer (metrics). */
+  onOutcome?: (outcome: 'accepted' | 'duplicate' | 'rejected' | 'unauthorized') => void;
 }
 
 export interface AmplifyEventReceiver {
@@ -94,12 +96,16 @@ export function createAmplifyEventReceiver(
 ): AmplifyEventReceiver {
   const { log } = options;
   const counters = { accepted: 0, duplicates: 0, rejected: 0, unauthorized: 0 };
+  const rejected = () => {
+    counters.rejected += 1;
+    options.onOutcome?.('rejected');
+  };
   const refreshing = new Set<Promise<unknown>>();
 
   async function receive(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const body = await readBody(req, options.maxBodyBytes);
     if (body === null) {
-      counters.rejected += 1;
+      rejected();
       reply(res, 413, { error: `The event is larger than ${options.maxBodyBytes} bytes.` });
       return;
     }
@@ -107,13 +113,13 @@ export function createAmplifyEventReceiver(
     try {
       json = JSON.parse(body.toString('utf8'));
     } catch {
-      counters.rejected += 1;
+      rejected();
       reply(res, 400, { error: 'The body is not JSON.' });
       return;
     }
     const parsed = AmplifyEvent.safeParse(json);
     if (!parsed.success) {
-      counters.rejected += 1;
+      rejected();
       const problems = parsed.error.issues.map(
         (i) => `${i.path.join('.') || 'body'}: ${i.message}`,
       );
@@ -127,16 +133,18 @@ export function createAmplifyEventReceiver(
     const key = { appId: detail.appId, branchName: detail.branchName, jobId: detail.jobId };
     const keyProblems = jobKeyProblems(key);
     if (keyProblems.length > 0) {
-      counters.rejected += 1;
+      rejected();
       reply(res, 400, { error: 'The event names no valid job.', problems: keyProblems });
       return;
     }
     if (!(await options.claims.claim(`event:${id}`, SEEN_EVENT_TTL_MS))) {
       counters.duplicates += 1;
+      options.onOutcome?.('duplicate');
       reply(res, 200, { status: 'duplicate', id });
       return;
     }
     counters.accepted += 1;
+    options.onOutcome?.('accepted');
     reply(res, 202, { status: 'accepted', id });
     log.debug({ eventId: id, job: key, jobStatus: detail.jobStatus }, 'Amplify event received');
     const notified = options.live.notify(key, id);
@@ -155,6 +163,7 @@ export function createAmplifyEventReceiver(
       const given = req.headers[EVENTS_SECRET_HEADER];
       if (typeof given !== 'string' || !sameSecret(given, options.secret)) {
         counters.unauthorized += 1;
+        options.onOutcome?.('unauthorized');
         reply(res, 401, { error: `Missing or wrong ${EVENTS_SECRET_HEADER} header.` });
         req.resume();
         return;

@@ -1,12 +1,13 @@
 /**
  * The gateway as a node:http request handler: the cheap routes an orchestrator polls (/health,
- * /ready), the checks that must happen before any GraphQL work (body size, router secret), the
- * caller's identity, the immutable-response fast path, an access log line, then Yoga for
- * /graphql. Listening is server.ts's job, so tests can drive `yoga.fetch` without a socket.
+ * /ready, /metrics), the checks that must happen before any GraphQL work (body size, then
+ * credentials: auth.ts), the immutable-response fast path (per caller), an access log line, then
+ * Yoga for /graphql. Listening is server.ts's job, so tests can drive `yoga.fetch` without a
+ * socket.
  *
  * This is also where the app is composed: Redis (createSharedStateFor), the upstream wrappers in
- * their order (composeUpstream in src/upstream/compose.ts: SDK client -> single-flight -> cache),
- * the fast path and Yoga with its HTTP caching plugin.
+ * their order (composeUpstream in src/upstream/compose.ts: SDK client -> circuit breaker ->
+ * single-flight -> cache), the fast path and Yoga with its HTTP caching plugin.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
@@ -16,8 +17,12 @@ import { ErrorCode } from '../errors.js';
 import { createMemoryCoordination, type LiveCoordination } from '../live/coordination.js';
 import { createLiveJobs, type LiveJobs } from '../live/live-jobs.js';
 import { createRedisCoordination } from '../live/redis-coordination.js';
+import type { Observability } from '../observability/index.js';
+import { createMetrics, type GatewayMetrics, type Route } from '../observability/metrics.js';
 import { CursorCodec } from '../schema/cursors.js';
+import { type CallerIdentity, UNIDENTIFIED_CALLER } from '../schema/identity.js';
 import type { SharedState } from '../shared-state/redis.js';
+import { createCircuitBreaker, type UpstreamCircuitBreaker } from '../upstream/circuit-breaker.js';
 import {
   composeUpstreams,
   createSharedStateFor,
@@ -29,11 +34,11 @@ import {
   createAmplifyEventReceiver,
   EVENTS_PATH,
 } from './amplify-events.js';
+import { createAuthenticator } from './auth.js';
 import { DEFAULT_EXAMPLE, type GraphiQLExample, type GraphiQLRenderer } from './graphiql.js';
 import { createHttpCaching } from './http-caching.js';
 import { createReadiness, type Readiness } from './readiness.js';
 import {
-  ANONYMOUS_CALLER,
   type CallerKey,
   createResponseCache,
   type IdentifyCaller,
@@ -44,6 +49,7 @@ import {
   TRACE_HEADER,
 } from './response-cache.js';
 import { createSseStreams, type SseStreams } from './sse.js';
+import { loadTrustedDocuments } from './trusted-documents.js';
 import { createGraphQLServer, type GraphQLServer, type ServerContext } from './yoga.js';
 
 /**
@@ -66,16 +72,18 @@ export interface GatewayAppOptions {
   /** GraphiQL's opening document; the demo passes a job that exists in its world. */
   example?: GraphiQLExample;
   /**
-   * Who is asking, for the fast path and Cache-Control, run for every /graphql request after the
-   * body-size and router-secret checks. Default: everyone is {@link ANONYMOUS_CALLER} (the
-   * router secret is today's only credential and it does not change what a caller may see). An
-   * authentication step plugs in here: it must answer each caller's own `principal`, and
-   * `authenticated: true` for answers that depend on who asked; `null` keeps a request out of
-   * every cache.
+   * How the caches name the caller of a request that passed the edge's checks, credentials
+   * included. Default: {@link cacheKeyOf} the authenticated caller (its principal and scopes).
+   * Tests replace it to name callers without keys; `null` keeps a request out of every cache.
    */
   identify?: IdentifyCaller;
-  /** Told about cache hits, misses and Redis availability (for metrics). */
+  /** Told about cache hits, misses and Redis availability (metrics count them too). */
   onCacheEvent?: CacheEventListener;
+  /**
+   * Metrics and traces (createObservability); their `upstreamObservers` must also have been given
+   * to the SDK upstream for Amplify calls to be counted. Default: a fresh metrics registry.
+   */
+  observability?: Pick<Observability, 'metrics' | 'tracing'>;
   /**
    * How live-status replicas share poll claims and fan out changes. Default: through Redis when
    * REDIS_URL is set, else in memory (one process). The app owns it: `close()` closes it.
@@ -90,6 +98,9 @@ export interface GatewayApp {
   shared: SharedState | null;
   /** The fast path's answers, or `null` when RESPONSE_CACHE_MAX_BYTES=0. */
   responseCache: ResponseCache | null;
+  metrics: GatewayMetrics;
+  /** The circuit breaker (and throttle pause) in front of Amplify. */
+  breaker: UpstreamCircuitBreaker;
   /** Live job subscriptions and their pollers. */
   live: LiveJobs;
   /** Open SSE streams. */
@@ -134,17 +145,55 @@ function sendJson(
   res.end(payload);
 }
 
-function graphQLErrorBody(message: string, code: string) {
-  return { errors: [{ message, extensions: { code } }] };
+function graphQLErrorBody(message: string, code: string, retryable = false) {
+  return { errors: [{ message, extensions: { code, retryable } }] };
+}
+
+const ROUTES: Record<string, Route> = {
+  '/graphql': 'graphql',
+  '/health': 'health',
+  '/ready': 'ready',
+  '/metrics': 'metrics',
+  [EVENTS_PATH]: 'events',
+};
+
+/** Yoga renders GraphiQL for exactly these requests (use-graphiql.js): they execute nothing. */
+function isGraphiQLPage(req: IncomingMessage): boolean {
+  return req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
+}
+
+/**
+ * The caches' name for an authenticated caller: its principal and its scopes (two tokens of one
+ * subject with different scopes must not share answers), private when credentials were shown.
+ */
+export function cacheKeyOf(caller: CallerIdentity): CallerKey {
+  return {
+    principal: `${caller.principal} [${[...caller.scopes].sort().join(' ')}]`,
+    authenticated: caller.kind === 'apiKey' || caller.kind === 'jwt',
+  };
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
 
 export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
-  const { config, log, onCacheEvent } = options;
+  const { config, log } = options;
   if (config.graphiql && options.renderGraphiQL === undefined) {
     throw new Error('GRAPHIQL is on: pass renderGraphiQL (see loadGraphiQLRenderer)');
   }
+  const metrics = options.observability?.metrics ?? createMetrics();
+  const onCacheEvent: CacheEventListener = (event) => {
+    metrics.cacheEvent(event);
+    options.onCacheEvent?.(event);
+  };
+  const breaker = createCircuitBreaker({
+    breaker: config.circuitBreaker,
+    throttlePauseMs: config.throttlePauseMs,
+    onStateChange: (state) => {
+      metrics.breakerStateChanged(state);
+      log[state === 'closed' ? 'info' : 'warn']({ state }, 'Amplify circuit breaker changed state');
+    },
+    onShortCircuit: (reason) => metrics.shortCircuited(reason),
+  });
   const shared = createSharedStateFor(config, log, onCacheEvent);
   const { cached: upstream, fresh } = composeUpstreams(
     config,
@@ -152,6 +201,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     shared,
     log,
     onCacheEvent,
+    breaker,
   );
   const liveLog = log.child({ component: 'live' });
   const onListenerError = (error: unknown) => liveLog.error({ err: error }, 'live listener failed');
@@ -167,7 +217,9 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     coordination,
     ...config.live,
     log: liveLog,
+    onActivity: (activity) => metrics.liveActivity(activity),
   });
+  metrics.watchLive(() => live.stats());
   const events =
     config.amplifyEvents === null
       ? null
@@ -177,12 +229,14 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
           claims: coordination.claims,
           maxBodyBytes: config.maxBodyBytes,
           log: liveLog,
+          onOutcome: (outcome) => metrics.amplifyEvent(outcome),
         });
   const sseStreams = createSseStreams();
-  const readiness = createReadiness(upstream, config.readinessProbe);
+  const readiness = createReadiness(upstream, config.readinessProbe, () => breaker.state);
+  const authenticator = createAuthenticator(config, log);
   const responseCache =
     config.responseCache === null ? null : createResponseCache(config.responseCache);
-  const identify: IdentifyCaller = options.identify ?? (() => ANONYMOUS_CALLER);
+  const identify = options.identify;
   if (config.cursorSecret === null) {
     log.info(
       'CURSOR_SECRET is not set: connection cursors are signed with a random key of this process, so they stop working after a restart and on other replicas. Set the same CURSOR_SECRET on every replica.',
@@ -193,6 +247,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     deps: {
       upstream,
       maxConcurrency: config.upstream.maxConcurrency,
+      maxUpstreamCalls: config.limits.maxUpstreamCalls,
       cursors: new CursorCodec(config.cursorSecret),
       live,
       controlMutations: config.controlMutations,
@@ -206,6 +261,10 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       responseCache,
       onEvent: onCacheEvent,
     }),
+    metrics,
+    tracing: options.observability?.tracing ?? null,
+    trustedDocuments:
+      config.trustedDocuments === null ? null : loadTrustedDocuments(config.trustedDocuments),
   });
   let draining = false;
 
@@ -219,10 +278,19 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     requestId: string,
     path: string,
     started: bigint,
+    caller: string | undefined,
     cache?: 'hit',
   ) => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    const fields = { reqId: requestId, method: req.method, path, status: res.statusCode, ms };
+    // Who asked (a key id, a token's issuer and subject: never a secret).
+    const fields = {
+      reqId: requestId,
+      method: req.method,
+      path,
+      status: res.statusCode,
+      caller,
+      ms,
+    };
     access.info(cache === undefined ? fields : { ...fields, cache }, 'request');
   };
 
@@ -236,7 +304,8 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   ): void {
     if (log.isLevelEnabled('info')) {
       const started = process.hrtime.bigint();
-      res.once('finish', () => accessLog(req, res, context.requestId, path, started));
+      const caller = context.caller.principal;
+      res.once('finish', () => accessLog(req, res, context.requestId, path, started, caller));
     }
     // Yoga's Node adapter takes an already-read body from `req.body`, as it does behind body
     // parsers; the stream itself has been consumed.
@@ -245,24 +314,26 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   }
 
   /**
-   * Identifies the caller, then answers from the fast path when the same caller asked the same
-   * thing before and the answer was immutable; otherwise on to Yoga, with the key under which
-   * the HTTP caching plugin may store this answer.
+   * Answers from the fast path when the same caller asked the same thing before and the answer was
+   * immutable; otherwise on to Yoga, with the key under which the HTTP caching plugin may store
+   * this answer. `identity` is who the credentials say is asking.
    */
   async function throughCaches(
     req: IncomingMessage,
     res: ServerResponse,
     requestId: string,
     path: string,
+    identity: CallerIdentity,
   ): Promise<void> {
     const started = process.hrtime.bigint();
-    const identified = identify(req);
+    const identified = identify === undefined ? cacheKeyOf(identity) : identify(req);
     // The default is synchronous: no need to wait a turn for it.
     const caller: CallerKey | null = identified instanceof Promise ? await identified : identified;
     const context = (): ServerContext => ({
       requestId,
       log: log.child({ reqId: requestId }),
-      ...(caller === null ? {} : { caller }),
+      caller: identity,
+      ...(caller === null ? {} : { cacheCaller: caller }),
       clientAddress: req.socket.remoteAddress,
     });
     const eligible =
@@ -280,11 +351,44 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     if (stored !== undefined) {
       sendStored(req, res, stored);
       onCacheEvent?.({ cache: 'response', outcome: 'hit' });
-      if (log.isLevelEnabled('info')) accessLog(req, res, requestId, path, started, 'hit');
+      if (log.isLevelEnabled('info')) {
+        accessLog(req, res, requestId, path, started, identity.principal, 'hit');
+      }
       return;
     }
     onCacheEvent?.({ cache: 'response', outcome: 'miss' });
     toYoga(req, res, { ...context(), responseCacheKey: key }, path, body);
+  }
+
+  function serveMetrics(req: IncomingMessage, res: ServerResponse, token: string | null): void {
+    if (token !== null) {
+      const given = /^Bearer +(\S+) *$/i.exec(req.headers.authorization ?? '')?.[1];
+      if (given === undefined || !sameSecret(given, token)) {
+        sendJson(
+          res,
+          401,
+          { error: 'Send the metrics token: Authorization: Bearer <token>.' },
+          {
+            'www-authenticate': 'Bearer realm="metrics"',
+          },
+        );
+        return;
+      }
+    }
+    metrics.registry.metrics().then(
+      (text) => {
+        res.writeHead(200, {
+          'content-type': metrics.registry.contentType,
+          'content-length': Buffer.byteLength(text),
+          'cache-control': 'no-store',
+        });
+        res.end(text);
+      },
+      (error: unknown) => {
+        log.error({ err: error }, 'collecting metrics failed');
+        sendJson(res, 500, { error: 'Collecting metrics failed.' });
+      },
+    );
   }
 
   function handle(req: IncomingMessage, res: ServerResponse): void {
@@ -293,13 +397,15 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       typeof headerId === 'string' && REQUEST_ID.test(headerId) ? headerId : randomUUID();
     res.setHeader('x-request-id', requestId);
     if (draining) res.setHeader('connection', 'close');
-    const path = (req.url ?? '/').split('?', 1)[0];
+    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
+    const route = ROUTES[path] ?? 'other';
+    res.once('finish', () => metrics.httpResponse(route, res.statusCode));
 
-    if (path === '/health') {
+    if (route === 'health') {
       sendJson(res, 200, { status: 'ok' });
       return;
     }
-    if (path === '/ready') {
+    if (route === 'ready') {
       if (draining) {
         sendJson(res, 503, { status: 'draining' });
         return;
@@ -311,6 +417,10 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
           sendJson(res, 503, { status: 'unavailable', reason: ErrorCode.INTERNAL_SERVER_ERROR });
         },
       );
+      return;
+    }
+    if (route === 'metrics' && config.metrics !== null) {
+      serveMetrics(req, res, config.metrics.token);
       return;
     }
 
@@ -339,38 +449,61 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       req.resume();
       return;
     }
-    if (path === EVENTS_PATH && events !== null) {
+    if (route === 'events' && events !== null) {
       // Not GraphQL: its own secret (EventBridge's connection), not the router's or a caller's.
       events.handle(req, res);
       return;
     }
-    if (config.routerSecret !== null && req.method !== 'OPTIONS') {
-      const given = req.headers['x-router-secret'];
-      if (typeof given !== 'string' || !sameSecret(given, config.routerSecret)) {
-        sendJson(
-          res,
-          401,
-          graphQLErrorBody('Missing or wrong x-router-secret header.', ErrorCode.UNAUTHENTICATED),
+    // CORS preflights carry no credentials, and GraphiQL's page executes nothing (a browser
+    // cannot send headers when it opens a URL): both go to Yoga with no identity, which refuses
+    // any operation that would somehow run.
+    if (req.method === 'OPTIONS' || (config.graphiql && isGraphiQLPage(req))) {
+      toYoga(
+        req,
+        res,
+        { requestId, log: log.child({ reqId: requestId }), caller: UNIDENTIFIED_CALLER },
+        path,
+        null,
+      );
+      return;
+    }
+    authenticator.authenticate(req.headers).then((outcome) => {
+      if (outcome.ok) {
+        throughCaches(req, res, requestId, path, outcome.caller).catch((error: unknown) =>
+          drop(error, requestId, res),
         );
-        req.resume();
         return;
       }
-    }
-
-    throughCaches(req, res, requestId, path ?? '/').catch((error: unknown) => {
-      // Only reading the body or identifying the caller can fail here; Yoga handles its own.
-      log.warn({ err: error, reqId: requestId }, 'request dropped before GraphQL');
-      if (!res.headersSent) {
-        sendJson(
-          res,
-          400,
-          graphQLErrorBody('The request could not be read.', ErrorCode.BAD_USER_INPUT),
-          { connection: 'close' },
-        );
-      } else {
-        res.destroy();
-      }
+      metrics.authFailed(outcome.reason);
+      log.info(
+        { reqId: requestId, reason: outcome.reason, status: outcome.status },
+        'request refused',
+      );
+      sendJson(
+        res,
+        outcome.status,
+        graphQLErrorBody(outcome.message, outcome.code, outcome.retryable),
+        outcome.status === 401 && authenticator.challenge !== null
+          ? { 'www-authenticate': authenticator.challenge }
+          : undefined,
+      );
+      req.resume();
     });
+  }
+
+  function drop(error: unknown, requestId: string, res: ServerResponse): void {
+    // Only reading the body or identifying the caller can fail here; Yoga handles its own.
+    log.warn({ err: error, reqId: requestId }, 'request dropped before GraphQL');
+    if (!res.headersSent) {
+      sendJson(
+        res,
+        400,
+        graphQLErrorBody('The request could not be read.', ErrorCode.BAD_USER_INPUT),
+        { connection: 'close' },
+      );
+    } else {
+      res.destroy();
+    }
   }
 
   let closing: Promise<void> | null = null;
@@ -379,6 +512,8 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     readiness,
     shared,
     responseCache,
+    metrics,
+    breaker,
     live,
     sseStreams,
     events,

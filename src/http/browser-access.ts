@@ -34,7 +34,15 @@ type CorsSetting = NonNullable<YogaServerOptions<object, object>['cors']>;
 
 const POLICY = {
   methods: ['GET', 'POST'],
-  allowedHeaders: ['content-type', 'x-request-id', ...CSRF_HEADERS],
+  // Credentials travel in headers (never cookies), so pages must be allowed to send them.
+  allowedHeaders: [
+    'content-type',
+    'x-request-id',
+    'authorization',
+    'x-api-key',
+    'traceparent',
+    ...CSRF_HEADERS,
+  ],
   exposedHeaders: ['x-request-id'],
   credentials: false,
   maxAge: 600,

@@ -10,10 +10,12 @@ import type { Logger } from 'pino';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { GatewayContext } from '../schema/context.js';
 
-const LOG_LEVEL_OF: Record<string, 'debug' | 'warn' | 'error'> = {
+const LOG_LEVEL_OF: Record<string, 'debug' | 'info' | 'warn' | 'error'> = {
   [ErrorCode.NOT_FOUND]: 'debug',
   [ErrorCode.BAD_USER_INPUT]: 'debug',
   [ErrorCode.UNAUTHENTICATED]: 'warn',
+  [ErrorCode.FORBIDDEN]: 'warn',
+  [ErrorCode.OPERATION_LIMIT_EXCEEDED]: 'info',
   [ErrorCode.UPSTREAM_THROTTLED]: 'warn',
   [ErrorCode.UPSTREAM_UNAVAILABLE]: 'warn',
   [ErrorCode.UPSTREAM_TIMEOUT]: 'warn',
@@ -25,7 +27,6 @@ const LOG_LEVEL_OF: Record<string, 'debug' | 'warn' | 'error'> = {
   [ErrorCode.UPSTREAM_TLS_FAILURE]: 'error',
   [ErrorCode.UPSTREAM_UNEXPECTED_STATUS]: 'error',
   [ErrorCode.UPSTREAM_UNAUTHORIZED]: 'error',
-  [ErrorCode.FORBIDDEN]: 'warn',
   [ErrorCode.QUOTA_EXCEEDED]: 'warn',
   [ErrorCode.UPSTREAM_OUTCOME_UNKNOWN]: 'error',
   [ErrorCode.TOO_MANY_SUBSCRIPTIONS]: 'warn',
@@ -87,7 +88,7 @@ const loggedErrors = new WeakSet<object>();
 function classify(
   error: GraphQLError,
   original: Error,
-): { code: string; level: 'debug' | 'warn' | 'error' } {
+): { code: string; level: 'debug' | 'info' | 'warn' | 'error' } {
   if (original instanceof GatewayError) {
     return { code: original.code, level: LOG_LEVEL_OF[original.code] ?? 'error' };
   }

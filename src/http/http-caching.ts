@@ -84,7 +84,7 @@ export function createHttpCaching(options: HttpCachingOptions): HttpCaching {
         const outcome = byRequest.get(request);
         const immutable =
           outcome?.cleanQuery === true && outcome.reads.immutableOnly && response.status === 200;
-        const caller = serverContext.caller ?? ANONYMOUS_CALLER;
+        const caller = serverContext.cacheCaller ?? ANONYMOUS_CALLER;
         if (outcome === undefined && response.headers.has('cache-control')) return;
         response.headers.set(
           'cache-control',

@@ -1,34 +1,41 @@
 /**
  * The GraphQL server for /graphql: Yoga over the subgraph schema, with its plugins in the order
- * they run. Transport checks that must happen before any GraphQL work (body size, router secret)
- * and the immutable-response fast path are the HTTP edge's (app.ts); HTTP caching headers are set
- * by the last plugin here (http-caching.ts).
+ * they run. Transport checks that must happen before any GraphQL work (body size, credentials)
+ * and the immutable-response fast path are the HTTP edge's (app.ts); what needs the document
+ * (trusted documents, operation limits, the upstream-call budget, scopes) is checked here, before
+ * execution; HTTP caching headers are set by the last plugin here (http-caching.ts).
  */
 import { useApolloInlineTrace } from '@graphql-yoga/plugin-apollo-inline-trace';
 import { createYoga, type YogaServerInstance } from 'graphql-yoga';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
+import type { GatewayMetrics } from '../observability/metrics.js';
+import type { Tracing } from '../observability/tracing.js';
 import { type ContextDeps, createGatewayContext, type GatewayContext } from '../schema/context.js';
-import type { CallerIdentity } from '../schema/identity.js';
+import { type CallerIdentity, UNIDENTIFIED_CALLER } from '../schema/identity.js';
 import { buildSchema } from '../schema/index.js';
+import { UPSTREAM_COSTS } from '../schema/upstream-costs.js';
+import { useScopeCheck } from './auth.js';
 import { corsSetting, useCsrfPrevention, useVaryOrigin } from './browser-access.js';
 import type { GraphiQLExample, GraphiQLRenderer } from './graphiql.js';
 import { useGraphQLConformance } from './graphql-conformance.js';
 import { maskError, useErrorLog, yogaLogger } from './graphql-errors.js';
 import type { HttpCaching } from './http-caching.js';
+import { useOperationLimits } from './operation-limits.js';
 import type { CallerKey } from './response-cache.js';
 import { type createSseStreams, useSseStreams } from './sse.js';
+import { useTrustedDocuments } from './trusted-documents.js';
 
 /** What the HTTP edge hands to Yoga with each request. */
 export interface ServerContext {
   requestId: string;
   log: Logger;
-  /** Who is asking, as the edge identified them for the caches; absent: anonymous. */
-  caller?: CallerKey;
+  /** Established by the HTTP edge from the request's credentials (auth.ts). */
+  caller: CallerIdentity;
+  /** How the caches name the caller (its principal and scopes); absent: never cached. */
+  cacheCaller?: CallerKey;
   /** The fast path's key for this request, when its answer may be stored for replay. */
   responseCacheKey?: string;
-  /** Who is calling and what they may do; absent: no access control (anonymous, every scope). */
-  identity?: CallerIdentity;
   /** The peer's address, for the per-client subscription limit of anonymous callers. */
   clientAddress?: string | undefined;
 }
@@ -42,12 +49,16 @@ export interface GraphQLServerOptions {
   renderGraphiQL: GraphiQLRenderer | undefined;
   example: GraphiQLExample;
   httpCaching: HttpCaching;
+  metrics: GatewayMetrics;
+  tracing: Tracing | null;
+  /** The trusted documents by hash; `null`: any operation may run. */
+  trustedDocuments: ReadonlyMap<string, string> | null;
   /** The app's open SSE streams (closed on shutdown). */
   sseStreams: ReturnType<typeof createSseStreams>;
 }
 
 export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServer {
-  const { config, deps, log, example, httpCaching } = options;
+  const { config, deps, log, example, httpCaching, metrics } = options;
   const schema = buildSchema();
   return createYoga<ServerContext, GatewayContext>({
     schema,
@@ -56,13 +67,12 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     // Checked from the Content-Length header by the HTTP edge: Yoga's streaming limit costs a
     // quarter of its CPU per request (stack notes).
     maxRequestBodySize: false,
-    context: ({ request, requestId, log: requestLog, caller, identity, clientAddress }) => {
+    context: ({ request, requestId, log: requestLog, caller, clientAddress }) => {
       const context = createGatewayContext(deps, {
         requestId,
         log: requestLog,
-        identity,
+        caller: caller ?? UNIDENTIFIED_CALLER,
         clientAddress,
-        principal: caller?.authenticated === true ? caller.principal : undefined,
       });
       httpCaching.track(request, context.reads);
       return context;
@@ -80,13 +90,23 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       : false,
     logging: yogaLogger(log),
     plugins: [
+      // First, so the operation's span covers everything after it.
+      ...(options.tracing ? [options.tracing.graphqlPlugin()] : []),
       useCsrfPrevention(),
       useVaryOrigin(config.corsOrigins),
+      ...(options.trustedDocuments ? [useTrustedDocuments(options.trustedDocuments, metrics)] : []),
       // Answers exactly as the GraphQL spec and GraphQL-over-HTTP say (graphql-conformance.ts).
       useGraphQLConformance(schema),
+      useScopeCheck(),
+      ...useOperationLimits({
+        limits: config.limits,
+        introspection: config.introspection,
+        costs: UPSTREAM_COSTS,
+      }),
       // Federated tracing: a router sending `apollo-federation-include-trace: ftv1` gets an
       // inline trace in `extensions.ftv1`; others pay nothing.
       useApolloInlineTrace(),
+      metrics.graphqlPlugin(),
       useErrorLog(),
       // Subscriptions over SSE: keep-alives, freeing on disconnect, closing on shutdown.
       useSseStreams({ keepAliveMs: config.live.keepAliveMs }, options.sseStreams),

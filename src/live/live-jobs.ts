@@ -39,8 +39,12 @@ export interface LiveJobsOptions {
   log: Logger;
   /** Channel names start with this (the versioned prefix of shared keys). */
   topicPrefix?: string;
-  /** Told each time the number of open subscriptions changes (metrics). */
+  /** Told each time the number of open subscriptions changes. */
   onSubscriptionCount?: (open: number) => void;
+  /** Told of each poll, fresh read and change received from another replica (metrics). */
+  onActivity?: (
+    activity: 'poll' | 'poll_claimed_elsewhere' | 'poll_failed' | 'fresh_read' | 'received',
+  ) => void;
 }
 
 export interface LiveStats {
@@ -219,7 +223,10 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
         return;
       }
       if (jobKeyId(message.job.key) !== id) return;
-      if (accept(watch, message.job, false)) counters.received += 1;
+      if (accept(watch, message.job, false)) {
+        counters.received += 1;
+        options.onActivity?.('received');
+      }
     });
     watches.set(id, watch);
     schedule();
@@ -261,6 +268,7 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
 
   async function refresh(key: JobKey): Promise<JobRecord> {
     counters.refreshes += 1;
+    options.onActivity?.('fresh_read');
     const job = await track(options.readFresh(key));
     const id = jobKeyId(key);
     // This read replaces the next poll of the job, cluster-wide.
@@ -276,13 +284,16 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
     try {
       if (!(await claims.claim(name, claimFor))) {
         counters.claimsLost += 1;
+        options.onActivity?.('poll_claimed_elsewhere');
         return;
       }
       counters.polls += 1;
+      options.onActivity?.('poll');
       const job = await options.read(watch.key);
       backoffFactor = 1;
       accept(watch, job, true);
     } catch (error) {
+      options.onActivity?.('poll_failed');
       if (error instanceof GatewayError && error.code === ErrorCode.NOT_FOUND) {
         // The job was deleted: tell its subscribers and end their streams.
         for (const subscriber of watch.subscribers) {

@@ -5,7 +5,8 @@
  * limiter, so they are issued concurrently but never more than `maxConcurrency` at once and one
  * query cannot open a hundred sockets to AWS. A failed key fails only its own slot, never the
  * batch. Pages of apps and branches prime the app and branch loaders, so navigating from a list to
- * an entry it already holds costs nothing more.
+ * an entry it already holds costs nothing more. Every call also counts against the request's
+ * upstream-call budget (call-budget.ts).
  */
 import DataLoader from 'dataloader';
 import { ErrorCode, GatewayError } from '../errors.js';
@@ -28,6 +29,7 @@ import type {
 import type { JobKey, JobRecord } from '../upstream/shapes.js';
 import type { StepLogRecord, StepLogRequest } from '../upstream/step-log.js';
 import { type AmplifyUpstream, type AppKey, readKey } from '../upstream/upstream.js';
+import { createCallBudget } from './call-budget.js';
 import { createLimiter } from './limiter.js';
 
 export interface Loaders {
@@ -70,8 +72,16 @@ function perKey<K, V>(
   );
 }
 
-export function createLoaders(upstream: AmplifyUpstream, maxConcurrency: number): Loaders {
-  const limit = createLimiter(maxConcurrency);
+export interface LoaderOptions {
+  /** Most upstream calls in flight at once for this request. */
+  maxConcurrency: number;
+  /** Most upstream calls this request may make in all (MAX_UPSTREAM_CALLS_PER_OPERATION). */
+  maxUpstreamCalls: number;
+}
+
+export function createLoaders(shared: AmplifyUpstream, options: LoaderOptions): Loaders {
+  const limit = createLimiter(options.maxConcurrency);
+  const { upstream } = createCallBudget(shared, options.maxUpstreamCalls);
   const appKeyId = (key: AppKey) => key.appId;
   const app = perKey(
     limit,

@@ -1,7 +1,7 @@
 /**
  * What every resolver gets. Collaborators (the upstream, the live hub, the cursor codec, the
- * logger) are built once per process; loaders are built per request so batching and caching never
- * leak between callers. Every upstream call of a request goes through its `reads` log
+ * logger) are built once per process; loaders are built per request so batching, caching and the upstream-call
+ * budget never leak between callers. Every upstream call of a request goes through its `reads` log
  * (src/loaders/reads.ts), which decides whether the answer may be cached over HTTP.
  */
 import type { Logger } from 'pino';
@@ -10,19 +10,16 @@ import { createLoaders, type Loaders } from '../loaders/index.js';
 import { ReadLog, recordReads } from '../loaders/reads.js';
 import type { AmplifyControl, AmplifyUpstream } from '../upstream/upstream.js';
 import type { CursorCodec } from './cursors.js';
-import { ANONYMOUS_CALLER, type CallerIdentity } from './identity.js';
+import type { CallerIdentity } from './identity.js';
 
 export interface GatewayContext {
   requestId: string;
   log: Logger;
-  /**
-   * Who is calling and what they may do, established by the HTTP edge. (Not `caller`: Yoga merges
-   * this context into the server context, whose `caller` is the caches' key of the caller.)
-   */
-  identity: CallerIdentity;
+  /** Who is calling and what they may do, established by the HTTP edge. */
+  caller: CallerIdentity;
   /**
    * Whose subscriptions count together against LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: the caller's
-   * principal, or the peer address for anonymous callers.
+   * principal, or the peer address for anonymous callers (who all share one principal).
    */
   client: string;
   loaders: Loaders;
@@ -40,11 +37,18 @@ export interface GatewayContext {
   /** StartJob/StopJob, each sent once; only when `controlMutations` is on. */
   control: AmplifyControl;
   controlMutations: boolean;
+  /**
+   * Starts a new event of a subscription, whose context lives as long as it does: fresh loaders
+   * (nothing cached from an earlier event, a fresh upstream-call budget) and a new `now`.
+   */
+  renewForEvent(this: GatewayContext): void;
 }
 
 export interface ContextDeps {
   upstream: AmplifyUpstream;
   maxConcurrency: number;
+  /** MAX_UPSTREAM_CALLS_PER_OPERATION, enforced by the loaders as the budget's second line. */
+  maxUpstreamCalls: number;
   cursors: CursorCodec;
   /** The clock; Date.now unless a test needs another. */
   clock?: () => number;
@@ -56,33 +60,39 @@ export interface ContextDeps {
 export interface RequestFacts {
   requestId: string;
   log: Logger;
-  /** Who is calling; absent: no access control in front (anonymous, allowed everything). */
-  identity?: CallerIdentity | undefined;
-  /** An authenticated caller's name as the caches know it, when there is no identity. */
-  principal?: string | undefined;
+  caller: CallerIdentity;
   /** The peer's address, for per-client limits of anonymous callers. */
   clientAddress?: string | undefined;
 }
 
 export function createGatewayContext(deps: ContextDeps, request: RequestFacts): GatewayContext {
-  const identity = request.identity ?? ANONYMOUS_CALLER;
   const reads = new ReadLog();
-  return {
+  const clock = deps.clock ?? Date.now;
+  const loaders = () =>
+    createLoaders(recordReads(deps.upstream, reads), {
+      maxConcurrency: deps.maxConcurrency,
+      maxUpstreamCalls: deps.maxUpstreamCalls,
+    });
+  const context: GatewayContext = {
     requestId: request.requestId,
     log: request.log,
-    identity,
+    caller: request.caller,
     client:
-      identity.kind !== 'anonymous'
-        ? identity.principal
-        : request.principal !== undefined
-          ? request.principal
-          : `address:${request.clientAddress ?? 'unknown'}`,
-    loaders: createLoaders(recordReads(deps.upstream, reads), deps.maxConcurrency),
+      request.caller.kind === 'anonymous'
+        ? `address:${request.clientAddress ?? 'unknown'}`
+        : request.caller.principal,
+    loaders: loaders(),
     cursors: deps.cursors,
-    now: (deps.clock ?? Date.now)(),
+    now: clock(),
     reads,
     live: deps.live,
     control: deps.upstream,
     controlMutations: deps.controlMutations,
+    // `this`: Yoga merges this object into the context it executes with, a different object.
+    renewForEvent() {
+      this.loaders = loaders();
+      this.now = clock();
+    },
   };
+  return context;
 }

@@ -36,7 +36,7 @@ function allowControl(context: GatewayContext, what: string): void {
       `${what} is turned off on this gateway (its operator can set CONTROL_MUTATIONS=true).`,
     );
   }
-  requireScope(context.identity, 'write', what);
+  requireScope(context.caller, 'write', what);
 }
 
 function checkKey(key: { appId: string; branchName: string; jobId: string }): void {

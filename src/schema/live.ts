@@ -28,6 +28,30 @@ const JobKeyInput = builder.inputType('JobKeyInput', {
   }),
 });
 
+/**
+ * The stream as GraphQL executes it: before each event, the context is renewed (loaders, budget,
+ * `now`), since one subscription's context serves all its events. `return` reaches the source at
+ * once (an async generator would wait for its pending `next`), so a client gone frees everything.
+ */
+function perEvent(
+  source: AsyncIterableIterator<JobStreamItem>,
+  context: GatewayContext,
+): AsyncIterableIterator<JobStreamItem> {
+  return {
+    async next() {
+      const result = await source.next();
+      if (result.done !== true) context.renewForEvent();
+      return result;
+    },
+    return() {
+      return source.return?.() ?? Promise.resolve({ done: true, value: undefined });
+    },
+    [Symbol.asyncIterator]() {
+      return this;
+    },
+  };
+}
+
 /** One queued error, as a stream of its own (a job of several that could not be followed). */
 async function* failed(error: GatewayError): AsyncGenerator<JobStreamItem> {
   yield error;
@@ -63,7 +87,7 @@ async function followAll(keys: JobKey[], context: GatewayContext) {
   const failures = settled.flatMap((result) =>
     result.status === 'rejected' ? [failed(result.reason as GatewayError)] : [],
   );
-  return Repeater.merge([...streams, ...failures]);
+  return perEvent(Repeater.merge([...streams, ...failures]), context);
 }
 
 builder.subscriptionType({
@@ -98,7 +122,9 @@ builder.subscriptionField('jobUpdated', (t) =>
       if (problems.length > 0) {
         throw new GatewayError(ErrorCode.BAD_USER_INPUT, problems.join('; '));
       }
-      return context.live.subscribe(key, context.client);
+      return context.live
+        .subscribe(key, context.client)
+        .then((stream) => perEvent(stream, context));
     },
     resolve: (item) => {
       if (item instanceof GatewayError) throw item;

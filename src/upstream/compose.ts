@@ -1,6 +1,8 @@
 /**
- * The order of the upstream wrappers, in one place: the SDK client, single-flight (concurrent
- * identical calls share one), then the cache (memory, and Redis shared by replicas). The HTTP edge
+ * The order of the upstream wrappers, in one place: the SDK client, the circuit breaker and
+ * throttle pause (failing fast while Amplify is out), single-flight (concurrent identical calls
+ * share one), then the cache (memory, and Redis shared by replicas), which answers what it holds
+ * even while the breaker is open. The HTTP edge
  * (createGatewayApp) builds its upstream here, and so does any other server of the same answers
  * (the bench's Mercurius target). The live pollers read through the cache; pushed events read
  * around it (`fresh`).
@@ -9,6 +11,7 @@ import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { createSharedState, type SharedState } from '../shared-state/redis.js';
 import { type UpstreamCacheEvent, withCache } from './cache.js';
+import type { UpstreamCircuitBreaker } from './circuit-breaker.js';
 import { withSingleFlight } from './single-flight.js';
 import type { AmplifyUpstream } from './upstream.js';
 
@@ -26,20 +29,21 @@ function leaseMs(config: Config): number {
   return Math.min(config.upstream.requestTimeoutMs, 5_000);
 }
 
-/** The app's two ways to Amplify: through the cache, and around it. */
+/** The app's two ways to Amplify: through the cache, and around it (both behind the breaker). */
 export interface UpstreamStack {
-  /** Single-flight, then the cache: what requests and live polls read through. */
+  /** Breaker, single-flight, then the cache: what requests and live polls read through. */
   cached: AmplifyUpstream;
   /**
-   * Single-flight only: a read that must not be older than the moment it is made (a pushed
-   * event, right after a stop), still shared with the reads in flight.
+   * Breaker and single-flight only: a read that must not be older than the moment it is made (a
+   * pushed event, right after a stop), still shared with the reads in flight.
    */
   fresh: AmplifyUpstream;
 }
 
 /**
- * The Amplify calls of the app, innermost first: the SDK client (`upstream`), single-flight,
- * then the cache (memory, and Redis when `shared`); just single-flight when the cache is off.
+ * The Amplify calls of the app, innermost first: the SDK client (`upstream`), the circuit
+ * breaker (when given), single-flight, then the cache (memory, and Redis when `shared`); no cache
+ * when it is off.
  */
 export function composeUpstreams(
   config: Config,
@@ -47,8 +51,9 @@ export function composeUpstreams(
   shared: SharedState | null,
   log: Logger,
   onEvent?: (event: UpstreamStackEvent) => void,
+  breaker?: UpstreamCircuitBreaker,
 ): UpstreamStack {
-  const singleFlight = withSingleFlight(upstream);
+  const singleFlight = withSingleFlight(breaker === undefined ? upstream : breaker.wrap(upstream));
   if (config.cache === null) return { cached: singleFlight, fresh: singleFlight };
   const cached = withCache(singleFlight, {
     ...config.cache,
@@ -67,8 +72,9 @@ export function composeUpstream(
   shared: SharedState | null,
   log: Logger,
   onEvent?: (event: UpstreamStackEvent) => void,
+  breaker?: UpstreamCircuitBreaker,
 ): AmplifyUpstream {
-  return composeUpstreams(config, upstream, shared, log, onEvent).cached;
+  return composeUpstreams(config, upstream, shared, log, onEvent, breaker).cached;
 }
 
 /**

@@ -27,6 +27,7 @@ import { ErrorCode, GatewayError } from '../errors.js';
 import { toAppRecord } from './app-shapes.js';
 import { toBranchRecord } from './branch-shapes.js';
 import { toControlError, toGatewayError } from './errors.js';
+import { outcomeOf, type UpstreamCallObserver } from './observer.js';
 import { toAppPage, toBranchPage, toJobPage } from './page-shapes.js';
 import { toJobRecord, toJobSummaryRecord, type UnknownValueListener } from './shapes.js';
 import { createStepLogFetcher, type LogSourcePolicy, type Resolver } from './step-log.js';
@@ -53,6 +54,64 @@ export interface AmplifyClientOptions {
   endpoint?: string;
   region?: string;
   credentials?: { accessKeyId: string; secretAccessKey: string; sessionToken?: string };
+  /** Told about every Amplify operation the client sends (metrics, traces). */
+  observers?: readonly UpstreamCallObserver[];
+}
+
+interface SdkMetadata {
+  $metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number };
+}
+
+/**
+ * The one observed call path: a middleware at the client's `initialize` step, outside the retry
+ * middleware, so each observer sees one operation per command sent, whichever upstream method
+ * sent it, with all its attempts. Operation names come from the SDK's command names (a fixed set).
+ */
+function observeEveryCommand(client: AmplifyClient, observers: readonly UpstreamCallObserver[]) {
+  client.middlewareStack.add(
+    (next, context) => async (args) => {
+      const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
+      const ends = observers.map((observer) => observer.start(operation));
+      try {
+        const result = await next(args);
+        const metadata = (result.output as SdkMetadata | undefined)?.$metadata;
+        for (const end of ends) {
+          end({
+            outcome: 'success',
+            attempts: metadata?.attempts ?? 1,
+            httpStatus: metadata?.httpStatusCode ?? null,
+            requestId: metadata?.requestId ?? null,
+          });
+        }
+        return result;
+      } catch (error) {
+        if (isUndecodableAnswer(error)) {
+          // Amplify answered; sendForAnswer reads the raw JSON and the shape check judges it.
+          const metadata = (error as SdkMetadata).$metadata;
+          for (const end of ends) {
+            end({
+              outcome: 'success',
+              attempts: metadata?.attempts ?? 1,
+              httpStatus: metadata?.httpStatusCode ?? null,
+              requestId: metadata?.requestId ?? null,
+            });
+          }
+          throw error;
+        }
+        const mapped = toGatewayError(error, operation);
+        for (const end of ends) {
+          end({
+            outcome: outcomeOf(mapped.code),
+            attempts: mapped.upstream?.attempts ?? 1,
+            httpStatus: mapped.upstream?.httpStatus ?? null,
+            requestId: mapped.upstream?.requestId ?? null,
+          });
+        }
+        throw error;
+      }
+    },
+    { step: 'initialize', name: 'gatewayObserveCommand', priority: 'high' },
+  );
 }
 
 export interface SdkUpstreamOptions extends AmplifyClientOptions {
@@ -119,6 +178,9 @@ export function createAmplifyClient(
       }),
   });
   keepAnswerBytes(client);
+  if (options.observers !== undefined && options.observers.length > 0) {
+    observeEveryCommand(client, options.observers);
+  }
   return client;
 }
 
@@ -145,6 +207,21 @@ function keepAnswerBytes(client: AmplifyClient): void {
     // response before the deserializer reads it.
     { step: 'deserialize', priority: 'low', name: 'keepAnswerBytes' },
   );
+}
+
+/** A 2xx JSON answer the SDK's deserializer threw on (what {@link sendForAnswer} recovers). */
+function isUndecodableAnswer(error: unknown): boolean {
+  const failed = (typeof error === 'object' && error !== null ? error : {}) as FailedCall;
+  const status = failed.$response?.statusCode;
+  const body = failed.$response?.body;
+  const isAnswer = typeof status === 'number' && status >= 200 && status < 300;
+  if (!isAnswer || failed.$fault !== undefined || !(body instanceof Uint8Array)) return false;
+  try {
+    JSON.parse(Buffer.from(body).toString('utf8'));
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 interface FailedCall {

@@ -1,6 +1,8 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import {
+  accessControlProblem,
   CONFIG_TABLE_MARKERS,
   CONFIG_VARIABLES,
   configTable,
@@ -32,6 +34,21 @@ describe('configuration', () => {
         stepLogMaxBytes: 1048576,
         stepLogTimeoutMs: 10000,
       },
+      introspection: true,
+      auth: { optional: false, apiKeys: null, jwt: null },
+      trustedDocuments: null,
+      limits: {
+        maxAliases: 100,
+        maxDepth: 16,
+        maxTokens: 8000,
+        maxDirectives: 50,
+        maxCost: 10000,
+        maxUpstreamCalls: 50,
+      },
+      circuitBreaker: { failures: 5, openMs: 10000 },
+      throttlePauseMs: 1000,
+      metrics: { token: null },
+      tracing: null,
     });
   });
 
@@ -92,6 +109,114 @@ describe('configuration', () => {
     const [start, end] = CONFIG_TABLE_MARKERS;
     const section = readme.slice(readme.indexOf(start) + start.length, readme.indexOf(end));
     expect(section.trim()).toBe(configTable());
+  });
+});
+
+describe('access control settings', () => {
+  const hash = createHash('sha256').update('some-api-key').digest('hex');
+
+  it('parses API_KEYS into ids, scopes and hashes', () => {
+    const loaded = loadConfig(
+      {},
+      { API_KEYS: ` ci:read:${hash} , ops:read+write:${hash.toUpperCase().replace(/.$/, '0')}` },
+    );
+    expect(loaded.ok ? loaded.config.auth.apiKeys : loaded.problems).toEqual([
+      { id: 'ci', scopes: ['read'], sha256: Buffer.from(hash, 'hex') },
+      { id: 'ops', scopes: ['read', 'write'], sha256: Buffer.from(`${hash.slice(0, -1)}0`, 'hex') },
+    ]);
+  });
+
+  it('lists every bad API_KEYS entry, without echoing hashes', () => {
+    const loaded = loadConfig(
+      {},
+      {
+        API_KEYS: `ci:read:${hash},ci:read+write:${hash.replace(/^./, 'f')},web:admin:${hash.replace(/^./, 'e')},bad id:read:${hash},x:read:1234,nocolons`,
+      },
+    );
+    expect(loaded.ok ? [] : loaded.problems).toEqual([
+      'API_KEYS entry 2 ("ci"): the id is listed twice',
+      'API_KEYS entry 3 ("web"): scopes must be read or read+write',
+      'API_KEYS entry 4: the id must be 1 to 64 of A-Z a-z 0-9 _ . -',
+      'API_KEYS entry 4: the same key hash is listed twice',
+      'API_KEYS entry 5 ("x"): the hash must be 64 hex digits (SHA-256)',
+      'API_KEYS entry 6 ("nocolons") must be id:scopes:sha256hex',
+    ]);
+  });
+
+  it('needs JWT_JWKS_URL, JWT_ISSUER and JWT_AUDIENCE together, and an https key set URL', () => {
+    expect(loadConfig({}, { JWT_JWKS_URL: 'https://idp.example.com/jwks.json' })).toEqual({
+      ok: false,
+      problems: ['JWT_JWKS_URL, JWT_ISSUER and JWT_AUDIENCE must be set together'],
+    });
+    expect(
+      loadConfig(
+        {},
+        { JWT_JWKS_URL: 'http://idp.example.com/jwks', JWT_ISSUER: 'i', JWT_AUDIENCE: 'a' },
+      ),
+    ).toEqual({
+      ok: false,
+      problems: ['JWT_JWKS_URL must be an https URL (http only on 127.0.0.1 or localhost)'],
+    });
+    const loaded = loadConfig(
+      {},
+      {
+        JWT_JWKS_URL: 'https://idp.example.com/jwks.json',
+        JWT_ISSUER: 'https://idp.example.com/',
+        JWT_AUDIENCE: 'jobs',
+      },
+    );
+    expect(loaded.ok && loaded.config.auth.jwt).toEqual({
+      jwksUrl: 'https://idp.example.com/jwks.json',
+      issuer: 'https://idp.example.com/',
+      audience: 'jobs',
+      jwksCooldownMs: 30000,
+    });
+  });
+
+  it('refuses to serve with no mechanism unless AUTH=none, naming every option in one line', () => {
+    const bare = loadConfig({}, {});
+    if (!bare.ok) throw new Error(bare.problems.join('; '));
+    expect(accessControlProblem(bare.config)).toBe(
+      'Refusing to start without access control: set API_KEYS, JWT_JWKS_URL (with JWT_ISSUER and JWT_AUDIENCE) or ROUTER_SECRET, or AUTH=none to serve anyone who can reach the port.',
+    );
+    for (const env of [
+      { AUTH: 'none' },
+      { API_KEYS: `ci:read:${hash}` },
+      { ROUTER_SECRET: 'router-secret-0123456789' },
+      { JWT_JWKS_URL: 'https://idp.example.com/jwks', JWT_ISSUER: 'i', JWT_AUDIENCE: 'a' },
+    ]) {
+      const loaded = loadConfig({}, env);
+      if (!loaded.ok) throw new Error(loaded.problems.join('; '));
+      expect(accessControlProblem(loaded.config), JSON.stringify(env)).toBeNull();
+    }
+  });
+});
+
+describe('traces and breaker settings', () => {
+  it('sends traces to <endpoint>/v1/traces, or to the traces endpoint when given', () => {
+    const base = loadConfig({}, { OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318/' });
+    expect(base.ok && base.config.tracing).toEqual({
+      tracesUrl: 'http://collector:4318/v1/traces',
+      serviceName: 'amplify-jobs-graphql',
+    });
+    const full = loadConfig(
+      {},
+      {
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'http://collector:4318',
+        OTEL_EXPORTER_OTLP_TRACES_ENDPOINT: 'https://traces.example.com/otlp/traces',
+        OTEL_SERVICE_NAME: 'jobs',
+      },
+    );
+    expect(full.ok && full.config.tracing).toEqual({
+      tracesUrl: 'https://traces.example.com/otlp/traces',
+      serviceName: 'jobs',
+    });
+  });
+
+  it('turns the circuit breaker and the throttle pause off with 0', () => {
+    const loaded = loadConfig({}, { CIRCUIT_BREAKER_FAILURES: '0', THROTTLE_PAUSE_MS: '0' });
+    expect(loaded.ok && loaded.config.circuitBreaker).toBeNull();
+    expect(loaded.ok && loaded.config.throttlePauseMs).toBeNull();
   });
 });
 

@@ -22,7 +22,15 @@ describe('upstream errors become specific codes', () => {
 
   beforeAll(async () => {
     stack = await startStack({
-      env: { UPSTREAM_MAX_ATTEMPTS: '3', UPSTREAM_REQUEST_TIMEOUT_MS: '300' },
+      env: {
+        UPSTREAM_MAX_ATTEMPTS: '3',
+        UPSTREAM_REQUEST_TIMEOUT_MS: '300',
+        // Each test here shows what one failing call becomes; five of them in a row would open
+        // the circuit breaker, and a throttled one would pause the next. Both have their own
+        // tests (fault-storms.test.ts).
+        CIRCUIT_BREAKER_FAILURES: '0',
+        THROTTLE_PAUSE_MS: '0',
+      },
     });
     const found = stack.la.world.listJobKeys({ status: 'SUCCEED' })[0];
     if (!found) throw new Error('demo world has no SUCCEED job');

@@ -3,6 +3,7 @@
  * start dist/main.js as a real process.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -13,6 +14,8 @@ import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/in
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const main = join(root, 'dist', 'main.js');
+const API_KEY = 'ajg_production_test_key_0123456789';
+const API_KEYS = `prod-test:read:${createHash('sha256').update(API_KEY).digest('hex')}`;
 
 /** An environment with no AWS configuration at all, whatever the developer's machine has. */
 async function bareEnv(extra: Record<string, string>): Promise<NodeJS.ProcessEnv> {
@@ -68,8 +71,21 @@ describe('production start (compiled JavaScript)', () => {
   }, 120_000);
   afterAll(() => la?.close());
 
+  it('refuses to start without access control, in one line naming the options', async () => {
+    const proc = run(await bareEnv({ AWS_REGION: 'us-east-1', PORT: '0', HOST: '127.0.0.1' }));
+    expect(await proc.exited).toBe(1);
+    const lines = proc
+      .output()
+      .split('\n')
+      .filter((line) => /access control/.test(line));
+    expect(lines).toEqual([
+      'Refusing to start without access control: set API_KEYS, JWT_JWKS_URL (with JWT_ISSUER and JWT_AUDIENCE) or ROUTER_SECRET, or AUTH=none to serve anyone who can reach the port.',
+    ]);
+    expect(proc.output()).not.toMatch(/listening/);
+  });
+
   it('exits at once, saying what to set, when no AWS Region is configured', async () => {
-    const proc = run(await bareEnv({}));
+    const proc = run(await bareEnv({ AUTH: 'none' }));
     expect(await proc.exited).toBe(1);
     expect(proc.output()).toMatch(/No AWS Region is configured\. Set AWS_REGION/);
   });
@@ -90,6 +106,7 @@ describe('production start (compiled JavaScript)', () => {
         AWS_ENDPOINT_URL_AMPLIFY: la.url,
         PORT: '0',
         HOST: '127.0.0.1',
+        AUTH: 'none',
       }),
     );
     try {
@@ -112,7 +129,7 @@ describe('production start (compiled JavaScript)', () => {
     }
   });
 
-  it('serves jobs from the endpoint in AWS_ENDPOINT_URL_AMPLIFY and exits cleanly on SIGTERM', async () => {
+  it('serves jobs from the endpoint in AWS_ENDPOINT_URL_AMPLIFY to API-key holders only, and exits cleanly on SIGTERM', async () => {
     const { endpoint, region, credentials } = la.clientConfig();
     const proc = run(
       await bareEnv({
@@ -122,6 +139,7 @@ describe('production start (compiled JavaScript)', () => {
         AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
         PORT: '0',
         HOST: '127.0.0.1',
+        API_KEYS,
       }),
     );
     try {
@@ -137,21 +155,23 @@ describe('production start (compiled JavaScript)', () => {
       }
 
       const [job] = la.world.listJobKeys({ status: 'SUCCEED' });
-      const response = await fetch(url, {
-        method: 'POST',
-        headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({
-          query: `{ job(appId: "${job?.appId}", branchName: ${JSON.stringify(job?.branchName)}, jobId: "${job?.jobId}") { summary { status jobId } } }`,
-        }),
-      });
-      expect(await response.json()).toEqual({
+      const ask = (headers: Record<string, string>) =>
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', ...headers },
+          body: JSON.stringify({
+            query: `{ job(appId: "${job?.appId}", branchName: ${JSON.stringify(job?.branchName)}, jobId: "${job?.jobId}") { summary { status jobId } } }`,
+          }),
+        });
+      expect((await ask({})).status).toBe(401);
+      expect(await (await ask({ 'x-api-key': API_KEY })).json()).toEqual({
         data: { job: { summary: { status: 'SUCCEED', jobId: job?.jobId } } },
       });
       // Step logs come from that endpoint too: it is the one loopback origin allowed, found in
       // AWS_ENDPOINT_URL_AMPLIFY through the SDK's own configuration.
       const logs = await fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json' },
+        headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
         body: JSON.stringify({
           query: `{ job(appId: "${job?.appId}", branchName: ${JSON.stringify(job?.branchName)}, jobId: "${job?.jobId}") { steps { log(tailLines: 1) { text truncated } } } }`,
         }),
@@ -167,7 +187,17 @@ describe('production start (compiled JavaScript)', () => {
         expect(step.log?.truncated).toBe(true);
       }
       expect((await fetch(url.replace('/graphql', '/ready'))).status).toBe(200);
+      // Production also collects the Node.js process metrics.
+      const metrics = await (await fetch(url.replace('/graphql', '/metrics'))).text();
+      // One GetJob: the job is finished, so the log query read it from the cache; the log reads
+      // themselves are not Amplify calls.
+      expect(metrics).toMatch(
+        /^amplify_upstream_calls_total\{operation="GetJob",outcome="success"\} 1$/m,
+      );
+      expect(metrics).toMatch(/^process_cpu_user_seconds_total /m);
       expect(proc.output()).not.toContain(credentials.secretAccessKey);
+      expect(proc.output()).not.toContain(API_KEY);
+      expect(proc.output()).toMatch(/"access":\["api keys \(1\)"\]/);
 
       proc.child.kill('SIGTERM');
       expect(await proc.exited).toBe(0);

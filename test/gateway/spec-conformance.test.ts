@@ -34,6 +34,7 @@ import { createMemoryCoordination } from '../../src/live/coordination.js';
 import { createLiveJobs, type LiveJobs } from '../../src/live/live-jobs.js';
 import { createGatewayContext } from '../../src/schema/context.js';
 import { CursorCodec } from '../../src/schema/cursors.js';
+import { ANONYMOUS_CALLER } from '../../src/schema/identity.js';
 import { buildSchema } from '../../src/schema/index.js';
 import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
@@ -409,7 +410,7 @@ describe('execution conforms to graphql-js and GraphQL-over-HTTP', () => {
     const schema = buildSchema();
     let document: DocumentNode;
     try {
-      document = parse(request.query);
+      document = parse(request.query ?? '');
     } catch (error) {
       return comparable({ errors: [error as GraphQLError] });
     }
@@ -424,11 +425,12 @@ describe('execution conforms to graphql-js and GraphQL-over-HTTP', () => {
         {
           upstream: reference,
           maxConcurrency: stack.config.upstream.maxConcurrency,
+          maxUpstreamCalls: stack.config.limits.maxUpstreamCalls,
           cursors: new CursorCodec(CURSOR_SECRET),
           live: referenceLive,
           controlMutations: stack.config.controlMutations,
         },
-        { requestId: 'reference', log: silentLog },
+        { requestId: 'reference', log: silentLog, caller: ANONYMOUS_CALLER },
       ),
     };
     const operation = getOperationAST(document, request.operationName);
@@ -555,7 +557,7 @@ describe('requests that are not well formed, and how request errors are logged',
     const response = await stack.app.yoga.fetch(
       'http://gateway.test/graphql',
       { method: 'POST', headers, body: JSON.stringify({ query: '{ nope }' }) },
-      { requestId: 'no-accept', log: silentLog },
+      { requestId: 'no-accept', log: silentLog, caller: ANONYMOUS_CALLER },
     );
     expect(response.headers.get('content-type')).toMatch(/^application\/graphql-response\+json/);
     expect(response.status).toBe(400);

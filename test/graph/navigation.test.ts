@@ -82,7 +82,9 @@ describe('navigating apps, branches and jobs', () => {
   let stack: Stack;
 
   beforeAll(async () => {
-    stack = await startStack();
+    // These tests read a whole app with `branches(first: 50) { activeJob }`: up to 52 upstream
+    // calls by page size, over the default budget of 50 (what they prove is the answers' shape).
+    stack = await startStack({ env: { MAX_UPSTREAM_CALLS_PER_OPERATION: '200' } });
   });
   afterEach(() => stack.la.stats.reset());
   afterAll(() => stack.close());

@@ -106,7 +106,11 @@ describe('secrets', () => {
   describe('against the local Amplify', () => {
     let stack: Stack;
     beforeAll(async () => {
-      stack = await startStack();
+      // One operation reads every app and every branch on purpose (100 x 50 entries): far over
+      // the default cost limit and upstream-call budget, which guard production, not this check.
+      stack = await startStack({
+        env: { MAX_COST: '10000000', MAX_UPSTREAM_CALLS_PER_OPERATION: '1000' },
+      });
     });
     afterAll(() => stack.close());
 

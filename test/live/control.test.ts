@@ -74,7 +74,7 @@ describe('control mutations', () => {
           headers: { 'content-type': 'application/json' },
           body: JSON.stringify({ query, variables }),
         },
-        { requestId: 'read-only', log: silentLog, identity: READ_ONLY },
+        { requestId: 'read-only', log: silentLog, caller: READ_ONLY },
       );
       return (await response.json()) as GraphQLBody;
     };

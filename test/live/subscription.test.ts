@@ -4,6 +4,7 @@
  */
 import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
 import type { LocalAmplify } from '../../src/local-amplify/index.js';
+import { ANONYMOUS_CALLER } from '../../src/schema/identity.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
 import {
   openRawStream,
@@ -150,6 +151,31 @@ describe('jobUpdated over real SSE', () => {
     });
   });
 
+  it("reads each event with the event's own clock and loaders, not the subscription's first", async () => {
+    stack = await startStack({ env: FAST });
+    const s = stack;
+    const server = await s.listen();
+    const [key] = await startJobs(s, 1);
+    const query = `subscription($appId: ID!, $branchName: String!, $jobId: ID!) {
+      jobUpdated(appId: $appId, branchName: $branchName, jobId: $jobId) { summary { status } durationSeconds }
+    }`;
+    const sub = subscribeWithClient(`${server.url}/graphql`, key!, {}, query);
+    open.push(sub);
+    await until(() => sub.results.length === 1, 'the first answer');
+    // Time passes for the running job (the gateway's clock), then it moves on (Amplify's clock).
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    for (let step = 0; step < 20 && sub.results.length < 2; step += 1) {
+      s.la.clock.advance(5_000);
+      await new Promise((resolve) => setTimeout(resolve, 150));
+    }
+    await until(() => sub.results.length >= 2, 'a second event');
+    const durations = sub.results.map(
+      (r) => (r.data?.jobUpdated as { durationSeconds: number } | undefined)?.durationSeconds ?? 0,
+    );
+    // A running job's duration counts to "now": the second event's now is later.
+    expect(durations[1]! - durations[0]!).toBeGreaterThanOrEqual(0.3);
+  });
+
   it('answers a job that does not exist with one NOT_FOUND result, then completes', async () => {
     stack = await startStack({ env: FAST });
     const server = await stack.listen();
@@ -286,7 +312,12 @@ describe('jobUpdated over real SSE', () => {
             variables: { a: key.appId, b: key.branchName, j: key.jobId },
           }),
         },
-        { requestId: `limits-${clientAddress}`, log: silentLog, clientAddress },
+        {
+          requestId: `limits-${clientAddress}`,
+          log: silentLog,
+          caller: ANONYMOUS_CALLER,
+          clientAddress,
+        },
       );
       const reader = response.body!.getReader();
       const { value } = await reader.read();

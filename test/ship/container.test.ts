@@ -8,6 +8,7 @@
  * is deleted afterwards: nothing is cached between runs.
  */
 import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import {
   existsSync,
   mkdtempSync,
@@ -33,6 +34,9 @@ import {
 
 const root = join(import.meta.dirname, '..', '..');
 const IMAGE = 'localhost/amplify-jobs-graphql:ship-test';
+/** The image starts only with access control: these tests give it an API key (its hash). */
+const API_KEY = 'ajg_ship_test_key_0123456789abcdef';
+const API_KEYS = `ship-test:read:${createHash('sha256').update(API_KEY).digest('hex')}`;
 const runTests = toolAvailable('buildah', () => commandWorks('buildah', ['--version']));
 
 /**
@@ -116,6 +120,7 @@ describe.skipIf(!runTests)('the container image', () => {
       AWS_ACCESS_KEY_ID: 'AKIDSHIPTEST',
       AWS_SECRET_ACCESS_KEY: 'ship-test-secret-not-real',
       AWS_ENDPOINT_URL_AMPLIFY: amplifyUrl,
+      API_KEYS,
     };
   }
 
@@ -207,7 +212,12 @@ describe.skipIf(!runTests)('the container image', () => {
     expect(config.User).toMatch(/^[1-9]\d*(:\d+)?$/);
     const env = config.Env ?? [];
     expect(env).toContain('NODE_ENV=production');
-    expect(env.filter((e) => /^(AWS_|ROUTER_SECRET|REDIS_URL|NPM_TOKEN)/.test(e))).toEqual([]);
+    // No secrets, and no AUTH=none: the image starts only once access control is configured.
+    expect(
+      env.filter((e) =>
+        /^(AWS_|ROUTER_SECRET|API_KEYS|METRICS_TOKEN|AUTH=|REDIS_URL|NPM_TOKEN)/.test(e),
+      ),
+    ).toEqual([]);
     expect(config.Cmd).toEqual(['node', 'dist/main.js']);
     expect(Object.keys(config.ExposedPorts ?? {})).toEqual(['4000/tcp']);
   });
@@ -264,7 +274,9 @@ describe.skipIf(!runTests)('the container image', () => {
     // The stand-in base is ~150 MB (Node alone is ~127 MB); the real slim base is ~200 MB.
     expect(total).toBeLessThan(400e6);
     // Our own layers: production node_modules and dist, no dev tools (TypeScript alone is ~23 MB).
-    expect(app).toBeLessThan(80e6);
+    // About 88 MB: the OpenTelemetry SDK and OTLP exporter add ~27 MB (loaded only when tracing
+    // is on, but installed either way).
+    expect(app).toBeLessThan(100e6);
   });
 
   it('serves health, readiness and a real job from the local Amplify, and its HEALTHCHECK passes', async () => {
@@ -290,9 +302,15 @@ describe.skipIf(!runTests)('the container image', () => {
     );
 
     const key = la!.world.listJobKeys()[0]!;
-    const response = await fetch(`${base}/graphql`, {
+    const unauthenticated = await fetch(`${base}/graphql`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
+      body: '{"query":"{ __typename }"}',
+    });
+    expect(unauthenticated.status).toBe(401);
+    const response = await fetch(`${base}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', 'x-api-key': API_KEY },
       body: JSON.stringify({
         query: `{ job(appId: ${JSON.stringify(key.appId)}, branchName: ${JSON.stringify(key.branchName)}, jobId: ${JSON.stringify(key.jobId)}) { appId branchName jobId summary { jobArn status jobType startTime } steps { stepName status logUrl } } }`,
       }),
@@ -348,9 +366,26 @@ describe.skipIf(!runTests)('the container image', () => {
     expect(code).toBe(0);
   }, 60_000);
 
+  it('refuses to start without access control, and says so in one line', async () => {
+    const port = await freePort();
+    const app = runImage(
+      { PORT: String(port), HOST: '127.0.0.1', AWS_REGION: 'us-east-1' },
+      config.Cmd ?? [],
+    );
+    const code = await Promise.race([
+      app.exited,
+      new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000)),
+    ]);
+    expect(code).not.toBe(0);
+    expect(typeof code).toBe('number');
+    expect(app.output()).toMatch(
+      /Refusing to start without access control: set API_KEYS, JWT_JWKS_URL .* or ROUTER_SECRET, or AUTH=none/,
+    );
+  }, 60_000);
+
   it('refuses to start without an AWS Region, and says so', async () => {
     const port = await freePort();
-    const app = runImage({ PORT: String(port), HOST: '127.0.0.1' }, config.Cmd ?? []);
+    const app = runImage({ PORT: String(port), HOST: '127.0.0.1', API_KEYS }, config.Cmd ?? []);
     const code = await Promise.race([
       app.exited,
       new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000)),

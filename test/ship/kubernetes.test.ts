@@ -16,7 +16,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
-import { CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
+import { accessControlProblem, CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const dir = join(root, 'deploy', 'kubernetes');
@@ -197,8 +197,34 @@ describe('Kubernetes manifests', () => {
     const refused = loadConfig({}, { ...configData, ...secretData });
     expect(refused.ok ? [] : refused.problems).toEqual([
       expect.stringContaining('ROUTER_SECRET'),
+      expect.stringContaining('API_KEYS'),
       expect.stringContaining('CURSOR_SECRET'),
     ]);
+  });
+
+  it('start securely: no access control from the ConfigMap alone, and the Secret supplies it', () => {
+    const alone = loadConfig({}, configData);
+    if (!alone.ok) throw new Error(alone.problems.join('; '));
+    expect(configData.AUTH).toBeUndefined();
+    expect(accessControlProblem(alone.config)).toMatch(/^Refusing to start without access control/);
+    const secretKeys = Object.keys(record(secret.stringData));
+    expect(secretKeys).toEqual(expect.arrayContaining(['ROUTER_SECRET', 'API_KEYS']));
+    // The Secret's documented forms: a router secret, or API key hashes.
+    for (const filled of [
+      { ROUTER_SECRET: 'f'.repeat(64) },
+      { API_KEYS: `dashboard:read:${'a'.repeat(64)}` },
+    ]) {
+      const loaded = loadConfig({}, { ...configData, ...filled });
+      if (!loaded.ok) throw new Error(loaded.problems.join('; '));
+      expect(accessControlProblem(loaded.config), Object.keys(filled)[0]).toBeNull();
+    }
+  });
+
+  it('let Prometheus find /metrics on the app port', () => {
+    const annotations = record(at(deployment, 'spec', 'template', 'metadata', 'annotations'));
+    expect(annotations['prometheus.io/scrape']).toBe('true');
+    expect(Number(annotations['prometheus.io/port'])).toBe(Number(configData.PORT));
+    expect(annotations['prometheus.io/path']).toBe('/metrics');
   });
 
   it('let the HPA scale the Deployment, and the Service and PDB select its pods', () => {

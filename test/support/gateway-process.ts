@@ -38,6 +38,8 @@ export async function startGatewayProcess(
       GRAPHIQL: 'false',
       READINESS_PROBE: 'off',
       UPSTREAM_MAX_ATTEMPTS: '1',
+      // Loopback only, like the in-process harness (stack.ts): no access control unless asked.
+      AUTH: 'none',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],

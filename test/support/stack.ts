@@ -3,6 +3,11 @@
  * SDK over HTTP, optionally served over real HTTP, and optionally the releases subgraph beside
  * them for federation tests. Everything listens on 127.0.0.1, on ephemeral ports, and `close()`
  * stops all of it in reverse order.
+ *
+ * Gateways here default to AUTH=none (no access control), like the demo: `post` and `graphql` go
+ * through `yoga.fetch`, past the HTTP edge where credentials are checked, as the anonymous caller.
+ * Access control is tested over real HTTP (`listen()`), with API_KEYS, JWT_* or ROUTER_SECRET in
+ * `env`.
  */
 import type { Logger } from 'pino';
 import { pino } from 'pino';
@@ -16,6 +21,8 @@ import {
   type LocalAmplifyOptions,
   startLocalAmplify,
 } from '../../src/local-amplify/index.js';
+import { createObservability, type Observability } from '../../src/observability/index.js';
+import { ANONYMOUS_CALLER } from '../../src/schema/identity.js';
 import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
 import type { AmplifyUpstream } from '../../src/upstream/upstream.js';
 import type { WireProblem } from '../../src/upstream/wire-check.js';
@@ -47,15 +54,19 @@ export interface GraphQLReply {
 }
 
 export interface GraphQLRequest {
-  query: string;
+  /** Absent when a trusted document is named by `extensions.persistedQuery` or `documentId`. */
+  query?: string;
   variables?: Record<string, unknown>;
   operationName?: string;
+  extensions?: Record<string, unknown>;
+  documentId?: string;
 }
 
 /**
  * The gateway's config as environment `env` would give it, with test defaults: no /ready probe,
- * no logs, no GraphiQL, and no caches across requests (most tests count the Amplify calls each
- * request makes; the cache tests turn them on with CACHE_MAX_ENTRIES and RESPONSE_CACHE_MAX_BYTES).
+ * no logs, no GraphiQL, no access control (AUTH=none), and no caches across requests (most tests
+ * count the Amplify calls each request makes; the cache tests turn them on with CACHE_MAX_ENTRIES
+ * and RESPONSE_CACHE_MAX_BYTES).
  */
 export function testConfig(env: Record<string, string> = {}): Config {
   const loaded = loadConfig(
@@ -64,6 +75,7 @@ export function testConfig(env: Record<string, string> = {}): Config {
       READINESS_PROBE: 'off',
       LOG_LEVEL: 'silent',
       GRAPHIQL: 'false',
+      AUTH: 'none',
       CACHE_MAX_ENTRIES: '0',
       RESPONSE_CACHE_MAX_BYTES: '0',
       ...env,
@@ -93,6 +105,8 @@ export const noUpstream: AmplifyUpstream = {
 export interface Gateway {
   app: GatewayApp;
   config: Config;
+  /** Its metrics registry and, when OTEL_* is set in `env`, its tracing. */
+  observability: Observability;
   /** Unknown enum values the gateway reported, in order. */
   unknownValues: Array<[string, string]>;
   /** Malformed members and entries of Amplify answers the shape check reported, in order. */
@@ -139,6 +153,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     ...options.env,
   });
   const log = options.log ?? silentLog;
+  const observability = await createObservability(config);
   const unknownValues: Array<[string, string]> = [];
   const wireProblems: WireProblem[] = [];
   const inner =
@@ -149,6 +164,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           ...la.clientConfig(),
           onUnknownValue: (enumName, value) => unknownValues.push([enumName, value]),
           onWireProblem: (problem) => wireProblems.push(problem),
+          observers: observability.upstreamObservers,
         });
   const upstream = options.wrap ? options.wrap(inner) : inner;
   const app = createGatewayApp({
@@ -156,6 +172,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     upstream,
     log,
     renderGraphiQL: await loadGraphiQLRenderer(config),
+    observability,
     ...(options.identify ? { identify: options.identify } : {}),
     ...(options.onCacheEvent ? { onCacheEvent: options.onCacheEvent } : {}),
   });
@@ -170,7 +187,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
         headers: { 'content-type': 'application/json', ...headers },
         body: JSON.stringify(request),
       },
-      { requestId: `test-${requestCounter}`, log },
+      { requestId: `test-${requestCounter}`, log, caller: ANONYMOUS_CALLER },
     );
     return {
       status: response.status,
@@ -182,6 +199,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
   return {
     app,
     config,
+    observability,
     unknownValues,
     wireProblems,
     post,
@@ -198,6 +216,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       await app.close();
       // A wrapper passes destroy() on to what it wraps.
       upstream.destroy();
+      await observability.shutdown();
     },
   };
 }

@@ -1,0 +1,202 @@
+/**
+ * The estimate half of the upstream-call budget (MAX_UPSTREAM_CALLS_PER_OPERATION): before an
+ * operation runs, count the most Amplify calls it can cause from its document and variables, so
+ * an operation over budget is refused without a single call. The loaders enforce the same budget
+ * while it runs (src/loaders/call-budget.ts).
+ *
+ * What each field costs comes from an {@link UpstreamCostTable}; fields not in it cost nothing
+ * (they read what their parent already fetched). The walk follows the operation the way execution
+ * does: fragments and inline fragments expanded, `@skip`/`@include` applied with the variables,
+ * list fields multiplying the calls of everything below them by their page size.
+ */
+import {
+  type DocumentNode,
+  type FragmentDefinitionNode,
+  type GraphQLCompositeType,
+  GraphQLIncludeDirective,
+  type GraphQLSchema,
+  GraphQLSkipDirective,
+  getArgumentValues,
+  getDirectiveValues,
+  getNamedType,
+  getOperationAST,
+  getVariableValues,
+  isCompositeType,
+  isInterfaceType,
+  isObjectType,
+  Kind,
+  type SelectionSetNode,
+} from 'graphql';
+
+type Args = Record<string, unknown>;
+
+/** A field on the path from the operation down to the field being costed, nearest last. */
+export interface Ancestor {
+  /** `Type.field`, e.g. `Query.branch`. */
+  field: string;
+  /** Its argument values (variables applied). */
+  args: Args;
+  /** How many times it resolves in the whole operation (its multiplicity). */
+  times: number;
+}
+
+/** How one field turns into Amplify calls each time it resolves. */
+export interface FieldUpstreamCost {
+  /**
+   * Identities of the calls one resolution makes, e.g. `GetJob ["d1","main","7"]`. A call whose
+   * identity appears anywhere else in the operation is made once (the per-request DataLoader), so
+   * `Query.job` over 12 distinct jobs costs 12 however many aliases repeat them. When `keys`
+   * names any, `calls` is not counted.
+   */
+  keys?: (args: Args, ancestors: readonly Ancestor[]) => readonly string[];
+  /** Calls one resolution makes that nothing shares, e.g. the pages of a list. */
+  calls?: (args: Args, ancestors: readonly Ancestor[]) => number;
+  /**
+   * Count `calls` once per resolution of the nearest of these enclosing fields rather than once
+   * per resolution of this one: every job of one `Branch.jobs` page has the same app, so their
+   * `app` costs one GetApp per page.
+   */
+  sharedWithin?: readonly string[];
+  /**
+   * Count this field's calls only when the field that produced its parent object is one of these
+   * (`Job.steps` costs a GetJob only for a job from a `Branch.jobs` page; `job(...)` already read
+   * its steps).
+   */
+  onlyFrom?: readonly string[];
+  /**
+   * How many times the selection under this field resolves per resolution: a list's page size
+   * (its `first` argument or default). The calls of every field below are multiplied by it.
+   */
+  fanOut?: (args: Args) => number;
+}
+
+/** Costs by `Type.field` (e.g. `Query.job`, `Branch.jobs`). */
+export type UpstreamCostTable = Readonly<Record<string, FieldUpstreamCost>>;
+
+/**
+ * Walking a document costs time in proportion to its expanded size. The cost limit (graphql-armor)
+ * already refuses documents whose fragments expand exponentially; past this many selections the
+ * estimate stops and reports the operation as over any budget.
+ */
+const MAX_SELECTIONS_WALKED = 100_000;
+
+export type UpstreamEstimate =
+  /** The most calls the operation can make. */
+  | { kind: 'estimate'; calls: number }
+  /** Variables do not coerce (execution will refuse them with its own error, making no call). */
+  | { kind: 'invalid' }
+  /** Too large to walk: treat as over budget. */
+  | { kind: 'too-large' };
+
+export function estimateUpstreamCalls(
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  rawVariables: Args | null | undefined,
+  table: UpstreamCostTable,
+): UpstreamEstimate {
+  const operation = getOperationAST(document, operationName);
+  if (operation === null || operation === undefined) return { kind: 'invalid' };
+  const root = schema.getRootType(operation.operation);
+  if (root === undefined || root === null) return { kind: 'invalid' };
+  const coerced = getVariableValues(
+    schema,
+    operation.variableDefinitions ?? [],
+    rawVariables ?? {},
+  );
+  if (coerced.errors !== undefined) return { kind: 'invalid' };
+  const variables = coerced.coerced;
+
+  const fragments = new Map<string, FragmentDefinitionNode>();
+  for (const definition of document.definitions) {
+    if (definition.kind === Kind.FRAGMENT_DEFINITION) {
+      fragments.set(definition.name.value, definition);
+    }
+  }
+
+  const keyed = new Set<string>();
+  let unkeyed = 0;
+  let walked = 0;
+
+  const included = (node: Parameters<typeof getDirectiveValues>[1]): boolean => {
+    if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
+    return getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
+  };
+
+  /** The fields from the operation down to the selection being walked. */
+  const ancestors: Ancestor[] = [];
+
+  const walk = (
+    selectionSet: SelectionSetNode,
+    parent: GraphQLCompositeType,
+    times: number,
+  ): boolean => {
+    const producer = ancestors.at(-1)?.field;
+    for (const selection of selectionSet.selections) {
+      walked += 1;
+      if (walked > MAX_SELECTIONS_WALKED) return false;
+      if (!included(selection)) continue;
+      if (selection.kind === Kind.FIELD) {
+        const name = selection.name.value;
+        // Introspection and __typename never reach Amplify.
+        if (name.startsWith('__')) continue;
+        if (!isObjectType(parent) && !isInterfaceType(parent)) continue;
+        const field = parent.getFields()[name];
+        if (field === undefined) continue;
+        const coordinate = `${parent.name}.${name}`;
+        const cost = table[coordinate];
+        let args: Args = {};
+        if (selection.arguments !== undefined && selection.arguments.length > 0) {
+          try {
+            args = getArgumentValues(field, selection, variables);
+          } catch {
+            // Execution refuses the field the same way, without a call.
+            continue;
+          }
+        }
+        let fanOut = 1;
+        if (cost !== undefined) {
+          if (cost.onlyFrom === undefined || (producer && cost.onlyFrom.includes(producer))) {
+            const keys = cost.keys?.(args, ancestors) ?? [];
+            for (const key of keys) keyed.add(key);
+            if (keys.length === 0) {
+              const shared = cost.sharedWithin
+                ? ancestors.findLast((a) => cost.sharedWithin?.includes(a.field))
+                : undefined;
+              unkeyed += (shared?.times ?? times) * (cost.calls?.(args, ancestors) ?? 0);
+            }
+          }
+          fanOut = cost.fanOut?.(args) ?? 1;
+        }
+        const type = getNamedType(field.type);
+        if (selection.selectionSet !== undefined && isCompositeType(type)) {
+          ancestors.push({ field: coordinate, args, times });
+          const finished = walk(selection.selectionSet, type, times * fanOut);
+          ancestors.pop();
+          if (!finished) return false;
+        }
+      } else if (selection.kind === Kind.INLINE_FRAGMENT) {
+        const condition = selection.typeCondition
+          ? schema.getType(selection.typeCondition.name.value)
+          : parent;
+        if (isCompositeType(condition) && !walk(selection.selectionSet, condition, times)) {
+          return false;
+        }
+      } else {
+        const fragment = fragments.get(selection.name.value);
+        const condition = fragment ? schema.getType(fragment.typeCondition.name.value) : undefined;
+        if (
+          fragment &&
+          isCompositeType(condition) &&
+          !walk(fragment.selectionSet, condition, times)
+        ) {
+          return false;
+        }
+      }
+    }
+    return true;
+  };
+
+  if (!walk(operation.selectionSet, root, 1)) return { kind: 'too-large' };
+  return { kind: 'estimate', calls: keyed.size + unkeyed };
+}

@@ -1,0 +1,166 @@
+/**
+ * The upstream-call estimate on its own: over a small schema shaped like the job graph, then over
+ * this schema with its cost table (list fields by their page size, navigation, steps and logs).
+ */
+import { buildSchema, parse } from 'graphql';
+import { describe, expect, it } from 'vitest';
+import { buildSchema as buildGatewaySchema } from '../../src/schema/index.js';
+import { estimateUpstreamCalls, type UpstreamCostTable } from '../../src/schema/upstream-budget.js';
+import { listFieldCost, STEPS_PER_JOB, UPSTREAM_COSTS } from '../../src/schema/upstream-costs.js';
+
+const schema = buildSchema(`
+  type Query { apps(first: Int): [App!]! job(appId: ID!, branchName: String!, jobId: ID!): Job }
+  type App { appId: ID! branches(first: Int): [Branch!]! }
+  type Branch { branchName: String! jobs(first: Int): [Job!]! }
+  type Job { jobId: ID! steps: [Step!]! }
+  type Step { stepName: String! }
+`);
+
+const costs: UpstreamCostTable = {
+  'Query.job': UPSTREAM_COSTS['Query.job'] ?? {},
+  'Query.apps': listFieldCost({ sizeArgument: 'first', defaultSize: 20, maxSize: 100 }),
+  'App.branches': listFieldCost({ sizeArgument: 'first', defaultSize: 20, maxSize: 50 }),
+  'Branch.jobs': listFieldCost({ sizeArgument: 'first', defaultSize: 20, maxSize: 50 }),
+  // Steps are not in a list entry: one GetJob per job whose steps are asked for.
+  'Job.steps': { calls: () => 1 },
+};
+
+const estimate = (query: string, variables: Record<string, unknown> = {}) =>
+  estimateUpstreamCalls(schema, parse(query), undefined, variables, costs);
+
+describe('estimating Amplify calls before execution', () => {
+  it('multiplies what is below a list field by its page size', () => {
+    // 1 ListApps + 10 ListBranches + 50 ListJobs + 150 GetJob.
+    expect(
+      estimate(
+        '{ apps(first: 10) { branches(first: 5) { jobs(first: 3) { steps { stepName } } } } }',
+      ),
+    ).toEqual({ kind: 'estimate', calls: 211 });
+  });
+
+  it('uses the default page size when the argument is absent, and variables when given', () => {
+    expect(estimate('{ apps { appId } }')).toEqual({ kind: 'estimate', calls: 1 });
+    expect(estimate('{ apps { branches { branchName } } }')).toEqual({
+      kind: 'estimate',
+      calls: 1 + 20,
+    });
+    expect(
+      estimate('query($n: Int) { apps(first: $n) { branches(first: 2) { branchName } } }', {
+        n: 7,
+      }),
+    ).toEqual({ kind: 'estimate', calls: 1 + 7 });
+  });
+
+  it('counts a list page beyond the maximum as the maximum', () => {
+    expect(estimate('{ apps(first: 1000) { branches { branchName } } }')).toEqual({
+      kind: 'estimate',
+      calls: 1 + 100 * 1,
+    });
+  });
+
+  it('counts keyed calls once however many aliases and fragments repeat them', () => {
+    const field = 'job(appId: "d1", branchName: "main", jobId: "7") { jobId }';
+    expect(
+      estimate(`{ a: ${field} b: ${field} ...F } fragment F on Query { c: ${field} }`),
+    ).toEqual({ kind: 'estimate', calls: 1 });
+  });
+
+  it('costs nothing for fields that only read what their parent fetched, or introspection', () => {
+    expect(estimate('{ __typename __schema { types { name } } }')).toEqual({
+      kind: 'estimate',
+      calls: 0,
+    });
+  });
+
+  it('leaves variables that do not coerce to execution, which refuses them without calls', () => {
+    expect(estimate('query($n: Int!) { apps(first: $n) { appId } }', { n: 'many' })).toEqual({
+      kind: 'invalid',
+    });
+  });
+
+  it('gives up on a document too large to walk, so it counts as over any budget', () => {
+    const spreads = Array.from(
+      { length: 18 },
+      (_, i) => `fragment F${i} on Query { ...F${i + 1} ...F${i + 1} }`,
+    );
+    const query = `{ ...F0 } ${spreads.join(' ')} fragment F18 on Query { apps { appId } }`;
+    expect(estimate(query)).toEqual({ kind: 'too-large' });
+  });
+});
+
+describe('the cost table of this schema (apps, branches, jobs, steps, logs)', () => {
+  const real = (query: string, variables: Record<string, unknown> = {}) =>
+    estimateUpstreamCalls(buildGatewaySchema(), parse(query), undefined, variables, UPSTREAM_COSTS);
+  const b = 'appId: "dbu8fe1814qn9a", branchName: "main"';
+
+  it('counts a job-history page: the branch, one ListJobs, and one GetJob per job whose steps are read', () => {
+    expect(real(`{ branch(${b}) { jobs(first: 20) { nodes { summary { status } } } } }`)).toEqual({
+      kind: 'estimate',
+      calls: 2,
+    });
+    expect(
+      real(`{ branch(${b}) { jobs { nodes { steps { stepName } failedStep { stepName } } } } }`),
+    ).toEqual({
+      kind: 'estimate',
+      // failedStep reads the same steps; the estimate counts it apart (the loader will not).
+      calls: 2 + 20 + 20,
+    });
+    expect(
+      real(`{ branch(${b}) { jobs(first: 5) { edges { node { steps { log { text } } } } } } }`),
+    ).toEqual({
+      kind: 'estimate',
+      calls: 2 + 5 + 5 * STEPS_PER_JOB,
+    });
+  });
+
+  it('costs nothing more for the steps of a job read by job(...), and keys its app and branch', () => {
+    const job = `job(${b}, jobId: "9")`;
+    expect(
+      real(
+        `{ a: ${job} { steps { stepName } app { name } branch { stage } } b: ${job} { app { name } } }`,
+      ),
+    ).toEqual({
+      kind: 'estimate',
+      calls: 3,
+    });
+  });
+
+  it('counts navigation from a page once per page, and nothing after apps or branches listed it', () => {
+    expect(
+      real(`{ branch(${b}) { jobs(first: 50) { nodes { app { name } branch { stage } } } } }`),
+    ).toEqual({
+      kind: 'estimate',
+      // GetBranch (shared with the jobs' branch), ListJobs, GetApp of the named app.
+      calls: 3,
+    });
+    expect(
+      real('{ apps(first: 10) { nodes { branches(first: 5) { nodes { app { name } url } } } } }'),
+    ).toEqual({
+      kind: 'estimate',
+      calls: 1 + 10,
+    });
+    expect(
+      real(
+        '{ apps(first: 10) { nodes { branches(first: 5) { nodes { activeJob { jobId } } } } } }',
+      ),
+    ).toEqual({
+      kind: 'estimate',
+      calls: 1 + 10 + 50,
+    });
+  });
+
+  it('counts one call per distinct app, branch and job representation', () => {
+    const representations = [
+      { __typename: 'App', appId: 'd1' },
+      { __typename: 'App', appId: 'd1' },
+      { __typename: 'Branch', appId: 'd1', branchName: 'main' },
+      { __typename: 'Job', appId: 'd1', branchName: 'main', jobId: '1' },
+      { __typename: 'Job', appId: 'd1', branchName: 'main', jobId: '2' },
+    ];
+    expect(
+      real('query($r: [_Any!]!) { _entities(representations: $r) { __typename } }', {
+        r: representations,
+      }),
+    ).toEqual({ kind: 'estimate', calls: 4 });
+  });
+});
