@@ -1,4 +1,6 @@
-/** The bench's verdicts and tables: what is printed, and the goals (issues #5 and #11). */
+/** The bench's verdicts and tables: what is printed, and the goals (issues #5, #11 and #14). */
+
+import type { W6Result } from './live.js';
 import type {
   ColdStartResult,
   IdleResult,
@@ -25,6 +27,8 @@ export function evaluateGoals(results: {
   throughput: readonly ThroughputResult[];
   w3: W3Result | null;
   w4: W4Result | null;
+  /** Optional: runs without W6 pass nothing. */
+  w6?: W6Result | null;
   cold: ColdStartResult | null;
   idle: IdleResult | null;
   soak: SoakResult | null;
@@ -79,6 +83,31 @@ export function evaluateGoals(results: {
         ? 'not run'
         : `${w4.getJobPerInterval} per ${w4.intervalMs} ms (${w4.getJobPerSecond}/s, ${w4.connections} connections, ${w4.gateways} gateways)`,
     met: w4 === null ? null : w4.getJobPerInterval <= w4.jobs && w4.errors === 0,
+  });
+  // Issue #14 (its "W5"): one poll per job per interval for the cluster, no more with events.
+  const w6 = results.w6 ?? null;
+  goals.push({
+    id: 'W6',
+    goal: `W6 GetJob calls per poll interval <= ${w6?.jobs ?? 20} with the jobs still (one per job, whatever the subscribers and replicas)`,
+    value:
+      w6 === null
+        ? 'not run'
+        : `${w6.quietGetJobPerInterval} per ${w6.intervalMs} ms (${w6.subscribers} subscribers, ${w6.gateways} gateways)`,
+    met: w6 === null ? null : w6.quietGetJobPerInterval <= w6.jobs && w6.failedSubscribers === 0,
+  });
+  const polling = w6?.phases.find((p) => p.mode === 'polling');
+  const pushed = w6?.phases.find((p) => p.mode === 'pushed');
+  goals.push({
+    id: 'W6-pushed',
+    goal: 'W6 GetJob per interval while jobs change: pushed events no more than polling alone',
+    value:
+      polling === undefined || pushed === undefined
+        ? 'not run'
+        : `${pushed.getJobPerInterval} with events, ${polling.getJobPerInterval} polling alone; latency p50/p99 ${pushed.latencyP50Ms}/${pushed.latencyP99Ms} ms with events, ${polling.latencyP50Ms}/${polling.latencyP99Ms} ms polling`,
+    met:
+      polling === undefined || pushed === undefined
+        ? null
+        : pushed.getJobPerInterval <= polling.getJobPerInterval,
   });
   goals.push({
     id: 'cold',

@@ -396,6 +396,7 @@ async function main(): Promise<void> {
     throughput,
     w3: w3Result,
     w4: w4Result,
+    w6: w6Result,
     cold,
     idle,
     soak,
