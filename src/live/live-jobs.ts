@@ -39,8 +39,6 @@ export interface LiveJobsOptions {
   log: Logger;
   /** Channel names start with this (the versioned prefix of shared keys). */
   topicPrefix?: string;
-  /** Told each time the number of open subscriptions changes. */
-  onSubscriptionCount?: (open: number) => void;
   /** Told of each poll, fresh read and change received from another replica (metrics). */
   onActivity?: (
     activity: 'poll' | 'poll_claimed_elsewhere' | 'poll_failed' | 'fresh_read' | 'received',
@@ -156,7 +154,6 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
     const mine = (perClient.get(client) ?? 0) + delta;
     if (mine <= 0) perClient.delete(client);
     else perClient.set(client, mine);
-    options.onSubscriptionCount?.(open);
   }
 
   /** Passes one snapshot to one subscriber unless it has it already or it is behind. */
