@@ -209,7 +209,8 @@ export const GATEWAY_VARIABLES = {
   MAX_BODY_BYTES: declare(int(1024, 10 * 1024 * 1024), '102400', 'Largest request body accepted; larger ones get HTTP 413.'),
   SHUTDOWN_TIMEOUT_MS: declare(int(0, 600_000), '10000', 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections are cut.'),
   ROUTER_SECRET: declare(secret, '', 'If set, every GraphQL request must carry it in the `x-router-secret` header (router-to-subgraph).'),
-  READINESS_PROBE: declare(oneOf(['upstream', 'off']), 'upstream', '`upstream`: /ready calls Amplify ListApps (1 item, cached 5 s) and reflects the circuit breaker; `off`: ready once listening.'),
+  READINESS_PROBE: declare(oneOf(['upstream', 'off']), 'upstream', '`upstream`: /ready asks Amplify for one app (one attempt, at most every 5 s): not ready until that first succeeds or while Amplify refuses the credentials; an outage after that is reported in the body but keeps the replica ready. `off`: ready once listening.'),
+  READINESS_TIMEOUT_MS: declare(int(100, 30_000), '1000', 'Milliseconds the /ready probe\'s one ListApps attempt may take; keep it well under the orchestrator\'s probe timeout (3 s in the Deployment).'),
   AUTH: declare(oneOf(['required', 'none']), 'required', '`required`: refuse to start unless API_KEYS, JWT_JWKS_URL or ROUTER_SECRET is set. `none`: serve without access control (the demo). Configured mechanisms are enforced either way.'),
   API_KEYS: declare(apiKeys, '', 'API keys as `id:scopes:sha256hex` entries separated by commas; scopes `read` or `read+write`. Only SHA-256 hashes are configured (see Running in production).'),
   JWT_JWKS_URL: declare(httpsUrl, '', 'JSON Web Key Set of the identity provider whose JWTs (`Authorization: Bearer`) are accepted; needs JWT_ISSUER and JWT_AUDIENCE.'),
@@ -351,7 +352,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     /** `null`: no router secret required. */
     routerSecret: v.ROUTER_SECRET,
-    readinessProbe: v.READINESS_PROBE === 'upstream',
+    /** `null`: /ready does not ask Amplify. */
+    readinessProbe: v.READINESS_PROBE === 'upstream' ? { timeoutMs: v.READINESS_TIMEOUT_MS } : null,
     auth: {
       /** AUTH=none: serving with no access-control mechanism at all is allowed. */
       optional: v.AUTH === 'none',

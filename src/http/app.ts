@@ -232,7 +232,13 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
           onOutcome: (outcome) => metrics.amplifyEvent(outcome),
         });
   const sseStreams = createSseStreams();
-  const readiness = createReadiness(upstream, config.readinessProbe, () => breaker.state);
+  // The probe asks the SDK upstream itself, around the breaker (readiness.ts says why).
+  const readiness = createReadiness({
+    upstream: config.readinessProbe === null ? null : options.upstream,
+    timeoutMs: config.readinessProbe?.timeoutMs ?? 0,
+    breakerState: () => breaker.state,
+    onProbeSuccess: () => breaker.reportSuccess(),
+  });
   const authenticator = createAuthenticator(config, log);
   const responseCache =
     config.responseCache === null ? null : createResponseCache(config.responseCache);

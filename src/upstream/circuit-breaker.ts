@@ -9,8 +9,9 @@
  *   opens: every call answers UPSTREAM_UNAVAILABLE at once, without reaching Amplify. After `openMs` the next
  *   call goes through as a probe (half-open; calls arriving meanwhile wait for its outcome): a
  *   probe that succeeds, or gets any answer other than a failure, closes the breaker; a failed one
- *   opens it again for `openMs`. No timer runs: the state moves when a call (a request or a /ready
- *   probe) arrives.
+ *   opens it again for `openMs`. No timer runs: the state moves when a call arrives, or when the
+ *   /ready probe, which runs around the breaker, succeeds after the pause ({@link
+ *   UpstreamCircuitBreaker.reportSuccess}).
  * - **Throttle pause.** A call that Amplify still throttles once the SDK's retries are spent
  *   (UPSTREAM_THROTTLED) pauses all calls for `throttlePauseMs`: they answer UPSTREAM_THROTTLED at
  *   once instead of adding to the account's rate limit. Each further throttled probe doubles the
@@ -50,6 +51,13 @@ export interface UpstreamCircuitBreaker {
   readonly state: BreakerState;
   /** The same upstream with every call going through the breaker and the throttle pause. */
   wrap(upstream: AmplifyUpstream): AmplifyUpstream;
+  /**
+   * Amplify answered a call made around the breaker (the /ready probe). While the breaker is open
+   * and its pause is over, that success is its probe and closes it, so it recovers with no traffic
+   * at all; before the pause is over, or while it is closed or half-open, nothing changes (failures
+   * around the breaker are never counted either).
+   */
+  reportSuccess(): Promise<void>;
 }
 
 /** Longest throttle pause, however long throttling lasts. */
@@ -127,6 +135,12 @@ export function createCircuitBreaker(options: CircuitBreakerOptions): UpstreamCi
   return {
     get state() {
       return breaker === null ? 'closed' : stateName(breaker.state);
+    },
+    async reportSuccess() {
+      if (breaker === null || breaker.state !== CircuitState.Open) return;
+      // Open with its pause over: this no-op is the half-open probe, and it succeeds. Within the
+      // pause cockatiel refuses it (BrokenCircuitError), which leaves the breaker as it is.
+      await breaker.execute(() => Promise.resolve()).catch(() => undefined);
     },
     wrap(upstream) {
       // Step logs come from S3, not from Amplify: their failures say nothing about Amplify.

@@ -439,10 +439,29 @@ export function createSdkUpstream(options: SdkUpstreamOptions): AmplifyUpstream 
     getStepLog(request) {
       return logs.fetch(request);
     },
-    async checkReady() {
+    async checkReady(options = {}) {
+      const { timeoutMs } = options;
+      if (timeoutMs === undefined) {
+        try {
+          await client.send(new ListAppsCommand({ maxResults: 1 }));
+        } catch (error) {
+          throw toGatewayError(error, 'the list of apps');
+        }
+        return;
+      }
+      // The readiness probe: one attempt (the control client), cut at timeoutMs whatever the
+      // phase (connect, headers, body), so /ready answers within the orchestrator's timeout.
+      const signal = AbortSignal.timeout(timeoutMs);
       try {
-        await client.send(new ListAppsCommand({ maxResults: 1 }));
+        await control.send(new ListAppsCommand({ maxResults: 1 }), { abortSignal: signal });
       } catch (error) {
+        if (signal.aborted) {
+          throw new GatewayError(
+            ErrorCode.UPSTREAM_TIMEOUT,
+            `Amplify did not answer the readiness probe (the list of apps) within ${timeoutMs} ms.`,
+            { cause: error },
+          );
+        }
         throw toGatewayError(error, 'the list of apps');
       }
     },

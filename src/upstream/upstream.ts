@@ -94,8 +94,12 @@ export const READ_METHODS = [
 ] as const satisfies readonly ReadMethod[];
 
 export interface AmplifyUpstream extends AmplifyReads, AmplifyControl {
-  /** Resolves when Amplify answers with the gateway's credentials; rejects with a GatewayError. */
-  checkReady(): Promise<void>;
+  /**
+   * Resolves when Amplify answers a one-item ListApps with the gateway's credentials; rejects with
+   * a GatewayError. With `timeoutMs` (the /ready probe): one attempt, given up after that many
+   * milliseconds (UPSTREAM_TIMEOUT); without it, the client's own attempts and timeouts.
+   */
+  checkReady(options?: { timeoutMs?: number }): Promise<void>;
   /** The AWS Region the client signs for (resolved through the SDK's standard chain). */
   region(): Promise<string>;
   /** Closes kept-alive sockets. */

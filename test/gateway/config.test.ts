@@ -23,7 +23,7 @@ describe('configuration', () => {
       graphiql: true,
       maxBodyBytes: 102400,
       routerSecret: null,
-      readinessProbe: true,
+      readinessProbe: { timeoutMs: 1000 },
       cursorSecret: null,
       upstream: {
         connectTimeoutMs: 1000,
@@ -290,7 +290,7 @@ describe('bad values', () => {
 
   it('reads READINESS_PROBE=off as a disabled probe', () => {
     const loaded = loadConfig({}, { READINESS_PROBE: 'OFF' });
-    expect(loaded.ok && loaded.config.readinessProbe).toBe(false);
+    expect(loaded.ok && loaded.config.readinessProbe).toBeNull();
   });
 });
 

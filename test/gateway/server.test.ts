@@ -1,15 +1,6 @@
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/http/server.js';
-import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
-import {
-  createGateway,
-  type GraphQLBody,
-  type Stack,
-  startStack,
-  testConfig,
-} from '../support/stack.js';
+import { type GraphQLBody, type Stack, startStack } from '../support/stack.js';
 
 const JOB_QUERY =
   'query($a: ID!, $b: String!, $j: ID!) { job(appId: $a, branchName: $b, jobId: $j) { jobId summary { status } } }';
@@ -81,57 +72,6 @@ describe('the HTTP server', () => {
     expect(html).not.toMatch(/<link[^>]+href=["']https?:/);
     expect(html).toContain('query Explore {\\n  apps(first: 3) {');
     expect(html).toContain('jobs(first: 3) {');
-  });
-});
-
-describe('readiness', () => {
-  it('answers 503 while the upstream cannot be reached, naming the reason', async () => {
-    // A port that was open a moment ago and is closed now: connection refused.
-    const probe = createServer();
-    await new Promise<void>((resolve) => probe.listen(0, '127.0.0.1', resolve));
-    const { port } = probe.address() as AddressInfo;
-    await new Promise<void>((resolve) => probe.close(() => resolve()));
-
-    const config = testConfig({ READINESS_PROBE: 'upstream', UPSTREAM_MAX_ATTEMPTS: '1' });
-    const upstream = createSdkUpstream({
-      config: config.upstream,
-      endpoint: `http://127.0.0.1:${port}`,
-      region: 'us-east-1',
-      credentials: { accessKeyId: 'AKIDEXAMPLE', secretAccessKey: 'secret' },
-      onUnknownValue: () => undefined,
-      onWireProblem: () => undefined,
-    });
-    const gateway = await createGateway({ upstream, env: { READINESS_PROBE: 'upstream' } });
-    try {
-      const running = await gateway.listen();
-      const response = await fetch(`${running.url}/ready`);
-      expect(response.status).toBe(503);
-      expect(await response.json()).toMatchObject({
-        ready: false,
-        reason: 'UPSTREAM_CONNECTION_REFUSED',
-      });
-    } finally {
-      await gateway.close();
-    }
-  });
-
-  it('answers 200 once the upstream answers, and 503 while draining', async () => {
-    const stack = await startStack({ env: { READINESS_PROBE: 'upstream' } });
-    const running = await stack.listen();
-    try {
-      const ready = await fetch(`${running.url}/ready`);
-      expect(ready.status).toBe(200);
-      expect(await ready.json()).toMatchObject({ ready: true, status: 'ready' });
-      expect(stack.la.stats.calls('ListApps')).toBe(1);
-      // Probes within the cache window share the answer instead of calling AWS again.
-      await Promise.all([1, 2, 3].map(() => fetch(`${running.url}/ready`).then((r) => r.text())));
-      expect(stack.la.stats.calls('ListApps')).toBe(1);
-      stack.app.startDraining();
-      const draining = await fetch(`${running.url}/ready`);
-      expect(draining.status).toBe(503);
-    } finally {
-      await stack.close();
-    }
   });
 });
 

@@ -173,6 +173,17 @@ describe('Kubernetes manifests', () => {
     }
   });
 
+  it("give /ready's Amplify probe well under the readiness probe's timeout to answer", () => {
+    const loaded = loadConfig({}, configData);
+    expect(loaded.ok).toBe(true);
+    if (!loaded.ok) return;
+    const probeMs = loaded.config.readinessProbe?.timeoutMs;
+    const kubeletMs = Number(at(container, 'readinessProbe', 'timeoutSeconds')) * 1000;
+    expect(probeMs).toBeDefined();
+    // Half the kubelet's timeout at most: the answer must leave the pod with time to spare.
+    expect(probeMs).toBeLessThanOrEqual(kubeletMs / 2);
+  });
+
   it('set only variables the gateway knows, from the ConfigMap and the Secret it defines', () => {
     const names = [...Object.keys(configData), ...Object.keys(record(secret.stringData))];
     expect(names.length).toBeGreaterThan(5);
