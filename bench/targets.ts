@@ -82,6 +82,8 @@ export function targetEnv(
     // Loopback only, and the floor checks no credentials either; a deployment sets API_KEYS,
     // JWT_* or ROUTER_SECRET (an API key costs one SHA-256 per request).
     AUTH: 'none',
+    // As deployed: replicas share the key that signs cursors (required with W4's and W6's Redis).
+    CURSOR_SECRET: 'bench-cursor-secret-0123456789',
     ...credentials,
     AWS_ENDPOINT_URL_AMPLIFY: upstream.url,
   };

@@ -4,195 +4,34 @@
  * report (every problem at once), the nested `Config` object and the README's configuration table
  * (`npm run docs:config`) all come from these declarations. A disabled feature is `null`.
  */
-import { z } from 'zod';
+import type { z } from 'zod';
+import {
+  apiKeys,
+  bool,
+  decimal,
+  declare,
+  type Env,
+  foreign,
+  httpsUrl,
+  httpUrl,
+  int,
+  keyPrefix,
+  nonEmpty,
+  oneOf,
+  optionalText,
+  origins,
+  redisUrl,
+  secret,
+  type Variable,
+} from './config-kinds.js';
 
-type Env = Readonly<Record<string, string | undefined>>;
-type Reader = 'gateway' | 'demo' | 'AWS SDK' | 'OpenTelemetry SDK' | 'Node';
-interface Variable<S extends z.ZodType = z.ZodType> {
-  schema: S;
-  default?: string;
-  description: string;
-  readBy: Reader;
-}
-
-const declare = <S extends z.ZodType>(
-  schema: S,
-  defaultValue: string | undefined,
-  description: string,
-  readBy: Reader = 'gateway',
-): Variable<S> => ({
-  schema,
-  ...(defaultValue === undefined ? {} : { default: defaultValue }),
-  description,
-  readBy,
-});
-
-/** A whole number in [min, max], written in decimal digits. */
-const int = (min: number, max: number) =>
-  z
-    .string()
-    .refine((t) => /^\d+$/.test(t) && Number.isSafeInteger(Number(t)) && +t >= min && +t <= max, {
-      error: (issue) => `must be a whole number from ${min} to ${max} (got "${issue.input}")`,
-    })
-    .transform(Number);
-/** A decimal number in [min, max]. */
-const decimal = (min: number, max: number) =>
-  z
-    .string()
-    .refine((t) => t !== '' && Number(t) >= min && Number(t) <= max, {
-      error: (issue) => `must be a number from ${min} to ${max} (got "${issue.input}")`,
-    })
-    .transform(Number);
-const bool = z.stringbool({
-  truthy: ['true', '1', 'yes', 'on'],
-  falsy: ['false', '0', 'no', 'off'],
-  error: (issue) => `must be true or false (got "${issue.input}")`,
-});
-const oneOf = <const T extends readonly [string, ...string[]]>(values: T) =>
-  z
-    .string()
-    .toLowerCase()
-    .pipe(
-      z.enum(values, {
-        error: (issue) => `must be one of ${values.join(', ')} (got "${issue.input}")`,
-      }),
-    );
-const nonEmpty = z.string().min(1, 'must not be empty');
-
-/** Comma-separated browser origins, `*` for any; empty means none (same-origin only). */
-const origins = z.string().transform((text, ctx) => {
-  const list = text
-    .split(',')
-    .map((o) => o.trim())
-    .filter((o) => o !== '');
-  for (const origin of list) {
-    if (origin !== '*' && (!URL.canParse(origin) || new URL(origin).origin !== origin)) {
-      ctx.addIssue({
-        code: 'custom',
-        message: `entries must be origins like https://app.example.com (got "${origin}")`,
-      });
-    }
-  }
-  return list.length === 0 ? null : list;
-});
-
-/** Printable ASCII only: header values and environment strings decode other bytes differently. */
-const secret = z
-  .string()
-  .refine((s) => s === '' || (s.length >= 16 && /^[\x21-\x7e]+$/.test(s)), {
-    error: 'must be at least 16 printable ASCII characters when set',
-  })
-  .transform((s) => (s === '' ? null : s));
-
-/** `redis://` or `rediss://` (TLS) with optional credentials and database; empty: no Redis. */
-const redisUrl = z
-  .string()
-  .refine(
-    (text) =>
-      text === '' || (URL.canParse(text) && ['redis:', 'rediss:'].includes(new URL(text).protocol)),
-    // The value may hold a password: the message never repeats it.
-    { error: 'must be a redis:// or rediss:// URL when set' },
-  )
-  .transform((text) => (text === '' ? null : text));
-
-/** A Redis key prefix: printable ASCII without spaces or `:` at the ends. */
-const keyPrefix = z
-  .string()
-  .regex(/^[\x21-\x7e]{1,64}$/, 'must be 1 to 64 printable ASCII characters without spaces')
-  .refine((s) => !s.startsWith(':') && !s.endsWith(':'), {
-    error: 'must not start or end with ":"',
-  });
+export type { ApiKeyEntry } from './config-kinds.js';
 
 const MIB = 1024 * 1024;
 const DAY_MS = 86_400_000;
 
-const sdk = (description: string) =>
-  declare(z.string().optional(), undefined, description, 'AWS SDK');
-const otelSdk = (description: string) =>
-  declare(z.string().optional(), undefined, description, 'OpenTelemetry SDK');
-
-/** One configured API key: only the SHA-256 of the key is ever configured. */
-export interface ApiKeyEntry {
-  /** Names the key in logs and in the caller's identity (`key:<id>`); not secret. */
-  id: string;
-  scopes: ReadonlyArray<'read' | 'write'>;
-  /** SHA-256 of the key, 32 bytes. */
-  sha256: Buffer;
-}
-
-const API_KEY_ID = /^[A-Za-z0-9_.-]{1,64}$/;
-const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
-
-/** `id:scopes:sha256hex` entries separated by commas; scopes `read` or `read+write`. */
-const apiKeys = z.string().transform((text, ctx) => {
-  const entries: ApiKeyEntry[] = [];
-  const parts = text
-    .split(',')
-    .map((e) => e.trim())
-    .filter((e) => e !== '');
-  for (const [index, entry] of parts.entries()) {
-    const [id = '', scopes = '', hash = '', ...rest] = entry.split(':');
-    const where = `entry ${index + 1}${API_KEY_ID.test(id) ? ` ("${id}")` : ''}`;
-    const problem = (message: string) => ctx.addIssue({ code: 'custom', message });
-    if (rest.length > 0 || hash === '') {
-      problem(`${where} must be id:scopes:sha256hex`);
-      continue;
-    }
-    if (!API_KEY_ID.test(id)) problem(`${where}: the id must be 1 to 64 of A-Z a-z 0-9 _ . -`);
-    if (scopes !== 'read' && scopes !== 'read+write') {
-      problem(`${where}: scopes must be read or read+write`);
-    }
-    if (!SHA256_HEX.test(hash)) problem(`${where}: the hash must be 64 hex digits (SHA-256)`);
-    if (entries.some((e) => e.id === id)) problem(`${where}: the id is listed twice`);
-    if (
-      SHA256_HEX.test(hash) &&
-      entries.some((e) => e.sha256.toString('hex') === hash.toLowerCase())
-    ) {
-      problem(`${where}: the same key hash is listed twice`);
-    }
-    entries.push({
-      id,
-      scopes: scopes === 'read+write' ? ['read', 'write'] : ['read'],
-      sha256: Buffer.from(SHA256_HEX.test(hash) ? hash : '', 'hex'),
-    });
-  }
-  return entries.length === 0 ? null : entries;
-});
-
-const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
-
-/** An https URL (http only on loopback, for tests and local identity providers); empty: unset. */
-const httpsUrl = z.string().transform((text, ctx) => {
-  if (text === '') return null;
-  if (!URL.canParse(text)) {
-    ctx.addIssue({ code: 'custom', message: `must be a URL (got "${text}")` });
-    return null;
-  }
-  const url = new URL(text);
-  if (
-    url.protocol !== 'https:' &&
-    !(url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname))
-  ) {
-    ctx.addIssue({
-      code: 'custom',
-      message: 'must be an https URL (http only on 127.0.0.1 or localhost)',
-    });
-    return null;
-  }
-  return url.href;
-});
-
-/** An http(s) URL; empty: unset. */
-const httpUrl = z.string().transform((text, ctx) => {
-  if (text === '') return null;
-  if (!URL.canParse(text) || !/^https?:$/.test(new URL(text).protocol)) {
-    ctx.addIssue({ code: 'custom', message: `must be an http or https URL (got "${text}")` });
-    return null;
-  }
-  return text;
-});
-
-const optionalText = z.string().transform((s) => (s === '' ? null : s));
+const sdk = (description: string) => foreign('AWS SDK', description);
+const otelSdk = (description: string) => foreign('OpenTelemetry SDK', description);
 
 // biome-ignore format: one variable per line, read as a table
 export const GATEWAY_VARIABLES = {
@@ -245,7 +84,7 @@ export const GATEWAY_VARIABLES = {
   REDIS_TIMEOUT_MS: declare(int(1, 10_000), '250', 'Milliseconds one Redis command may take before the request goes on from memory (and Amplify) without it.'),
   RESPONSE_CACHE_MAX_BYTES: declare(int(0, 1024 * MIB), String(8 * MIB), 'Most bytes of finished answers the fast path keeps, to replay a repeated request without running GraphQL; 0 turns it off.'),
   CACHE_CONTROL_MAX_AGE_S: declare(int(0, 31_536_000), '86400', 'Cache-Control max-age (seconds) of answers read only from finished jobs; 0 sends no-store on every answer.'),
-  CURSOR_SECRET: declare(secret, '', 'Key that signs connection cursors (HMAC-SHA256). Give every replica the same value, or a cursor from one replica is refused by another. Empty: a random key per process (cursors then stop working after a restart).'),
+  CURSOR_SECRET: declare(secret, '', 'Key that signs connection cursors (HMAC-SHA256). Give every replica the same value, or a cursor from one replica is refused by another; required with REDIS_URL. Empty: a random key per process (cursors then stop working after a restart; `npm start` warns).'),
   STEP_LOG_MAX_BYTES: declare(int(256, 16 * 1024 * 1024), '1048576', 'Most bytes of a step log `Step.log` reads and returns: its end, asked for with an HTTP Range.'),
   STEP_LOG_TIMEOUT_MS: declare(int(100, 120_000), '10000', 'Milliseconds one step-log read may take in all (connect, redirects, body) before it fails.'),
   CONTROL_MUTATIONS: declare(bool, 'false', 'Let `startJob` and `stopJob` run (the caller also needs the `write` scope). Off: they answer FORBIDDEN.'),
@@ -291,8 +130,8 @@ export const OTEL_SDK_VARIABLES = {
 /** Read by Node itself; declared so the README and the manifests name them. */
 // biome-ignore format: one variable per line, read as a table
 export const NODE_VARIABLES = {
-  NODE_OPTIONS: declare(z.string().optional(), undefined, 'Node flags. The image sets `--max-old-space-size=128 --max-semi-space-size=1` for its 256 MiB container; raise them with the memory limit.', 'Node'),
-  MALLOC_ARENA_MAX: declare(z.string().optional(), undefined, 'glibc malloc arenas; the image sets 2 (less memory than one per thread).', 'Node'),
+  NODE_OPTIONS: foreign('Node', 'Node flags. The image sets `--max-old-space-size=128 --max-semi-space-size=1` for its 256 MiB container; raise them with the memory limit.'),
+  MALLOC_ARENA_MAX: foreign('Node', 'glibc malloc arenas; the image sets 2 (less memory than one per thread).'),
 };
 
 const VARIABLES: Record<string, Variable> = {
@@ -307,27 +146,36 @@ const VARIABLES: Record<string, Variable> = {
 export const CONFIG_VARIABLES: readonly string[] = Object.keys(VARIABLES);
 
 type Parsed<T extends Record<string, Variable>> = { [K in keyof T]: z.output<T[K]['schema']> };
-type Result<T> = { ok: true; value: T } | { ok: false; problems: string[] };
 
-/** Parses `names` from env, then caller defaults, then declared defaults; values are trimmed. */
+interface Parsing<T extends Record<string, Variable>> {
+  /** Each variable's trimmed text, as given or defaulted; `undefined` when unset and no default. */
+  raw: Readonly<Record<string, string | undefined>>;
+  /** The values of the variables that parsed. */
+  values: Partial<Parsed<T>>;
+  /** One line per problem, each naming its variable. */
+  problems: string[];
+}
+
+/**
+ * Parses each variable from env, then caller defaults, then declared defaults (trimmed), on its
+ * own, so that one bad value neither hides another's problems nor the checks across variables.
+ */
 function parse<T extends Record<string, Variable>>(
   declared: T,
   env: Env,
   defaults: Env,
-): Result<Parsed<T>> {
-  const raw = Object.fromEntries(
-    Object.entries(declared).map(([name, v]) => [
-      name,
-      (env[name] ?? defaults[name] ?? v.default)?.trim(),
-    ]),
-  );
-  const shape = Object.fromEntries(Object.entries(declared).map(([name, v]) => [name, v.schema]));
-  const result = z.object(shape).safeParse(raw);
-  if (result.success) return { ok: true, value: result.data as Parsed<T> };
-  return {
-    ok: false,
-    problems: result.error.issues.map((i) => `${String(i.path[0])} ${i.message}`),
-  };
+): Parsing<T> {
+  const raw: Record<string, string | undefined> = {};
+  const values: Record<string, unknown> = {};
+  const problems: string[] = [];
+  for (const [name, variable] of Object.entries(declared)) {
+    const text = (env[name] ?? defaults[name] ?? variable.default)?.trim();
+    raw[name] = text;
+    const result = variable.schema.safeParse(text);
+    if (result.success) values[name] = result.data;
+    else problems.push(...result.error.issues.map((issue) => `${name} ${issue.message}`));
+  }
+  return { raw, values: values as Partial<Parsed<T>>, problems };
 }
 
 function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
@@ -431,6 +279,7 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
     controlMutations: v.CONTROL_MUTATIONS,
     live: {
       pollIntervalMs: v.LIVE_POLL_INTERVAL_MS,
+      /** Never below the interval (combinationWarnings says so when it was set lower). */
       maxPollIntervalMs: Math.max(v.LIVE_POLL_MAX_INTERVAL_MS, v.LIVE_POLL_INTERVAL_MS),
       maxSubscriptions: v.LIVE_MAX_SUBSCRIPTIONS,
       maxSubscriptionsPerClient: v.LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT,
@@ -441,31 +290,81 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
   };
 }
 
-/** Problems that involve more than one variable. */
-function crossProblems(v: Parsed<typeof GATEWAY_VARIABLES>): string[] {
+/**
+ * Problems that involve more than one variable, judged on what was set (the raw text), so they
+ * are reported with the problems of single values, not on the next run.
+ */
+function crossProblems(raw: Parsing<typeof GATEWAY_VARIABLES>['raw']): string[] {
+  const set = (name: keyof typeof GATEWAY_VARIABLES) => (raw[name] ?? '') !== '';
   const problems: string[] = [];
-  const jwt = [v.JWT_JWKS_URL, v.JWT_ISSUER, v.JWT_AUDIENCE];
-  if (jwt.some((value) => value !== null) && jwt.some((value) => value === null)) {
+  const jwt = ['JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE'] as const;
+  if (jwt.some(set) && !jwt.every(set)) {
     problems.push('JWT_JWKS_URL, JWT_ISSUER and JWT_AUDIENCE must be set together');
+  }
+  // Redis means replicas behind one address: a random key per replica would refuse every cursor
+  // another replica gave out, at random, depending on where the next page lands.
+  if (set('REDIS_URL') && !set('CURSOR_SECRET')) {
+    problems.push(
+      "REDIS_URL is set (replicas sharing Redis) but CURSOR_SECRET is not: each replica would sign cursors with a key of its own and refuse the others' cursors. Set the same CURSOR_SECRET on every replica.",
+    );
   }
   return problems;
 }
 
+/** Combinations that work but that the README advises against: one line each, logged at warn. */
+function combinationWarnings(v: Parsed<typeof GATEWAY_VARIABLES>): string[] {
+  const warnings: string[] = [];
+  const cachesActiveJobs = v.CACHE_MAX_ENTRIES > 0 && v.CACHE_ACTIVE_TTL_MS > 0;
+  if (cachesActiveJobs && v.LIVE_POLL_INTERVAL_MS <= v.CACHE_ACTIVE_TTL_MS) {
+    warnings.push(
+      `LIVE_POLL_INTERVAL_MS (${v.LIVE_POLL_INTERVAL_MS}) is not above CACHE_ACTIVE_TTL_MS (${v.CACHE_ACTIVE_TTL_MS}): live polls read through the cache, so a poll may get the previous one's answer and subscribers see changes an interval late. Keep the poll interval above the cache's.`,
+    );
+  }
+  if (v.LIVE_POLL_MAX_INTERVAL_MS < v.LIVE_POLL_INTERVAL_MS) {
+    warnings.push(
+      `LIVE_POLL_MAX_INTERVAL_MS (${v.LIVE_POLL_MAX_INTERVAL_MS}) is below LIVE_POLL_INTERVAL_MS (${v.LIVE_POLL_INTERVAL_MS}): the live pollers use ${v.LIVE_POLL_INTERVAL_MS} ms as their longest interval too, so they do not back off while Amplify throttles or fails.`,
+    );
+  }
+  return warnings;
+}
+
 export type Config = ReturnType<typeof toConfig>;
 export type LogLevel = Config['logLevel'];
-export type ConfigResult = { ok: true; config: Config } | { ok: false; problems: string[] };
+export type ConfigResult =
+  | { ok: true; config: Config; warnings: string[] }
+  | { ok: false; problems: string[] };
 
 /**
- * Reads and validates the gateway's configuration. `defaults` replace the declared defaults (the
- * demo uses them, e.g. HOST=127.0.0.1) and the environment still wins; pass `env` in tests.
+ * Reads and validates the gateway's configuration: every problem at once (each variable's own,
+ * then those across variables), or the config with the warnings to log. `defaults` replace the
+ * declared defaults (the demo uses them, e.g. HOST=127.0.0.1) and the environment still wins;
+ * pass `env` in tests.
  */
 export function loadConfig(defaults: Env = {}, env: Env = process.env): ConfigResult {
-  const parsed = parse(GATEWAY_VARIABLES, env, defaults);
-  if (!parsed.ok) return parsed;
-  const problems = crossProblems(parsed.value);
-  return problems.length > 0
-    ? { ok: false, problems }
-    : { ok: true, config: toConfig(parsed.value) };
+  const { raw, values, problems } = parse(GATEWAY_VARIABLES, env, defaults);
+  problems.push(...crossProblems(raw));
+  if (problems.length > 0) return { ok: false, problems };
+  const parsed = values as Parsed<typeof GATEWAY_VARIABLES>;
+  return { ok: true, config: toConfig(parsed), warnings: combinationWarnings(parsed) };
+}
+
+/**
+ * What `npm start` warns about besides {@link loadConfig}'s warnings: settings the demo and tests
+ * choose on purpose but a deployment should not run with.
+ */
+export function productionWarnings(config: Config): string[] {
+  return [
+    ...(hasAccessControl(config)
+      ? []
+      : [
+          `AUTH=none: serving without access control; anyone who can reach the port reads every job and the presigned URLs of its logs${config.controlMutations ? ', and can start and stop builds (CONTROL_MUTATIONS=true)' : ''}. Set API_KEYS, JWT_* or ROUTER_SECRET.`,
+        ]),
+    ...(config.cursorSecret !== null
+      ? []
+      : [
+          'CURSOR_SECRET is not set: connection cursors are signed with a random key of this process, so they stop working after a restart and on other replicas behind the same address. Set the same CURSOR_SECRET on every replica.',
+        ]),
+  ];
 }
 
 /**
@@ -496,8 +395,8 @@ export type DemoConfigResult = { ok: true; demo: DemoConfig } | { ok: false; pro
 /** The demo's own settings (its embedded local Amplify). */
 export function loadDemoConfig(env: Env = process.env): DemoConfigResult {
   const parsed = parse(DEMO_VARIABLES, env, {});
-  if (!parsed.ok) return parsed;
-  const v = parsed.value;
+  if (parsed.problems.length > 0) return { ok: false, problems: parsed.problems };
+  const v = parsed.values as Parsed<typeof DEMO_VARIABLES>;
   return {
     ok: true,
     demo: { seed: v.DEMO_SEED, speed: v.DEMO_SPEED, amplifyPort: v.DEMO_AMPLIFY_PORT },
@@ -515,7 +414,9 @@ export function configTable(): string {
   const cell = (text: string) => text.replaceAll('|', '\\|');
   const rows = Object.entries(VARIABLES).map(([name, v]) => {
     const shown = v.default === undefined ? '—' : v.default === '' ? '(empty)' : `\`${v.default}\``;
-    return `| \`${name}\` | ${shown} | ${v.readBy} | ${cell(v.description)} |`;
+    // What the variable's kind accepts (booleans, secrets), said on each of its rows.
+    const accepts = v.schema.description === undefined ? '' : ` ${v.schema.description}`;
+    return `| \`${name}\` | ${shown} | ${v.readBy} | ${cell(v.description + accepts)} |`;
   });
   return ['| variable | default | read by | meaning |', '|---|---|---|---|', ...rows].join('\n');
 }

@@ -243,11 +243,6 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   const responseCache =
     config.responseCache === null ? null : createResponseCache(config.responseCache);
   const identify = options.identify;
-  if (config.cursorSecret === null) {
-    log.info(
-      'CURSOR_SECRET is not set: connection cursors are signed with a random key of this process, so they stop working after a restart and on other replicas. Set the same CURSOR_SECRET on every replica.',
-    );
-  }
   const yoga = createGraphQLServer({
     config,
     deps: {

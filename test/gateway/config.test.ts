@@ -8,6 +8,7 @@ import {
   configTable,
   loadConfig,
   loadDemoConfig,
+  productionWarnings,
 } from '../../src/config.js';
 
 describe('configuration', () => {
@@ -83,6 +84,119 @@ describe('configuration', () => {
     expect(loaded.problems.join('\n')).toMatch(/CORS_ORIGINS.*"not a url"/);
     expect(loaded.problems.join('\n')).toMatch(/GRAPHIQL/);
     expect(loaded.problems.join('\n')).toMatch(/ROUTER_SECRET/);
+  });
+
+  it('lists problems of single values and problems across variables in the same run', () => {
+    const loaded = loadConfig(
+      {},
+      {
+        PORT: 'abc',
+        JWT_JWKS_URL: 'https://idp.example.com/jwks.json',
+        REDIS_URL: 'redis://r:6379',
+      },
+    );
+    expect(loaded).toEqual({
+      ok: false,
+      problems: [
+        'PORT must be a whole number from 0 to 65535 (got "abc")',
+        'JWT_JWKS_URL, JWT_ISSUER and JWT_AUDIENCE must be set together',
+        expect.stringMatching(/^REDIS_URL is set .* but CURSOR_SECRET is not/),
+      ],
+    });
+    // A bad value of a variable that takes part in a cross check still counts as set.
+    const bad = loadConfig({}, { JWT_JWKS_URL: 'ftp://idp.example.com/jwks' });
+    expect(bad.ok ? [] : bad.problems).toEqual([
+      'JWT_JWKS_URL must be an https URL (http only on 127.0.0.1 or localhost)',
+      'JWT_JWKS_URL, JWT_ISSUER and JWT_AUDIENCE must be set together',
+    ]);
+  });
+
+  it('refuses REDIS_URL without CURSOR_SECRET, and accepts it with one', () => {
+    const refused = loadConfig({}, { REDIS_URL: 'redis://redis:6379' });
+    expect(refused.ok ? [] : refused.problems).toEqual([
+      "REDIS_URL is set (replicas sharing Redis) but CURSOR_SECRET is not: each replica would sign cursors with a key of its own and refuse the others' cursors. Set the same CURSOR_SECRET on every replica.",
+    ]);
+    const accepted = loadConfig(
+      {},
+      { REDIS_URL: 'redis://redis:6379', CURSOR_SECRET: 'cursor-secret-0123456789' },
+    );
+    expect(accepted.ok && accepted.config.redis?.url).toBe('redis://redis:6379');
+  });
+
+  it('never echoes the credentials, query or fragment of a bad URL', () => {
+    const loaded = loadConfig(
+      {},
+      {
+        JWT_JWKS_URL: 'https://user:hunter2@idp example.com/jwks?token=abc123',
+        JWT_ISSUER: 'i',
+        JWT_AUDIENCE: 'a',
+        OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://user:hunter2@collector:4318/?api_key=abc123#frag',
+      },
+    );
+    const problems = loaded.ok ? [] : loaded.problems;
+    expect(problems).toEqual([
+      'JWT_JWKS_URL must be a URL (got "https://…@idp example.com/jwks…")',
+      'OTEL_EXPORTER_OTLP_ENDPOINT must be an http or https URL (got "ftp://…@collector:4318/…")',
+    ]);
+    expect(problems.join('\n')).not.toMatch(/hunter2|abc123|user|frag/);
+  });
+
+  it('warns, once each, about combinations the README advises against', () => {
+    const quiet = loadConfig({}, {});
+    expect(quiet.ok && quiet.warnings).toEqual([]);
+    const loaded = loadConfig(
+      {},
+      {
+        LIVE_POLL_INTERVAL_MS: '1000',
+        CACHE_ACTIVE_TTL_MS: '2000',
+        LIVE_POLL_MAX_INTERVAL_MS: '500',
+      },
+    );
+    expect(loaded.ok && loaded.warnings).toEqual([
+      expect.stringMatching(
+        /^LIVE_POLL_INTERVAL_MS \(1000\) is not above CACHE_ACTIVE_TTL_MS \(2000\)/,
+      ),
+      expect.stringMatching(
+        /^LIVE_POLL_MAX_INTERVAL_MS \(500\) is below LIVE_POLL_INTERVAL_MS \(1000\)/,
+      ),
+    ]);
+    expect(loaded.ok && loaded.config.live.maxPollIntervalMs).toBe(1000);
+    // No cache of running jobs: polls cannot read a stale answer, so nothing to warn about.
+    const uncached = loadConfig({}, { LIVE_POLL_INTERVAL_MS: '1000', CACHE_ACTIVE_TTL_MS: '0' });
+    expect(uncached.ok && uncached.warnings).toEqual([]);
+  });
+
+  it('warns npm start about AUTH=none and a missing CURSOR_SECRET, and about nothing when both are set', () => {
+    const open = loadConfig({}, { AUTH: 'none', CONTROL_MUTATIONS: 'true' });
+    if (!open.ok) throw new Error(open.problems.join('; '));
+    expect(productionWarnings(open.config)).toEqual([
+      expect.stringMatching(/^AUTH=none: serving without access control.*start and stop builds/),
+      expect.stringMatching(/^CURSOR_SECRET is not set/),
+    ]);
+    const set = loadConfig(
+      {},
+      { ROUTER_SECRET: 'router-secret-0123456789', CURSOR_SECRET: 'cursor-secret-0123456789' },
+    );
+    if (!set.ok) throw new Error(set.problems.join('; '));
+    expect(productionWarnings(set.config)).toEqual([]);
+  });
+
+  it('says in the table what booleans and secrets accept', () => {
+    const row = (name: string) =>
+      configTable()
+        .split('\n')
+        .find((r) => r.startsWith(`| \`${name}\``));
+    for (const name of ['GRAPHIQL', 'METRICS', 'CONTROL_MUTATIONS', 'OTEL_SDK_DISABLED']) {
+      expect(row(name), name).toContain('true/false, 1/0, yes/no or on/off');
+    }
+    for (const name of [
+      'ROUTER_SECRET',
+      'CURSOR_SECRET',
+      'METRICS_TOKEN',
+      'AMPLIFY_EVENTS_SECRET',
+    ]) {
+      expect(row(name), name).toContain('at least 16 printable ASCII characters');
+    }
   });
 
   it('lets the environment win over a caller default, and parses lists', () => {

@@ -56,6 +56,8 @@ describe.skipIf(!run)('two gateway processes sharing one Redis', () => {
     // on without Redis and cost a second call, which is not what these tests look at.
     const env = {
       REDIS_URL: redis.url,
+      // Replicas sharing Redis share the cursor key too (config refuses REDIS_URL without it).
+      CURSOR_SECRET: 'test-cursor-secret-0123456789',
       REDIS_TIMEOUT_MS: '2000',
       RESPONSE_CACHE_MAX_BYTES: '0',
       CACHE_ACTIVE_TTL_MS: '2000',
@@ -140,6 +142,7 @@ describe.skipIf(!run)('what the gateway keeps in Redis', () => {
       env: {
         CACHE_MAX_ENTRIES: '1000',
         REDIS_URL: redis.url,
+        CURSOR_SECRET: 'test-cursor-secret-0123456789',
         // Long enough for a busy machine; the slow-Redis test holds Redis longer than this.
         REDIS_TIMEOUT_MS: '1000',
         CACHE_ACTIVE_TTL_MS: '1000',
@@ -211,6 +214,7 @@ describe.skipIf(!run)('what the gateway keeps in Redis', () => {
     const other = await stack.gateway({
       CACHE_MAX_ENTRIES: '1000',
       REDIS_URL: redis.url,
+      CURSOR_SECRET: 'test-cursor-secret-0123456789',
       REDIS_KEY_PREFIX: 'staging',
     });
     expect(await other.app.shared?.whenAvailable(10_000)).toBe(true);
@@ -227,7 +231,11 @@ describe.skipIf(!run)('what the gateway keeps in Redis', () => {
     const before = await gateways();
     const extra = await createGateway({
       upstream: stack.la,
-      env: { CACHE_MAX_ENTRIES: '10', REDIS_URL: redis.url },
+      env: {
+        CACHE_MAX_ENTRIES: '10',
+        REDIS_URL: redis.url,
+        CURSOR_SECRET: 'test-cursor-secret-0123456789',
+      },
     });
     expect(await extra.app.shared?.whenAvailable(10_000)).toBe(true);
     expect(await gateways()).toBe(before + 1);

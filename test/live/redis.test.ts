@@ -35,6 +35,8 @@ describe.skipIf(!run)('two replicas sharing one Redis', () => {
     redis = await startRedis();
     const env = {
       REDIS_URL: redis.url,
+      // Replicas sharing Redis share the cursor key too (config refuses REDIS_URL without it).
+      CURSOR_SECRET: 'test-cursor-secret-0123456789',
       // Generous: a slow answer on a busy machine would (rightly) make a replica decide alone.
       REDIS_TIMEOUT_MS: '2000',
       LIVE_POLL_INTERVAL_MS: '200',
@@ -113,6 +115,7 @@ describe.skipIf(!run)('two replicas sharing one Redis', () => {
     // Polling is all but off here: whatever reaches the subscriber came from the event.
     const quiet = {
       REDIS_URL: redis.url,
+      CURSOR_SECRET: 'test-cursor-secret-0123456789',
       REDIS_TIMEOUT_MS: '2000',
       LIVE_POLL_INTERVAL_MS: '600000',
       CACHE_ACTIVE_TTL_MS: '0',
