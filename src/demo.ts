@@ -80,6 +80,17 @@ const EXPLORE_CURL_QUERY =
 const JOB_CURL_QUERY =
   'query($appId: ID!, $branchName: String!, $jobId: ID!) { job(appId: $appId, branchName: $branchName, jobId: $jobId) { summary { status jobType } steps { stepName status log(tailLines: 3) { text } } } }';
 
+/** Turns "address already in use" into a message naming the variable that moves the port. */
+function explainPortInUse(variable: string, what: string) {
+  return (error: unknown): never => {
+    const { code, port } = (error ?? {}) as { code?: unknown; port?: unknown };
+    if (code !== 'EADDRINUSE') throw error;
+    throw new Error(
+      `port ${String(port)} is already in use, so ${what} cannot listen on it. Stop what uses it, or pick another port: ${variable}=<port> npm run demo (0 picks a free one).`,
+    );
+  };
+}
+
 async function demo(): Promise<void> {
   // The demo serves an emulator's made-up jobs on loopback: no access control unless asked for.
   // The embedded local Amplify pushes its EventBridge events to the gateway, as an API
@@ -104,6 +115,7 @@ async function demo(): Promise<void> {
   const { config } = loaded;
   const { demo: settings } = loadedDemo;
   const log = createLogger(config.logLevel);
+  for (const warning of loaded.warnings) log.warn(warning);
   const observability = await createObservability(config);
   const amplify = await startLocalAmplify({
     port: settings.amplifyPort,
@@ -112,7 +124,7 @@ async function demo(): Promise<void> {
     speed: settings.speed,
     // The world is laid out relative to now, so the dashboard's "started 5 minutes ago" reads true.
     startTime: 'now',
-  });
+  }).catch(explainPortInUse('DEMO_AMPLIFY_PORT', 'the embedded local Amplify'));
   const upstream = createSdkUpstream({
     config: config.upstream,
     ...amplify.clientConfig(),
@@ -146,7 +158,11 @@ async function demo(): Promise<void> {
     },
     config,
     log,
-  );
+  ).catch(async (error: unknown) => {
+    await Promise.all([app.close(), amplify.close()]);
+    upstream.destroy();
+    return explainPortInUse('PORT', 'the gateway')(error);
+  });
   if (config.amplifyEvents !== null) {
     amplify.events.setTarget({
       url: `${running.url}${EVENTS_PATH}`,

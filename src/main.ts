@@ -3,7 +3,13 @@
  * credentials and AWS_ENDPOINT_URL_AMPLIFY from the environment, profile or role).
  */
 import module from 'node:module';
-import { accessControlProblem, type Config, loadConfig } from './config.js';
+import {
+  accessControlProblem,
+  type Config,
+  hasAccessControl,
+  loadConfig,
+  productionWarnings,
+} from './config.js';
 import { createGatewayApp } from './http/app.js';
 import { loadGraphiQLRenderer } from './http/graphiql.js';
 import { closeOnSignals, listen } from './http/server.js';
@@ -19,6 +25,21 @@ function accessSummary(config: Config): string[] {
     ...(config.routerSecret !== null ? ['router secret'] : []),
     ...(config.trustedDocuments !== null ? ['trusted documents'] : []),
   ];
+}
+
+/**
+ * The `rover dev` command that composes this subgraph behind a local router. With access control
+ * on, `_service` and every query need the router secret (or a key), which a bare `--url` cannot
+ * send: the schema then comes from the committed file and a router config adds the header.
+ */
+function composeHint(config: Config, url: string): string {
+  const base = `rover dev --name amplify-jobs --url ${url}/graphql`;
+  if (!hasAccessControl(config)) return base;
+  const header =
+    config.routerSecret !== null
+      ? 'inserts x-router-secret for the subgraph amplify-jobs'
+      : "forwards the client's x-api-key or authorization header";
+  return `${base} --schema ./schema.graphql --router-config router.yaml, where router.yaml ${header} (docs/federation.md, "rover dev")`;
 }
 
 async function main(): Promise<void> {
@@ -40,6 +61,7 @@ async function main(): Promise<void> {
     process.exit(1);
   }
   const log = createLogger(config.logLevel);
+  for (const warning of [...loaded.warnings, ...productionWarnings(config)]) log.warn(warning);
   const observability = await createObservability(config, { processMetrics: true });
   const upstream = createSdkUpstream({
     config: config.upstream,
@@ -73,7 +95,7 @@ async function main(): Promise<void> {
       access: accessSummary(config),
       tracing: config.tracing !== null,
     },
-    `Amplify jobs GraphQL listening; compose it with: rover dev --name amplify-jobs --url ${running.url}/graphql`,
+    `Amplify jobs GraphQL listening; compose it with: ${composeHint(config, running.url)}`,
   );
   closeOnSignals(running, log, () => {
     Promise.all([app.close(), observability.shutdown()]).then(

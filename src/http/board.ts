@@ -12,7 +12,10 @@ import { dirname, join } from 'node:path';
 export const BOARD_PATH = '/board';
 
 export interface Board {
-  /** Answers `/board` and `/board/graphql-sse.js`; false for any other path (not handled). */
+  /**
+   * Answers `/board`, `/board/graphql-sse.js` and `/favicon.ico` (204: the demo has no icon, and a
+   * browser asking for one should not log a 404); false for any other path (not handled).
+   */
   handle(req: IncomingMessage, res: ServerResponse): boolean;
 }
 
@@ -37,6 +40,11 @@ export function createBoard(): Board {
       if (req.method !== 'GET' && req.method !== 'HEAD') return false;
       if (path === BOARD_PATH || path === `${BOARD_PATH}/`) {
         send(res, 'text/html; charset=utf-8', page);
+        return true;
+      }
+      if (path === '/favicon.ico') {
+        res.writeHead(204, { 'cache-control': 'max-age=86400' });
+        res.end();
         return true;
       }
       if (path === `${BOARD_PATH}/graphql-sse.js`) {

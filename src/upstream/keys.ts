@@ -55,7 +55,7 @@ export function jobKeyProblems(key: JobKey): string[] {
   if (wrong.length > 0) return [`${wrong.join(', ')} must be strings`];
   const problems = [...appIdProblem(key.appId), ...branchNameProblem(key.branchName)];
   if (key.jobId.length < 1 || key.jobId.length > 255 || !JOB_ID.test(key.jobId)) {
-    problems.push(`jobId must be a string of digits, at most 255 (got ${quote(key.jobId)})`);
+    problems.push(`jobId must be a string of 1 to 255 digits (got ${quote(key.jobId)})`);
   }
   return problems;
 }

@@ -73,7 +73,7 @@ describe('inline traces for routers (ftv1)', () => {
     }));
     expect(recorded).toEqual([
       {
-        message: expect.stringContaining('jobId must be a string of digits'),
+        message: expect.stringContaining('jobId must be a string of 1 to 255 digits'),
         json: expect.objectContaining({
           path: ['_entities', 1],
           extensions: expect.objectContaining({ code: 'BAD_USER_INPUT' }),

@@ -20,6 +20,14 @@ describe('job key checks', () => {
     expect(jobKeyProblems({ appId: 'D1', branchName: '', jobId: '-1' })).toHaveLength(3);
   });
 
+  it('says what a jobId must be without ambiguity: digits, and how many', () => {
+    for (const jobId of ['12a', '', '1'.repeat(256)]) {
+      expect(jobKeyProblems({ appId: 'd1', branchName: 'main', jobId })).toEqual([
+        expect.stringMatching(/^jobId must be a string of 1 to 255 digits \(got "/),
+      ]);
+    }
+  });
+
   it('reports a key whose members are not strings instead of throwing', () => {
     const key = { appId: 'd1', branchName: 7, jobId: null } as unknown as JobKey;
     expect(jobKeyProblems(key)).toEqual(['branchName, jobId must be strings']);

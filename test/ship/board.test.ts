@@ -4,9 +4,12 @@
  * (graphql-sse in the page), changes as a job finishes, and links a failed step's log.
  */
 import { mkdirSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, chromium } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BOARD_PATH, createBoard } from '../../src/http/board.js';
 import { fileExists, type Running, start, toolAvailable, waitFor } from './tools.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -80,6 +83,10 @@ describe.skipIf(!runTests)('the live board in a real browser', () => {
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    // Nothing the page asks for is missing (a favicon included).
+    page.on('response', (response) => {
+      if (response.status() >= 400) problems.push(`${response.status()} ${response.url()}`);
+    });
     await page.goto(demo.boardUrl, { waitUntil: 'domcontentloaded', timeout: 15_000 });
 
     // Loaded: rows for the branches, and some unfinished jobs followed live.
@@ -146,4 +153,24 @@ describe.skipIf(!runTests)('the live board in a real browser', () => {
     expect(problems).toEqual([]);
     await page.close();
   }, 120_000);
+});
+
+describe('the board page', () => {
+  it('declares no icon and answers /favicon.ico with 204, so a browser logs no 404', async () => {
+    const board = createBoard();
+    const server = createServer((req, res) => {
+      if (!board.handle(req, res)) res.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+      const icon = await fetch(`${base}/favicon.ico`);
+      expect(icon.status).toBe(204);
+      const page = await fetch(`${base}${BOARD_PATH}`);
+      expect(page.status).toBe(200);
+      expect(await page.text()).toContain('<link rel="icon" href="data:,">');
+    } finally {
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    }
+  });
 });
