@@ -124,6 +124,20 @@ describe('production start (compiled JavaScript)', () => {
       const ready = await fetch(url.replace('/graphql', '/ready'));
       expect(ready.status).toBe(503);
       expect(await ready.json()).toMatchObject({ reason: 'UPSTREAM_UNAUTHORIZED' });
+      // AUTH=none: a bare `rover dev --url` works, and the start warns about serving anyone.
+      const lines = proc
+        .stdout()
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { level: number; msg: string });
+      expect(lines.find((line) => /listening/.test(line.msg))?.msg).toBe(
+        `Amplify jobs GraphQL listening; compose it with: rover dev --name amplify-jobs --url ${url}`,
+      );
+      const warnings = lines.filter((line) => line.level === 40).map((line) => line.msg);
+      expect(warnings).toEqual([
+        expect.stringMatching(/^AUTH=none: serving without access control/),
+        expect.stringMatching(/^CURSOR_SECRET is not set/),
+      ]);
     } finally {
       proc.child.kill('SIGKILL');
     }
@@ -198,6 +212,11 @@ describe('production start (compiled JavaScript)', () => {
       expect(proc.output()).not.toContain(credentials.secretAccessKey);
       expect(proc.output()).not.toContain(API_KEY);
       expect(proc.output()).toMatch(/"access":\["api keys \(1\)"\]/);
+      // With access control, `_service` needs credentials: the hint reads the schema from the
+      // committed file and has the router pass the client's key on.
+      expect(proc.output()).toContain(
+        `compose it with: rover dev --name amplify-jobs --url ${url} --schema ./schema.graphql --router-config router.yaml, where router.yaml forwards the client's x-api-key or authorization header`,
+      );
 
       proc.child.kill('SIGTERM');
       expect(await proc.exited).toBe(0);
