@@ -89,6 +89,12 @@ export interface GatewayAppOptions {
    * REDIS_URL is set, else in memory (one process). The app owns it: `close()` closes it.
    */
   coordination?: LiveCoordination;
+  /**
+   * The clock (epoch ms) of each request's "now" (durations of running jobs) and of the TTLs of
+   * the cache of Amplify answers. Default: Date.now and performance.now; tests move it instead of
+   * waiting.
+   */
+  clock?: () => number;
 }
 
 export interface GatewayApp {
@@ -202,6 +208,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     log,
     onCacheEvent,
     breaker,
+    options.clock,
   );
   const liveLog = log.child({ component: 'live' });
   const onListenerError = (error: unknown) => liveLog.error({ err: error }, 'live listener failed');
@@ -252,6 +259,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       cursors: new CursorCodec(config.cursorSecret),
       live,
       controlMutations: config.controlMutations,
+      ...(options.clock === undefined ? {} : { clock: options.clock }),
     },
     log,
     renderGraphiQL: options.renderGraphiQL,

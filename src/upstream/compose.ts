@@ -52,6 +52,8 @@ export function composeUpstreams(
   log: Logger,
   onEvent?: (event: UpstreamStackEvent) => void,
   breaker?: UpstreamCircuitBreaker,
+  /** The cache's clock (ms); tests move it instead of waiting. */
+  now?: () => number,
 ): UpstreamStack {
   const singleFlight = withSingleFlight(breaker === undefined ? upstream : breaker.wrap(upstream));
   if (config.cache === null) return { cached: singleFlight, fresh: singleFlight };
@@ -61,6 +63,7 @@ export function composeUpstreams(
     leaseMs: leaseMs(config),
     log,
     onEvent,
+    now,
   });
   return { cached, fresh: singleFlight };
 }

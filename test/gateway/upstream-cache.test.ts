@@ -10,7 +10,9 @@ import { type Gateway, type Stack, startStack } from '../support/stack.js';
 const QUERY =
   'query($a: ID!, $b: String!, $j: ID!) { job(appId: $a, branchName: $b, jobId: $j) { jobId summary { status } } }';
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+/** The gateways' clock: the tests move it past a TTL instead of waiting it out. */
+let now = Date.now();
+const clock = () => now;
 
 function pick(stack: Stack, status: string, count = 1): JobKeyInfo[] {
   const found = stack.la.world.listJobKeys({ status }).slice(0, count);
@@ -26,7 +28,6 @@ const vars = (job: { appId: string; branchName: string; jobId: string }) => ({
 });
 
 describe('the cache of Amplify answers (memory)', () => {
-  // Long enough that all 200 requests arrive within one interval even on a busy machine.
   const ACTIVE_TTL_MS = 2_000;
   let stack: Stack;
   const events: CacheEvent[] = [];
@@ -39,6 +40,7 @@ describe('the cache of Amplify answers (memory)', () => {
         CACHE_NOT_FOUND_TTL_MS: '500',
       },
       onCacheEvent: (event) => events.push(event),
+      clock,
     });
   });
   afterEach(() => {
@@ -73,7 +75,11 @@ describe('the cache of Amplify answers (memory)', () => {
     expect(stack.la.stats.calls('GetJob')).toBe(1);
     expect(events.filter((e) => e.cache === 'upstream' && e.outcome === 'miss')).toHaveLength(1);
 
-    await sleep(ACTIVE_TTL_MS + 100);
+    // Just within the interval the answer is still the cached one; just past it, Amplify is asked.
+    now += ACTIVE_TTL_MS - 1;
+    await stack.graphql(QUERY, vars(running!));
+    expect(stack.la.stats.calls('GetJob')).toBe(1);
+    now += 2;
     await stack.graphql(QUERY, vars(running!));
     expect(stack.la.stats.calls('GetJob')).toBe(2);
   });
@@ -93,7 +99,7 @@ describe('the cache of Amplify answers (memory)', () => {
   it('keeps a finished job longer than the interval of a running one', async () => {
     const [, finished] = pick(stack, 'FAILED', 2);
     await stack.graphql(QUERY, vars(finished!));
-    await sleep(ACTIVE_TTL_MS + 100);
+    now += 100 * ACTIVE_TTL_MS;
     await stack.graphql(QUERY, vars(finished!));
     expect(stack.la.stats.calls('GetJob')).toBe(1);
   });
@@ -106,7 +112,7 @@ describe('the cache of Amplify answers (memory)', () => {
     expect(first.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(second).toEqual(first);
     expect(stack.la.stats.calls('GetJob')).toBe(1);
-    await sleep(600);
+    now += 501;
     await stack.graphql(QUERY, vars(missing));
     expect(stack.la.stats.calls('GetJob')).toBe(2);
   });
@@ -185,6 +191,7 @@ describe('the cache of apps, branches, pages of lists and step logs', () => {
   beforeAll(async () => {
     stack = await startStack({
       env: { CACHE_MAX_ENTRIES: '1000', CACHE_LIST_TTL_MS: String(LIST_TTL_MS) },
+      clock,
     });
   });
   afterEach(() => {
@@ -217,7 +224,7 @@ describe('the cache of apps, branches, pages of lists and step logs', () => {
     expect(first.errors).toBeUndefined();
     expect(await stack.graphql(query, variables)).toEqual(first);
     expect(stack.la.stats.snapshot().calls).toMatchObject({ GetApp: 1, GetBranch: 1, ListJobs: 1 });
-    await sleep(LIST_TTL_MS + 100);
+    now += LIST_TTL_MS + 1;
     await stack.graphql(query, variables);
     expect(stack.la.stats.snapshot().calls).toMatchObject({ GetApp: 2, GetBranch: 2, ListJobs: 2 });
   });

@@ -11,6 +11,7 @@ import {
   type Subscription,
   subscribeWithClient,
   until,
+  within,
 } from '../support/live.js';
 import { type GraphQLBody, type Stack, silentLog, startStack } from '../support/stack.js';
 
@@ -215,7 +216,7 @@ describe('control mutations', () => {
     await until(() => subscription.statuses().includes('CANCELLING'), 'CANCELLING');
 
     s.la.clock.advance(5_000);
-    await subscription.done;
+    await within(subscription.done, 'the subscription to end');
     expect(subscription.ended).toBe('complete');
     expect(subscription.statuses()).toEqual(['RUNNING', 'CANCELLING', 'CANCELLED']);
 

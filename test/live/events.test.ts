@@ -12,6 +12,7 @@ import {
   type Subscription,
   subscribeWithClient,
   until,
+  within,
 } from '../support/live.js';
 import { type Stack, startStack } from '../support/stack.js';
 
@@ -90,7 +91,7 @@ describe('pushed Amplify events', () => {
     // To the end: SUCCEED or FAILED arrives, and the subscription completes.
     s.la.clock.advance(3_600_000);
     await s.la.events.idle();
-    await subscription.done;
+    await within(subscription.done, 'the subscription to end');
     expect(subscription.ended).toBe('complete');
     const final = s.la.world.getJobWire(key.appId, key.branchName, key.jobId)?.job.summary.status;
     expect(subscription.statuses().at(-1)).toBe(final);

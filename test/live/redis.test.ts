@@ -15,6 +15,7 @@ import {
   type Subscription,
   subscribeWithClient,
   until,
+  within,
 } from '../support/live.js';
 import { redisTestsRun, startRedis, type TestRedis } from '../support/redis.js';
 import { type Gateway, type Stack, startStack } from '../support/stack.js';
@@ -104,7 +105,7 @@ describe.skipIf(!run)('two replicas sharing one Redis', () => {
 
     // The job moves on: one replica reads it, both replicas' subscribers see it.
     stack.la.clock.advance(3_600_000);
-    await Promise.all([onA.done, onB.done]);
+    await within(Promise.all([onA.done, onB.done]), 'both subscriptions to end');
     expect(onA.statuses()).toEqual(onB.statuses());
     expect(['SUCCEED', 'FAILED']).toContain(onA.statuses().at(-1));
     const received = a.app.live.stats().received + b.app.live.stats().received;
@@ -154,7 +155,7 @@ describe.skipIf(!run)('two replicas sharing one Redis', () => {
       status: 202,
       body: { status: 'accepted', id: 'cluster-event-1' },
     });
-    await stream.done;
+    await within(stream.done, 'the subscription to end');
     expect(stream.ended).toBe('complete');
     expect(['SUCCEED', 'FAILED']).toContain(stream.statuses().at(-1));
     // The receiver watches nothing: the watcher, told through Redis, read the job itself.
@@ -189,7 +190,7 @@ describe.skipIf(!run)('two replicas sharing one Redis', () => {
       20_000,
     );
     stack.la.clock.advance(3_600_000);
-    await Promise.all([onA.done, onB.done]);
+    await within(Promise.all([onA.done, onB.done]), 'both subscriptions to end');
     expect([onA.ended, onB.ended]).toEqual(['complete', 'complete']);
     expect(onA.statuses().at(-1)).toBe(onB.statuses().at(-1));
 

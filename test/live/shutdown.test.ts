@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { EVENTS_SECRET_HEADER } from '../../src/http/amplify-events.js';
-import { openRawStream, subscribeWithClient, until } from '../support/live.js';
+import { openRawStream, subscribeWithClient, until, within } from '../support/live.js';
 import { startStack } from '../support/stack.js';
 
 const count = (kind: string) =>
@@ -37,7 +37,7 @@ describe('shutting down', () => {
     expect(count('Timeout')).toBeGreaterThan(baseline.timers);
 
     await stack.close();
-    await Promise.all([raw.done, client.close()]);
+    await within(Promise.all([raw.done, client.close()]), 'the stream to end');
     expect(stack.app.live.stats()).toMatchObject({
       subscriptions: 0,
       watchedJobs: 0,

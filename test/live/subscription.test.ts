@@ -12,6 +12,7 @@ import {
   type Subscription,
   subscribeWithClient,
   until,
+  within,
 } from '../support/live.js';
 import { type Stack, silentLog, startStack } from '../support/stack.js';
 
@@ -94,7 +95,7 @@ describe('jobUpdated over real SSE', () => {
         `subscribers to catch up at step ${step}`,
       );
     }
-    await Promise.all(subscriptions.map((sub) => sub.done));
+    await within(Promise.all(subscriptions.map((sub) => sub.done)), 'every subscription to end');
 
     const finals: string[] = [];
     for (const [i, sub] of subscriptions.entries()) {
@@ -132,7 +133,7 @@ describe('jobUpdated over real SSE', () => {
     expect(stream.statuses()).toEqual(['RUNNING']);
 
     s.la.clock.advance(3_600_000);
-    await stream.done;
+    await within(stream.done, 'the subscription to end');
     expect(stream.ended).toBe('complete');
     expect(stream.events.at(-1)).toEqual({ event: 'complete', data: '' });
     expect(['SUCCEED', 'FAILED']).toContain(stream.statuses().at(-1));
@@ -152,7 +153,9 @@ describe('jobUpdated over real SSE', () => {
   });
 
   it("reads each event with the event's own clock and loaders, not the subscription's first", async () => {
-    stack = await startStack({ env: FAST });
+    // The gateway's clock stands still unless the test moves it.
+    let now = Date.now();
+    stack = await startStack({ env: FAST, clock: () => now });
     const s = stack;
     const server = await s.listen();
     const [key] = await startJobs(s, 1);
@@ -163,7 +166,7 @@ describe('jobUpdated over real SSE', () => {
     open.push(sub);
     await until(() => sub.results.length === 1, 'the first answer');
     // Time passes for the running job (the gateway's clock), then it moves on (Amplify's clock).
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    now += 300_000;
     for (let step = 0; step < 20 && sub.results.length < 2; step += 1) {
       s.la.clock.advance(5_000);
       await new Promise((resolve) => setTimeout(resolve, 150));
@@ -172,8 +175,8 @@ describe('jobUpdated over real SSE', () => {
     const durations = sub.results.map(
       (r) => (r.data?.jobUpdated as { durationSeconds: number } | undefined)?.durationSeconds ?? 0,
     );
-    // A running job's duration counts to "now": the second event's now is later.
-    expect(durations[1]! - durations[0]!).toBeGreaterThanOrEqual(0.3);
+    // A running job's duration counts to "now": the second event's now is the moved clock.
+    expect(durations[1]! - durations[0]!).toBeCloseTo(300, 3);
   });
 
   it('answers a job that does not exist with one NOT_FOUND result, then completes', async () => {
@@ -182,14 +185,14 @@ describe('jobUpdated over real SSE', () => {
     const key = runningJob(stack.la);
     const before = stack.la.stats.calls('GetJob');
     const stream = await openRawStream(`${server.url}/graphql`, { ...key, jobId: '99999' });
-    await stream.done;
+    await within(stream.done, 'the subscription to end');
     expect(stream.ended).toBe('complete');
     expect(stream.results).toHaveLength(1);
     expect(stream.results[0]?.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
     expect(stack.la.stats.calls('GetJob')).toBe(before + 1);
 
     const bad = await openRawStream(`${server.url}/graphql`, { ...key, appId: 'NOT-AN-APP' });
-    await bad.done;
+    await within(bad.done, 'the subscription to end');
     expect(bad.results[0]?.errors?.[0]?.extensions?.code).toBe('BAD_USER_INPUT');
     expect(stack.la.stats.calls('GetJob')).toBe(before + 1);
     await until(() => stack!.app.live.stats().watchedJobs === 0, 'watches to end');
@@ -222,7 +225,7 @@ describe('jobUpdated over real SSE', () => {
 
     // A change reaches all three from the one poller.
     s.la.clock.advance(3_600_000);
-    await Promise.all(subscriptions.map((sub) => sub.done));
+    await within(Promise.all(subscriptions.map((sub) => sub.done)), 'every subscription to end');
     expect(subscriptions.map((sub) => sub.ended)).toEqual(['complete', 'complete', 'complete']);
     const finals = subscriptions.map((sub) => sub.statuses().at(-1));
     expect(new Set(finals).size).toBe(1);
@@ -292,7 +295,7 @@ describe('jobUpdated over real SSE', () => {
     await until(() => first.results.length === 1 && second.results.length === 1, 'two streams');
 
     const third = await openRawStream(url, key);
-    await third.done;
+    await within(third.done, 'the subscription to end');
     expect(third.results[0]?.errors?.[0]?.extensions).toMatchObject({
       code: 'TOO_MANY_SUBSCRIPTIONS',
       retryable: true,
@@ -398,7 +401,7 @@ describe('jobUpdated over real SSE', () => {
 
     // Both finish: one event each, then the stream completes.
     s.la.clock.advance(3_600_000);
-    await client.done;
+    await within(client.done, 'the subscription to end');
     expect(client.ended).toBe('complete');
     expect(client.results).toHaveLength(5);
     await until(() => s.app.live.stats().watchedJobs === 0, 'watches to end');
@@ -422,7 +425,7 @@ describe('jobUpdated over real SSE', () => {
     const stream = await openRawStream(`${server.url}/graphql`, runningJob(s.la));
     await until(() => stream.results.length === 1, 'the first answer');
     s.app.startDraining();
-    await stream.done;
+    await within(stream.done, 'the subscription to end');
     expect(stream.ended).toBeInstanceOf(Error);
     expect(stream.events.map((e) => e.event)).toEqual(['next']);
     await until(() => s.app.live.stats().subscriptions === 0, 'the subscription to go');

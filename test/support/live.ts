@@ -26,6 +26,22 @@ export async function until(check: () => boolean, what: string, timeoutMs = 15_0
   }
 }
 
+/**
+ * Waits for `promise` (a subscription's `done`, several of them) at most `timeoutMs`, then fails
+ * naming `what`: far below the test's own timeout, so a stream that never ends says so.
+ */
+export async function within<T>(promise: Promise<T>, what: string, timeoutMs = 15_000): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`timed out waiting for ${what}`)), timeoutMs);
+  });
+  try {
+    return await Promise.race([promise, deadline]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
 interface JobUpdatedResult {
   jobUpdated: {
     appId: string;

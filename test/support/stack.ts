@@ -139,6 +139,8 @@ export interface GatewayOptions {
    * per read method or to change one answer the local Amplify cannot give.
    */
   wrap?: (upstream: AmplifyUpstream) => AmplifyUpstream;
+  /** The gateway's clock (each request's "now", the cache's TTLs): move it instead of waiting. */
+  clock?: () => number;
 }
 
 let requestCounter = 0;
@@ -175,6 +177,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     observability,
     ...(options.identify ? { identify: options.identify } : {}),
     ...(options.onCacheEvent ? { onCacheEvent: options.onCacheEvent } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   let server: Promise<RunningServer> | null = null;
 
@@ -232,10 +235,15 @@ export interface StackOptions {
   /** The first gateway's caller identification and cache listener. */
   identify?: IdentifyCaller;
   onCacheEvent?: CacheEventListener;
+  /** The first gateway's clock. */
+  clock?: () => number;
 }
 
 /** What else a gateway of a stack may be given besides its environment. */
-export type StackGatewayOptions = Pick<GatewayOptions, 'identify' | 'onCacheEvent' | 'wrap'>;
+export type StackGatewayOptions = Pick<
+  GatewayOptions,
+  'identify' | 'onCacheEvent' | 'wrap' | 'clock'
+>;
 
 export interface Stack extends Gateway {
   la: LocalAmplify;
@@ -267,6 +275,7 @@ export async function startStack(options: StackOptions = {}): Promise<Stack> {
   const first = await gateway(options.env, {
     ...(options.identify ? { identify: options.identify } : {}),
     ...(options.onCacheEvent ? { onCacheEvent: options.onCacheEvent } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   let releases: Stack['releases'] = null;
   if (options.releases !== undefined) {
