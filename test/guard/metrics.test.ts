@@ -7,17 +7,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/http/server.js';
 import { createMetrics, MAX_OPERATION_NAMES } from '../../src/observability/metrics.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
-import { IN_CI } from '../ship/tools.js';
+import { promtoolTestsRun } from '../ship/tools.js';
 import { metricValue } from '../support/metrics.js';
 import { type Stack, startStack } from '../support/stack.js';
 import { jobsFromDistinctBranches } from '../support/world.js';
 
-const hasPromtool = spawnSync('promtool', ['--version'], { stdio: 'ignore' }).status === 0;
-if (!hasPromtool && !IN_CI) {
-  console.warn(
-    `\n${'!'.repeat(78)}\n!! SKIPPING the promtool check: promtool is not installed. It runs in CI (CI=true),\n!! where scripts/ci/install-test-tools.sh installs it: apt-get install -y prometheus\n${'!'.repeat(78)}\n`,
-  );
-}
+const runPromtool = promtoolTestsRun();
 
 const METRICS_TOKEN = 'metrics-token-0123456789abcdef';
 
@@ -49,7 +44,7 @@ describe('Prometheus metrics', () => {
     };
   }
 
-  it.skipIf(!hasPromtool && !IN_CI)(
+  it.skipIf(!runPromtool)(
     'exposes metrics that pass promtool check metrics, after traffic of every kind',
     async () => {
       const [a, b] = jobs as [JobKey, JobKey];

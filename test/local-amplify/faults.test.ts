@@ -143,24 +143,27 @@ describe('fault kinds and the SDK retry policy', () => {
     expect(error.name).toBe('TimeoutError');
     expect(Date.now() - started).toBeGreaterThanOrEqual(190);
     // The server counts the hung request as in flight until the client gives up.
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 500 && la.stats.inFlight > 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     expect(la.stats.inFlight).toBe(0);
     expect(la.stats.lastRequests(1)[0]).toEqual(
       expect.objectContaining({ status: 0, fault: 'hang' }),
     );
   });
 
-  it('still closes promptly while a request hangs', async () => {
+  it('closes while a request hangs, cutting it instead of waiting for it', async () => {
     const other = await startFrozen({ faults: [{ kind: 'hang' }] });
     const pending = fetch(`${other.url}/apps`).then(
       () => 'answered',
       () => 'connection closed',
     );
-    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 500 && other.stats.inFlight === 0; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+    }
     expect(other.stats.inFlight).toBe(1);
-    const started = Date.now();
+    // The request would hang for ever: close() resolving at all means it cut the connection.
     await other.close();
-    expect(Date.now() - started).toBeLessThan(1_000);
     expect(await pending).toBe('connection closed');
   });
 });

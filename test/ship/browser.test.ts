@@ -5,10 +5,11 @@
  */
 import { mkdirSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { type Browser, chromium, type Locator, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { fileExists, freePort, type Running, start, toolAvailable, waitFor } from './tools.js';
+import { fileExists, type Running, start, toolAvailable, waitFor } from './tools.js';
 
 const root = join(import.meta.dirname, '..', '..');
 const CHROMIUM = '/usr/bin/chromium';
@@ -70,12 +71,12 @@ async function textOf(locator: Locator): Promise<string> {
 
 /** A page on its own origin (another 127.0.0.1 port), from which scripts call the gateway. */
 async function startOriginServer(): Promise<{ origin: string; server: Server }> {
-  const port = await freePort();
   const server = createServer((_req, res) => {
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
     res.end('<!doctype html><title>Another origin</title><h1>A page on another origin</h1>');
   });
-  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
   return { origin: `http://127.0.0.1:${port}`, server };
 }
 

@@ -25,10 +25,11 @@ import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/in
 import {
   commandWorks,
   descendants,
-  freePort,
+  listeningUrl,
   type Running,
   start,
   toolAvailable,
+  unusedPort,
   waitFor,
 } from './tools.js';
 
@@ -110,12 +111,14 @@ describe.skipIf(!runTests)('the container image', () => {
     return proc;
   }
 
-  function appEnv(port: number, amplifyUrl: string): Record<string, string> {
+  /** The gateway on a port of its own choosing (PORT=0), read back from its listening line. */
+  function appEnv(amplifyUrl: string): Record<string, string> {
     return {
-      PORT: String(port),
+      PORT: '0',
       // Under chroot isolation the container shares the host's network: stay on loopback.
       HOST: '127.0.0.1',
-      LOG_LEVEL: 'warn',
+      // The listening line (info) says which port it got.
+      LOG_LEVEL: 'info',
       AWS_REGION: 'us-east-1',
       AWS_ACCESS_KEY_ID: 'AKIDSHIPTEST',
       AWS_SECRET_ACCESS_KEY: 'ship-test-secret-not-real',
@@ -280,10 +283,16 @@ describe.skipIf(!runTests)('the container image', () => {
   });
 
   it('serves health, readiness and a real job from the local Amplify, and its HEALTHCHECK passes', async () => {
-    const port = await freePort();
-    const env = appEnv(port, la!.url);
-    const app = runImage(env, config.Cmd ?? []);
-    const base = `http://127.0.0.1:${port}`;
+    const app = runImage(appEnv(la!.url), config.Cmd ?? []);
+    const base = await waitFor(
+      'the container to listen',
+      async () => {
+        if (app.child.exitCode !== null) throw new Error(`exited:\n${app.output()}`);
+        return listeningUrl(app.output());
+      },
+      { timeoutMs: 30_000, intervalMs: 100 },
+    );
+    const port = new URL(base).port;
     const health = await waitFor(
       `/health of the container (output: ${app.output()})`,
       async () => {
@@ -340,20 +349,21 @@ describe.skipIf(!runTests)('the container image', () => {
 
     // The image's own HEALTHCHECK command, run inside a container of the image.
     const check = (config.Healthcheck?.Test ?? []).slice(1);
-    const healthy = runImage({ PORT: String(port) }, check);
+    const healthy = runImage({ PORT: port }, check);
     expect(await healthy.exited).toBe(0);
-    const unhealthy = runImage({ PORT: String(await freePort()) }, check);
+    const unhealthy = runImage({ PORT: String(await unusedPort()) }, check);
     expect(await unhealthy.exited).not.toBe(0);
   }, 120_000);
 
   it('drains and exits with code 0 when node gets SIGTERM', async () => {
-    const port = await freePort();
-    const app = runImage(appEnv(port, la!.url), config.Cmd ?? []);
-    await waitFor(
-      '/health',
-      async () => ((await fetch(`http://127.0.0.1:${port}/health`)).ok ? true : undefined),
-      { timeoutMs: 30_000 },
-    );
+    const app = runImage(appEnv(la!.url), config.Cmd ?? []);
+    const base = await waitFor('the container to listen', async () => listeningUrl(app.output()), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+    });
+    await waitFor('/health', async () => ((await fetch(`${base}/health`)).ok ? true : undefined), {
+      timeoutMs: 30_000,
+    });
     const node = descendants(app.child.pid!).find(
       (p) => p.command.startsWith('/usr/local/bin/node') || p.command.startsWith('node '),
     );
@@ -367,9 +377,8 @@ describe.skipIf(!runTests)('the container image', () => {
   }, 60_000);
 
   it('refuses to start without access control, and says so in one line', async () => {
-    const port = await freePort();
     const app = runImage(
-      { PORT: String(port), HOST: '127.0.0.1', AWS_REGION: 'us-east-1' },
+      { PORT: '0', HOST: '127.0.0.1', AWS_REGION: 'us-east-1' },
       config.Cmd ?? [],
     );
     const code = await Promise.race([
@@ -384,8 +393,7 @@ describe.skipIf(!runTests)('the container image', () => {
   }, 60_000);
 
   it('refuses to start without an AWS Region, and says so', async () => {
-    const port = await freePort();
-    const app = runImage({ PORT: String(port), HOST: '127.0.0.1', API_KEYS }, config.Cmd ?? []);
+    const app = runImage({ PORT: '0', HOST: '127.0.0.1', API_KEYS }, config.Cmd ?? []);
     const code = await Promise.race([
       app.exited,
       new Promise<string>((r) => setTimeout(() => r('still running after 20 s'), 20_000)),

@@ -1,5 +1,5 @@
 /**
- * Shared by the ship tests: external tools (buildah, Chromium), free ports, bounded waits, and
+ * Shared by the ship tests: external tools (buildah, Chromium), ports, bounded waits, and
  * child processes that are always stopped.
  */
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
@@ -12,14 +12,19 @@ export const IN_CI = process.env.CI === 'true' || process.env.CI === '1';
  * Whether the ship tests that need `tool` should run. Under CI they always run (and fail when the
  * tool is missing, since .ci/run installs it); locally a missing tool skips them, loudly.
  */
-export function toolAvailable(tool: string, probe: () => boolean): boolean {
+export function toolAvailable(tool: string, probe: () => boolean, aptPackage = tool): boolean {
   const present = probe();
   if (!present && !IN_CI) {
     console.warn(
-      `\n${'!'.repeat(78)}\n!! SKIPPING ${tool} tests: ${tool} is not installed. They run in CI (CI=true),\n!! where .ci/run installs it: apt-get install -y --no-install-recommends ${tool}\n${'!'.repeat(78)}\n`,
+      `\n${'!'.repeat(78)}\n!! SKIPPING ${tool} tests: ${tool} is not installed. They run in CI (CI=true),\n!! where .ci/run installs it: apt-get install -y --no-install-recommends ${aptPackage}\n${'!'.repeat(78)}\n`,
     );
   }
   return present || IN_CI;
+}
+
+/** Whether the promtool checks should run here (Debian's `prometheus` package has promtool). */
+export function promtoolTestsRun(): boolean {
+  return toolAvailable('promtool', () => commandWorks('promtool', ['--version']), 'prometheus');
 }
 
 export function commandWorks(command: string, args: string[]): boolean {
@@ -31,8 +36,12 @@ export function fileExists(path: string): boolean {
   return existsSync(path);
 }
 
-/** A TCP port that was free a moment ago on 127.0.0.1. */
-export async function freePort(): Promise<number> {
+/**
+ * A TCP port of 127.0.0.1 nothing listened on a moment ago: for a connection that must be refused.
+ * Never bind it (another process may take it between this call and the bind): servers listen on
+ * port 0 and say which port they got (see {@link listeningUrl}).
+ */
+export async function unusedPort(): Promise<number> {
   return await new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);
@@ -44,6 +53,11 @@ export async function freePort(): Promise<number> {
       });
     });
   });
+}
+
+/** The base URL (`http://127.0.0.1:<port>`) a gateway logged once listening, e.g. on PORT=0. */
+export function listeningUrl(output: string): string | undefined {
+  return /"url":"(http:\/\/[^"]+)\/graphql"/.exec(output)?.[1];
 }
 
 /** Polls `check` every `intervalMs` until it returns a value, at most `timeoutMs` in all. */

@@ -8,7 +8,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { commandWorks, freePort, toolAvailable } from '../ship/tools.js';
+import { commandWorks, toolAvailable, unusedPort } from '../ship/tools.js';
 
 /** Whether the Redis tests should run here (see the module comment). */
 export function redisTestsRun(): boolean {
@@ -72,10 +72,27 @@ function stop(child: ChildProcess | null, signal: NodeJS.Signals): Promise<void>
   });
 }
 
+/**
+ * redis-server cannot listen on port 0 (that turns TCP off), so it gets a port nothing listened on
+ * a moment ago; if another process took that port meanwhile, it tries another (a few times).
+ */
+async function launchOnSomePort(dir: string): Promise<{ port: number; child: ChildProcess }> {
+  for (let attempt = 1; ; attempt += 1) {
+    const port = await unusedPort();
+    try {
+      return { port, child: await launch(port, dir) };
+    } catch (error) {
+      const taken = error instanceof Error && /Address already in use/i.test(error.message);
+      if (!taken || attempt === 5) throw error;
+    }
+  }
+}
+
 export async function startRedis(): Promise<TestRedis> {
   const dir = mkdtempSync(join(tmpdir(), 'gw-redis-'));
-  const port = await freePort();
-  let child: ChildProcess | null = await launch(port, dir);
+  const launched = await launchOnSomePort(dir);
+  const { port } = launched;
+  let child: ChildProcess | null = launched.child;
   return {
     url: `redis://127.0.0.1:${port}`,
     port,

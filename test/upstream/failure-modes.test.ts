@@ -1,14 +1,16 @@
 /**
  * Every way an Amplify call can fail below or around HTTP gets its own code, a `retryable` flag
  * that is true only where retrying can help, and a message naming the cause. Each mode is produced
- * for real: a closed port, a `.invalid` host name, a TLS server with an untrusted certificate, a
- * stand-in that stalls, cuts its body short or answers statuses Amplify never sends. The local
- * Amplify's own faults (reset, hang, malformed, 5xx) are in test/gateway/errors.test.ts.
+ * for real: a closed port, a `.invalid` host name (the resolver's answer fixed), a TLS server with
+ * an untrusted certificate, a stand-in that stalls, cuts its body short or answers statuses Amplify
+ * never sends. The local Amplify's own faults (reset, hang, malformed, 5xx) are in
+ * test/gateway/errors.test.ts.
  */
 
+import dns from 'node:dns';
 import type { AddressInfo } from 'node:net';
 import { createServer, type Socket } from 'node:net';
-import { afterAll, afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
 import type { GatewayError } from '../../src/errors.js';
 import { toGatewayError } from '../../src/upstream/errors.js';
 import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
@@ -63,18 +65,49 @@ describe('failures below HTTP', () => {
     expect(error.upstream).toMatchObject({ errorName: 'ECONNREFUSED', attempts: 2 });
   });
 
-  it('names a host name that does not resolve, not retryable unless the failure is temporary', async () => {
-    // `.invalid` never resolves (RFC 2606); a resolver that cannot be reached says EAI_AGAIN.
-    const upstream = upstreamAt('http://amplify.gateway-test.invalid');
-    closers.push(() => upstream.destroy());
+  // What the machine's resolver says about a name that does not exist varies (ENOTFOUND, or
+  // EAI_AGAIN without a reachable DNS server), so the resolver is told what to answer for this one
+  // host name; everything else (the SDK, the agent, the socket's own lookup call) is real.
+  it.each([
+    ['ENOTFOUND', 'a name that does not exist', false, /does not resolve \(ENOTFOUND\)/],
+    [
+      'EAI_AGAIN',
+      'a resolver failing for now',
+      true,
+      /could not be resolved for now \(EAI_AGAIN\)/,
+    ],
+  ] as const)(
+    'names %s (%s) as a DNS failure, retryable: %s',
+    async (code, _what, retryable, message) => {
+      const host = 'amplify.gateway-test.invalid';
+      const realLookup = dns.lookup;
+      const lookup = vi.spyOn(dns, 'lookup').mockImplementation(((
+        hostname: string,
+        options: unknown,
+        callback: (error: NodeJS.ErrnoException | null, ...rest: unknown[]) => void,
+      ) => {
+        if (hostname !== host) {
+          return (realLookup as (...args: unknown[]) => void)(hostname, options, callback);
+        }
+        const error: NodeJS.ErrnoException = Object.assign(
+          new Error(`getaddrinfo ${code} ${hostname}`),
+          { code, syscall: 'getaddrinfo', hostname },
+        );
+        process.nextTick(() => callback(error));
+      }) as unknown as typeof dns.lookup);
+      closers.push(() => lookup.mockRestore());
+      const upstream = upstreamAt(`http://${host}`);
+      closers.push(() => upstream.destroy());
 
-    const error = await failure(upstream.getJob(KEY));
-    expect(error.code).toBe('UPSTREAM_DNS_FAILURE');
-    expect(['ENOTFOUND', 'EAI_AGAIN']).toContain(error.upstream?.errorName);
-    expect(error.retryable).toBe(error.upstream?.errorName === 'EAI_AGAIN');
-    expect(error.message).toMatch(/name of Amplify's endpoint/);
-    expect(error.message).not.toContain('gateway-test.invalid');
-  });
+      const error = await failure(upstream.getJob(KEY));
+      expect(lookup).toHaveBeenCalled();
+      expect(error.code).toBe('UPSTREAM_DNS_FAILURE');
+      expect(error.upstream?.errorName).toBe(code);
+      expect(error.retryable).toBe(retryable);
+      expect(error.message).toMatch(message);
+      expect(error.message).not.toContain('gateway-test.invalid');
+    },
+  );
 
   it('names a TLS handshake with an untrusted certificate, not retryable', async () => {
     const standIn = await startStandIn(() => ({ json: {} }), { tls: true });
