@@ -91,7 +91,7 @@ export const origins = z.string().transform((text, ctx) => {
     if (origin !== '*' && (!URL.canParse(origin) || new URL(origin).origin !== origin)) {
       ctx.addIssue({
         code: 'custom',
-        message: `entries must be origins like https://app.example.com (got "${origin}")`,
+        message: `entries must be origins like https://app.example.com (got "${shownUrl(origin)}")`,
       });
     }
   }

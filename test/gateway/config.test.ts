@@ -131,10 +131,12 @@ describe('configuration', () => {
         JWT_ISSUER: 'i',
         JWT_AUDIENCE: 'a',
         OTEL_EXPORTER_OTLP_ENDPOINT: 'ftp://user:hunter2@collector:4318/?api_key=abc123#frag',
+        CORS_ORIGINS: 'https://user:hunter2@app.example.com',
       },
     );
     const problems = loaded.ok ? [] : loaded.problems;
     expect(problems).toEqual([
+      'CORS_ORIGINS entries must be origins like https://app.example.com (got "https://…@app.example.com")',
       'JWT_JWKS_URL must be a URL (got "https://…@idp example.com/jwks…")',
       'OTEL_EXPORTER_OTLP_ENDPOINT must be an http or https URL (got "ftp://…@collector:4318/…")',
     ]);
