@@ -42,7 +42,8 @@ export interface StartJobRequest {
 export interface AmplifyControl {
   /**
    * One StartJob; resolves with the new job (PENDING, no steps yet). Rejects with QUOTA_EXCEEDED
-   * (concurrent-jobs quota), UPSTREAM_OUTCOME_UNKNOWN (5xx, timeout, reset: it may have started),
+   * (concurrent-jobs quota), UPSTREAM_OUTCOME_UNKNOWN (5xx, timeout, reset, a 2xx that cannot be
+   * read: it may have started),
    * NOT_FOUND, BAD_USER_INPUT, UPSTREAM_UNAUTHORIZED.
    */
   startJob(request: StartJobRequest): Promise<JobRecord>;

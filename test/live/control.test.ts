@@ -171,6 +171,22 @@ describe('control mutations', () => {
     expect(stack.la.stats.calls('GetJob')).toBe(getJobs + 2);
   });
 
+  it('answers UPSTREAM_OUTCOME_UNKNOWN when Amplify accepts StartJob with a body it cannot read', async () => {
+    stack = await startStack({ env: { CONTROL_MUTATIONS: 'true', UPSTREAM_MAX_ATTEMPTS: '3' } });
+    const branch = branchOf(stack);
+    // A 200 whose body is an HTML page: Amplify accepted the job, but the answer says nothing.
+    stack.la.faults.add({ kind: 'malformed', operations: 'StartJob', count: 1 });
+    const body = await stack.graphql(START, { ...branch, jobType: 'RELEASE' });
+    expect(body.data).toBeNull();
+    expect(body.errors?.[0]?.extensions).toMatchObject({
+      code: 'UPSTREAM_OUTCOME_UNKNOWN',
+      retryable: false,
+      upstream: { httpStatus: 200, attempts: 1 },
+    });
+    expect(body.errors?.[0]?.message).toContain('may have started');
+    expect(stack.la.stats.calls('StartJob')).toBe(1);
+  });
+
   it('answers QUOTA_EXCEEDED at once when the concurrent-jobs quota is used up', async () => {
     stack = await startStack({
       env: { CONTROL_MUTATIONS: 'true', UPSTREAM_MAX_ATTEMPTS: '3' },
