@@ -67,9 +67,9 @@ export interface LiveStats {
 export interface LiveJobs {
   /**
    * Subscribes `client` to a job: the stream yields the job at once, then the job each time its
-   * status or steps change, and ends after a terminal status (or with a GatewayError item when
-   * the job disappears). Rejects with BAD_USER_INPUT, TOO_MANY_SUBSCRIPTIONS or the first read's
-   * error (NOT_FOUND, UPSTREAM_*).
+   * status or steps change, and ends after a terminal status (or with a GatewayError item, whose
+   * `details.job` is the key, when the job disappears). Rejects with BAD_USER_INPUT,
+   * TOO_MANY_SUBSCRIPTIONS or the first read's error (NOT_FOUND, UPSTREAM_*).
    */
   subscribe(key: JobKey, client: string): Promise<JobStream>;
   /**
@@ -292,9 +292,10 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
     } catch (error) {
       options.onActivity?.('poll_failed');
       if (error instanceof GatewayError && error.code === ErrorCode.NOT_FOUND) {
-        // The job was deleted: tell its subscribers and end their streams.
+        // The job was deleted: tell its subscribers (saying which job) and end their streams.
+        const aboutJob = error.withDetails({ job: { ...watch.key } });
         for (const subscriber of watch.subscribers) {
-          subscriber.stream.push(error);
+          subscriber.stream.push(aboutJob);
           subscriber.stream.end();
         }
         return;

@@ -185,7 +185,10 @@ describe('jobUpdated over real SSE', () => {
     await stream.done;
     expect(stream.ended).toBe('complete');
     expect(stream.results).toHaveLength(1);
-    expect(stream.results[0]?.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(stream.results[0]?.errors?.[0]?.extensions).toMatchObject({
+      code: 'NOT_FOUND',
+      job: { appId: key.appId, branchName: key.branchName, jobId: '99999' },
+    });
     expect(stack.la.stats.calls('GetJob')).toBe(before + 1);
 
     const bad = await openRawStream(`${server.url}/graphql`, { ...key, appId: 'NOT-AN-APP' });
@@ -391,9 +394,10 @@ describe('jobUpdated over real SSE', () => {
         .map((j) => j.jobId)
         .sort(),
     );
-    expect(
-      client.results.filter((r) => r.errors?.[0]?.extensions?.code === 'NOT_FOUND'),
-    ).toHaveLength(1);
+    // The error event says which of the jobs it is about.
+    const notFound = client.results.filter((r) => r.errors?.[0]?.extensions?.code === 'NOT_FOUND');
+    expect(notFound).toHaveLength(1);
+    expect(notFound[0]?.errors?.[0]?.extensions?.job).toEqual(missing);
     expect(s.app.live.stats()).toMatchObject({ subscriptions: 2, watchedJobs: 2 });
 
     // Both finish: one event each, then the stream completes.
@@ -413,6 +417,44 @@ describe('jobUpdated over real SSE', () => {
     const malformed = await (await open([{ ...running[0]!, appId: 'Nope' }])).text();
     expect(malformed).toContain('jobs[0]: appId');
     expect(s.la.stats.calls('GetJob')).toBe(calls);
+  });
+
+  it('says in extensions.job which job an error event of jobsUpdated is about', async () => {
+    stack = await startStack({ env: FAST });
+    const s = stack;
+    const server = await s.listen();
+    const quirks = s.la.world.quirkApp().appId;
+    const [kept, vanishing] = s.la.world
+      .listJobKeys({ status: 'RUNNING' })
+      .filter((j) => j.appId !== quirks)
+      .map(({ appId, branchName, jobId }) => ({ appId, branchName, jobId }));
+    if (kept === undefined || vanishing === undefined) throw new Error('two RUNNING jobs needed');
+    const query = `subscription($jobs: [JobKeyInput!]!) { jobsUpdated(jobs: $jobs) { jobId } }`;
+    const client = subscribeWithClient(
+      `${server.url}/graphql`,
+      { appId: '', branchName: '', jobId: '' },
+      {},
+      query,
+      { jobs: [kept, vanishing] },
+    );
+    open.push(client);
+    await until(() => client.results.length === 2, 'both jobs');
+    // One job disappears while followed: its next poll answers NOT_FOUND.
+    s.la.faults.add({
+      kind: 'status',
+      operations: 'GetJob',
+      statusCode: 404,
+      body: 'json',
+      errorType: 'NotFoundException',
+      labels: { appId: vanishing.appId, branchName: vanishing.branchName, jobId: vanishing.jobId },
+    });
+    await until(() => client.results.some((r) => r.errors !== undefined), 'the error event');
+    const error = client.results.find((r) => r.errors !== undefined)?.errors?.[0];
+    expect(error?.extensions).toMatchObject({ code: 'NOT_FOUND', job: vanishing });
+    expect(error?.path).toEqual(['jobsUpdated']);
+    // The other job is still followed.
+    expect(client.ended).toBeNull();
+    await until(() => s.app.live.stats().watchedJobs === 1, 'the vanished job to be dropped');
   });
 
   it('ends every stream without complete when the gateway starts draining, so clients reconnect', async () => {
