@@ -13,6 +13,7 @@
  * one job across replicas cost about one call. Concurrent misses inside one process share one
  * fill. When Redis is unavailable the cache is simply per process.
  */
+import { hash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
@@ -103,6 +104,13 @@ const MAX_LOOK_MS = 50;
 
 function isNotFound(error: unknown): error is GatewayError {
   return error instanceof GatewayError && error.code === ErrorCode.NOT_FOUND;
+}
+
+/** Where a log lives: its URL without the query (which holds a presigned URL's signature). */
+function logLocation(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const { origin, pathname } = new URL(url);
+  return origin + pathname;
 }
 
 function unwrap<V>(entry: CacheEntry<V>): V {
@@ -293,14 +301,17 @@ export function withCache(
       ttlMs: short,
       format: jobPageFormat,
     },
-    // A log is the job's step, not its URL (presigned on AWS: a new one with every GetJob). Only
+    // A log is the job's step, not its URL: presigned on AWS, a URL is a bearer credential (never
+    // a key in memory or Redis) and a new one with every GetJob. A step without a name is keyed
+    // by the hash of where its log lives (origin and path, without the signature's query). Only
     // a finished step's log is kept: a running step's log grows.
     getStepLog: {
       method: 'getStepLog',
       keyOf: (request) =>
-        request.stepName === null
-          ? `url:${request.url}`
-          : JSON.stringify([jobKeyId(request.job), request.stepName]),
+        JSON.stringify([
+          jobKeyId(request.job),
+          request.stepName ?? `path:${hash('sha256', logLocation(request.url), 'base64url')}`,
+        ]),
       ttlMs: (_log, request) => (request.final ? options.terminalTtlMs : 0),
       format: stepLogFormat,
     },
