@@ -6,7 +6,7 @@
  * socket.
  *
  * This is also where the app is composed: Redis (createSharedStateFor), the upstream wrappers in
- * their order (composeUpstream in src/upstream/compose.ts: SDK client -> circuit breaker ->
+ * their order (composeUpstreams in src/upstream/compose.ts: SDK client -> circuit breaker ->
  * single-flight -> cache), the fast path and Yoga with its HTTP caching plugin.
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';

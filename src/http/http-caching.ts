@@ -16,7 +16,7 @@ import type { Plugin } from 'graphql-yoga';
 import type { ReadLog } from '../loaders/reads.js';
 import type { GatewayContext } from '../schema/context.js';
 import {
-  ANONYMOUS_CALLER,
+  ANONYMOUS_CACHE_KEY,
   entityTag,
   matchesIfNoneMatch,
   notModifiedHeaders,
@@ -84,7 +84,7 @@ export function createHttpCaching(options: HttpCachingOptions): HttpCaching {
         const outcome = byRequest.get(request);
         const immutable =
           outcome?.cleanQuery === true && outcome.reads.immutableOnly && response.status === 200;
-        const caller = serverContext.cacheCaller ?? ANONYMOUS_CALLER;
+        const caller = serverContext.cacheCaller ?? ANONYMOUS_CACHE_KEY;
         if (outcome === undefined && response.headers.has('cache-control')) return;
         response.headers.set(
           'cache-control',

@@ -18,11 +18,10 @@ import { LRUCache } from 'lru-cache';
 import { CSRF_HEADERS } from './browser-access.js';
 
 /**
- * Who is asking, as far as caching is concerned. The edge establishes it before the fast path
- * (today: the router secret is checked first and everyone who passes it sees the same data, so
- * every caller is {@link ANONYMOUS_CALLER}). An authentication step (API keys, JWT) plugs in as
- * {@link IdentifyCaller}: answers are stored and replayed per `principal`, and marked `private`
- * in Cache-Control when `authenticated`.
+ * Who is asking, as far as caching is concerned. The edge establishes it after the credentials
+ * (auth.ts; `cacheKeyOf` in app.ts: the caller's principal and scopes), before the fast path:
+ * answers are stored and replayed per `principal`, and marked `private` in Cache-Control when
+ * `authenticated`.
  */
 export interface CallerKey {
   /** A stable, non-secret name for whose view of the data this is, e.g. `key:ci-dashboard`. */
@@ -37,7 +36,8 @@ export interface CallerKey {
  */
 export type IdentifyCaller = (req: IncomingMessage) => CallerKey | null | Promise<CallerKey | null>;
 
-export const ANONYMOUS_CALLER: CallerKey = Object.freeze({
+/** The caches' key for a request whose caller nobody identified (no credentials at all). */
+export const ANONYMOUS_CACHE_KEY: CallerKey = Object.freeze({
   principal: 'anonymous',
   authenticated: false,
 });

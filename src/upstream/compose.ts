@@ -65,18 +65,6 @@ export function composeUpstreams(
   return { cached, fresh: singleFlight };
 }
 
-/** {@link composeUpstreams}' cached side, for servers that need no other. */
-export function composeUpstream(
-  config: Config,
-  upstream: AmplifyUpstream,
-  shared: SharedState | null,
-  log: Logger,
-  onEvent?: (event: UpstreamStackEvent) => void,
-  breaker?: UpstreamCircuitBreaker,
-): AmplifyUpstream {
-  return composeUpstreams(config, upstream, shared, log, onEvent, breaker).cached;
-}
-
 /**
  * Redis for what replicas share (the cache, and the live pollers' claims and fan-out), when
  * REDIS_URL is set; else `null`.
