@@ -33,7 +33,7 @@ const sdk = createSdkUpstream({
   onWireProblem: () => {},
 });
 // Memory only, as the gateway runs in W1 and W2 (no REDIS_URL).
-const upstream = composeUpstreams(config, sdk, null, log).cached;
+const upstream = composeUpstreams(config, sdk, { shared: null, log }).cached;
 const deps = {
   upstream,
   maxConcurrency: config.upstream.maxConcurrency,

@@ -85,6 +85,11 @@ export interface GatewayAppOptions {
    */
   observability?: Pick<Observability, 'metrics' | 'tracing'>;
   /**
+   * Now, in epoch ms: how long answers holding presigned URLs may be cached, and "now" for
+   * durations still counting. Default Date.now; tests move it to reach a URL's expiry.
+   */
+  clock?: () => number;
+  /**
    * How live-status replicas share poll claims and fan out changes. Default: through Redis when
    * REDIS_URL is set, else in memory (one process). The app owns it: `close()` closes it.
    */
@@ -195,14 +200,14 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     onShortCircuit: (reason) => metrics.shortCircuited(reason),
   });
   const shared = createSharedStateFor(config, log, onCacheEvent);
-  const { cached: upstream, fresh } = composeUpstreams(
-    config,
-    options.upstream,
+  const { clock } = options;
+  const { cached: upstream, fresh } = composeUpstreams(config, options.upstream, {
     shared,
     log,
-    onCacheEvent,
+    onEvent: onCacheEvent,
     breaker,
-  );
+    clock,
+  });
   const liveLog = log.child({ component: 'live' });
   const onListenerError = (error: unknown) => liveLog.error({ err: error }, 'live listener failed');
   const coordination =
@@ -235,7 +240,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   const readiness = createReadiness(upstream, config.readinessProbe, () => breaker.state);
   const authenticator = createAuthenticator(config, log);
   const responseCache =
-    config.responseCache === null ? null : createResponseCache(config.responseCache);
+    config.responseCache === null ? null : createResponseCache({ ...config.responseCache, clock });
   const identify = options.identify;
   if (config.cursorSecret === null) {
     log.info(
@@ -251,6 +256,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       cursors: new CursorCodec(config.cursorSecret),
       live,
       controlMutations: config.controlMutations,
+      clock,
     },
     log,
     renderGraphiQL: options.renderGraphiQL,
@@ -260,6 +266,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       maxAgeS: config.cacheControlMaxAgeS,
       responseCache,
       onEvent: onCacheEvent,
+      clock,
     }),
     metrics,
     tracing: options.observability?.tracing ?? null,

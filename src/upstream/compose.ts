@@ -40,6 +40,19 @@ export interface UpstreamStack {
   fresh: AmplifyUpstream;
 }
 
+/** What the upstream stack is built with besides the config and the SDK client. */
+export interface UpstreamStackOptions {
+  /** Redis shared by replicas (createSharedStateFor), or `null`: memory only. */
+  shared: SharedState | null;
+  log: Logger;
+  /** Told about cache hits and misses. */
+  onEvent?: ((event: UpstreamStackEvent) => void) | undefined;
+  /** The circuit breaker and throttle pause in front of Amplify; none when absent. */
+  breaker?: UpstreamCircuitBreaker | undefined;
+  /** Now, in epoch ms, for the expiry of presigned URLs the cache holds; default Date.now. */
+  clock?: (() => number) | undefined;
+}
+
 /**
  * The Amplify calls of the app, innermost first: the SDK client (`upstream`), the circuit
  * breaker (when given), single-flight, then the cache (memory, and Redis when `shared`); no cache
@@ -48,19 +61,18 @@ export interface UpstreamStack {
 export function composeUpstreams(
   config: Config,
   upstream: AmplifyUpstream,
-  shared: SharedState | null,
-  log: Logger,
-  onEvent?: (event: UpstreamStackEvent) => void,
-  breaker?: UpstreamCircuitBreaker,
+  options: UpstreamStackOptions,
 ): UpstreamStack {
+  const { breaker } = options;
   const singleFlight = withSingleFlight(breaker === undefined ? upstream : breaker.wrap(upstream));
   if (config.cache === null) return { cached: singleFlight, fresh: singleFlight };
   const cached = withCache(singleFlight, {
     ...config.cache,
-    shared,
+    shared: options.shared,
     leaseMs: leaseMs(config),
-    log,
-    onEvent,
+    log: options.log,
+    onEvent: options.onEvent,
+    clock: options.clock,
   });
   return { cached, fresh: singleFlight };
 }

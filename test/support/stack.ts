@@ -139,6 +139,8 @@ export interface GatewayOptions {
    * per read method or to change one answer the local Amplify cannot give.
    */
   wrap?: (upstream: AmplifyUpstream) => AmplifyUpstream;
+  /** The gateway's clock (epoch ms), e.g. to reach a presigned URL's expiry; default Date.now. */
+  clock?: () => number;
 }
 
 let requestCounter = 0;
@@ -175,6 +177,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
     observability,
     ...(options.identify ? { identify: options.identify } : {}),
     ...(options.onCacheEvent ? { onCacheEvent: options.onCacheEvent } : {}),
+    ...(options.clock ? { clock: options.clock } : {}),
   });
   let server: Promise<RunningServer> | null = null;
 
@@ -235,7 +238,10 @@ export interface StackOptions {
 }
 
 /** What else a gateway of a stack may be given besides its environment. */
-export type StackGatewayOptions = Pick<GatewayOptions, 'identify' | 'onCacheEvent' | 'wrap'>;
+export type StackGatewayOptions = Pick<
+  GatewayOptions,
+  'identify' | 'onCacheEvent' | 'wrap' | 'clock'
+>;
 
 export interface Stack extends Gateway {
   la: LocalAmplify;
