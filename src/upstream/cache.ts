@@ -40,13 +40,8 @@ import { jobKeyId } from './keys.js';
 import { earliestExpiry, presignedLifetimeMs } from './presigned.js';
 import { isFinishedJob, type JobKey, type JobRecord } from './shapes.js';
 import type { StepLogRecord, StepLogRequest } from './step-log.js';
-import {
-  type AmplifyReads,
-  type AmplifyUpstream,
-  type ReadMethod,
-  readKey,
-  wrapReads,
-} from './upstream.js';
+import { type AmplifyReads, type AmplifyUpstream, type ReadMethod, readKey } from './upstream.js';
+import { wrapReads } from './wrap.js';
 
 /**
  * One read served by a cache, for metrics: `hit` when no Amplify call was made for it (found in
