@@ -12,13 +12,13 @@
  * request. The event is a hint to read the job now, never the job itself: its status is not
  * trusted for anything.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Claims } from '../live/coordination.js';
 import type { LiveJobs } from '../live/live-jobs.js';
 import { jobKeyProblems } from '../upstream/keys.js';
+import { sameSecret } from './secrets.js';
 
 export const EVENTS_PATH = '/events/amplify';
 export const EVENTS_SECRET_HEADER = 'x-amplify-events-secret';
@@ -55,12 +55,6 @@ export interface AmplifyEventReceiver {
   stats(): { accepted: number; duplicates: number; rejected: number; unauthorized: number };
   /** Waits for the refreshes still running. */
   close(): Promise<void>;
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function reply(res: ServerResponse, status: number, body: Record<string, unknown>): void {

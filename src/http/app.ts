@@ -9,7 +9,7 @@
  * their order (composeUpstreams in src/upstream/compose.ts: SDK client -> circuit breaker ->
  * single-flight -> cache), the fast path and Yoga with its HTTP caching plugin.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -48,6 +48,7 @@ import {
   sendStored,
   TRACE_HEADER,
 } from './response-cache.js';
+import { sameSecret } from './secrets.js';
 import { createSseStreams, type SseStreams } from './sse.js';
 import { loadTrustedDocuments } from './trusted-documents.js';
 import { createGraphQLServer, type GraphQLServer, type ServerContext } from './yoga.js';
@@ -124,14 +125,6 @@ export interface GatewayApp {
    * Redis connections); call after the server closed. The SDK client is the caller's.
    */
   close(): Promise<void>;
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  // Compare equal-length buffers only; the length of the secret itself is not a secret worth
-  // hiding, but comparing contents must not leak how many leading bytes matched.
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function sendJson(
