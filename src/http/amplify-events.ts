@@ -18,6 +18,7 @@ import { z } from 'zod';
 import type { Claims } from '../live/coordination.js';
 import type { LiveJobs } from '../live/live-jobs.js';
 import { jobKeyProblems } from '../upstream/keys.js';
+import { BodyTooLargeError, readBody } from './request-body.js';
 import { sameSecret } from './secrets.js';
 
 export const EVENTS_PATH = '/events/amplify';
@@ -67,24 +68,6 @@ function reply(res: ServerResponse, status: number, body: Record<string, unknown
   res.end(payload);
 }
 
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        resolve(null);
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
-}
-
 export function createAmplifyEventReceiver(
   options: AmplifyEventReceiverOptions,
 ): AmplifyEventReceiver {
@@ -97,8 +80,11 @@ export function createAmplifyEventReceiver(
   const refreshing = new Set<Promise<unknown>>();
 
   async function receive(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req, options.maxBodyBytes);
-    if (body === null) {
+    let body: Buffer;
+    try {
+      body = await readBody(req, options.maxBodyBytes);
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error;
       rejected();
       reply(res, 413, { error: `The event is larger than ${options.maxBodyBytes} bytes.` });
       return;

@@ -38,13 +38,13 @@ import { createAuthenticator } from './auth.js';
 import { DEFAULT_EXAMPLE, type GraphiQLExample, type GraphiQLRenderer } from './graphiql.js';
 import { createHttpCaching } from './http-caching.js';
 import { createReadiness, type Readiness } from './readiness.js';
+import { readBody } from './request-body.js';
 import {
   type CallerKey,
   createResponseCache,
   type IdentifyCaller,
   type ResponseCache,
   type ResponseCacheEvent,
-  readBody,
   sendStored,
   TRACE_HEADER,
 } from './response-cache.js';
