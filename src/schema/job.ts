@@ -1,6 +1,7 @@
+import { isFinishedJob } from '../upstream/shapes.js';
 import { builder } from './builder.js';
 import type { GatewayContext } from './context.js';
-import { durationSeconds, firstFailedStep, isTerminal } from './derived.js';
+import { durationSeconds, firstFailedStep } from './derived.js';
 import { JobSummaryRef } from './job-summary.js';
 import { checkJobKey, jobKeyArgs, toJobKey } from './key-args.js';
 import { AppRef, BranchRef, type JobParent, JobRef } from './refs.js';
@@ -67,7 +68,7 @@ JobRef.implement({
     isTerminal: t.boolean({
       description:
         'The job is over and will not change again: its status is SUCCEED, FAILED or CANCELLED.',
-      resolve: (job) => isTerminal(job.summary.status),
+      resolve: (job) => isFinishedJob(job),
     }),
     failedStep: t.field({
       type: StepRef,

@@ -1,8 +1,13 @@
 import { ErrorCode, GatewayError } from '../errors.js';
-import type { JobKey, ScreenshotRecord, StepRecord } from '../upstream/shapes.js';
+import {
+  isTerminalStatus,
+  type JobKey,
+  type ScreenshotRecord,
+  type StepRecord,
+} from '../upstream/shapes.js';
 import type { StepLogRecord } from '../upstream/step-log.js';
 import { builder } from './builder.js';
-import { durationSeconds, isTerminal, lastLines } from './derived.js';
+import { durationSeconds, lastLines } from './derived.js';
 import { JobStatusEnum } from './enums.js';
 
 /** A step as the schema resolves it: Amplify's step, and the job it belongs to. */
@@ -155,7 +160,7 @@ export const StepRef = builder.objectRef<StepParent>('Step').implement({
           url: step.logUrl,
           job: step.job,
           stepName: step.stepName,
-          final: isTerminal(step.status),
+          final: isTerminalStatus(step.status),
         });
         return toStepLog(record, tailLines);
       },
