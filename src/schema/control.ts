@@ -42,14 +42,14 @@ function allowControl(context: GatewayContext, what: string): void {
 
 builder.mutationType({
   description:
-    'Start and stop Amplify jobs. Off unless the gateway runs with CONTROL_MUTATIONS=true, and then only for callers with the `write` scope (FORBIDDEN otherwise). Never retried automatically.',
+    "Start and stop Amplify jobs, as the Amplify console's redeploy and cancel buttons do. Off unless the gateway's operator has turned them on, and then only for callers whose credentials carry the `write` scope; otherwise FORBIDDEN, and nothing is sent. Each is sent to Amplify once, never retried automatically.",
 });
 
 builder.mutationField('startJob', (t) =>
   t.field({
     type: JobRef,
     description:
-      "Starts a job on a branch (Amplify StartJob) and returns it (PENDING, no steps yet); follow it with `jobUpdated`. Sent exactly once: when Amplify fails or times out the answer is UPSTREAM_OUTCOME_UNKNOWN (the job may have started: look at the branch's jobs before trying again). QUOTA_EXCEEDED when the account's concurrent-jobs quota is used up. Also FORBIDDEN, BAD_USER_INPUT, NOT_FOUND.",
+      "Starts a job on a branch (Amplify StartJob) and returns it (PENDING, no steps yet); follow it with `jobUpdated`. Sent exactly once. Errors: UPSTREAM_OUTCOME_UNKNOWN when Amplify failed, timed out or answered unreadably after receiving it (the job may have started: look at the branch's jobs before trying again); QUOTA_EXCEEDED when the account's concurrent-jobs quota is used up (nothing started); UPSTREAM_UNAVAILABLE or UPSTREAM_THROTTLED (retryable; nothing was sent) while the gateway pauses its calls to Amplify after repeated failures or throttling; FORBIDDEN, BAD_USER_INPUT, NOT_FOUND, UPSTREAM_UNAUTHORIZED.",
     args: {
       ...branchKeyArgs(t.arg),
       jobType: t.arg({ type: StartJobTypeEnum, required: true, description: 'What to start.' }),
@@ -94,7 +94,7 @@ builder.mutationField('stopJob', (t) =>
   t.field({
     type: JobRef,
     description:
-      'Stops a job that has not finished (Amplify StopJob) and returns it, now CANCELLING; it becomes CANCELLED shortly after, and `jobUpdated` subscribers see both. BAD_USER_INPUT when the job has already finished. Also FORBIDDEN, NOT_FOUND, UPSTREAM_*.',
+      'Stops a job that has not finished (Amplify StopJob) and returns it, now CANCELLING; it becomes CANCELLED shortly after, and `jobUpdated` subscribers see both. Safe to repeat. Errors: BAD_USER_INPUT when the job has already finished; FORBIDDEN, NOT_FOUND, and UPSTREAM_* codes (UPSTREAM_UNAVAILABLE or UPSTREAM_THROTTLED, retryable, while the gateway pauses its calls to Amplify).',
     args: jobKeyArgs(t.arg),
     resolve: async (_root, args, context): Promise<JobParent> => {
       allowControl(context, 'stopJob');

@@ -103,7 +103,7 @@ builder.subscriptionField('jobUpdated', (t) =>
   t.field({
     type: JobRef,
     description:
-      'One job, live: sent at once, then again whenever its status or steps change; the subscription completes after a final status (SUCCEED, FAILED, CANCELLED). However many clients watch a job, the gateway reads it from Amplify once per poll interval for the whole cluster, and at once when Amplify pushes an event about it. Errors: BAD_USER_INPUT, NOT_FOUND, TOO_MANY_SUBSCRIPTIONS, UPSTREAM_*.',
+      'One job, live: sent at once, then again whenever its status or steps change; the subscription completes after a final status (SUCCEED, FAILED, CANCELLED). However many clients watch a job, the gateway reads it from Amplify once per poll interval for the whole cluster, and at once when Amplify pushes an event about it. Errors: BAD_USER_INPUT, NOT_FOUND, TOO_MANY_SUBSCRIPTIONS, UPSTREAM_*; an error about the job names it in `extensions.job`.',
     args: jobKeyArgs(t.arg),
     subscribe: (_root, args, context) => {
       const key = toJobKey(args);
