@@ -145,6 +145,26 @@ describe('navigating apps, branches and jobs', () => {
     expect(body.errors).toBeUndefined();
   });
 
+  it("names, in the README's live examples, jobs that are running in the demo world", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const sse = /"variables":\{"a":"(d[a-z0-9]+)","b":"([^"]+)","j":"(\d+)"\}/.exec(readme);
+    const stop = /stopJob\(appId: "(d[a-z0-9]+)", branchName: "([^"]+)", jobId: "(\d+)"\)/.exec(
+      readme,
+    );
+    const board =
+      /"jobs": \[\{"appId": "(d[a-z0-9]+)", "branchName": "([^"]+)", "jobId": "(\d+)"\}/.exec(
+        readme,
+      );
+    for (const example of [sse, stop, board]) {
+      expect(example).not.toBeNull();
+      const [, appId, branchName, jobId] = example!;
+      const status = stack.la.world.getJobWire(appId!, branchName!, jobId!)?.job.summary.status;
+      expect(`${appId}/${branchName}/${jobId}: ${status}`).toBe(
+        `${appId}/${branchName}/${jobId}: RUNNING`,
+      );
+    }
+  });
+
   it('lists every app with all its fields, in one ListApps call', async () => {
     const { apps } = (await wire('/apps?maxResults=100')) as { apps: Wire[] };
     stack.la.stats.reset();
