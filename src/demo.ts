@@ -8,71 +8,12 @@ import { hasAccessControl, loadConfig, loadDemoConfig } from './config.js';
 import { EVENTS_PATH, EVENTS_SECRET_HEADER } from './http/amplify-events.js';
 import { createGatewayApp } from './http/app.js';
 import { BOARD_PATH, createBoard } from './http/board.js';
-import { loadGraphiQLRenderer } from './http/graphiql.js';
+import { demoExample, loadGraphiQLRenderer } from './http/graphiql.js';
 import { closeOnSignals, listen } from './http/server.js';
 import { startLocalAmplify } from './local-amplify/index.js';
 import { createObservability } from './observability/index.js';
 import { createLogger, unknownValueLogger, wireProblemLogger } from './observability/logger.js';
 import { createSdkUpstream } from './upstream/sdk-upstream.js';
-
-const DEMO_QUERY = `# One job of the embedded local Amplify in full, then its apps, their branches and latest jobs.
-# Run it with ▶ (or Ctrl+Enter). Copy any appId, branchName and jobId into app(...), branch(...)
-# or job(...); continue a list with after: its pageInfo.endCursor.
-query Explore($appId: ID!, $branchName: String!, $jobId: ID!) {
-  job(appId: $appId, branchName: $branchName, jobId: $jobId) {
-    appId
-    branchName
-    jobId
-    summary {
-      jobArn
-      status
-      jobType
-      commitId
-      commitMessage
-      commitTime
-      startTime
-      endTime
-    }
-    durationSeconds
-    failedStep { stepName statusReason }
-    steps {
-      stepName
-      status
-      startTime
-      endTime
-      durationSeconds
-      logUrl
-      artifactsUrl
-      statusReason
-      screenshots { name url }
-      log(tailLines: 5) { text truncated bytes }
-    }
-  }
-
-  apps(first: 3) {
-    nodes {
-      appId
-      name
-      branches(first: 3) {
-        nodes {
-          branchName
-          url
-          jobs(first: 3) {
-            nodes {
-              jobId
-              isTerminal
-              durationSeconds
-              summary { status jobType commitMessage startTime }
-            }
-            pageInfo { hasNextPage endCursor }
-          }
-        }
-      }
-    }
-    pageInfo { hasNextPage endCursor }
-  }
-}
-`;
 
 /** The printed curl examples: navigation without ids first, then one job. */
 const EXPLORE_CURL_QUERY =
@@ -143,7 +84,7 @@ async function demo(): Promise<void> {
     config,
     upstream,
     log,
-    example: { query: DEMO_QUERY, variables },
+    example: demoExample(variables),
     renderGraphiQL: await loadGraphiQLRenderer(config),
     observability,
   });

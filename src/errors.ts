@@ -100,6 +100,9 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.UPSTREAM_CONNECTION_REFUSED,
 ]);
 
+/** One caller-safe fact in `extensions`: a number, a string, or a small record of strings. */
+export type ErrorDetail = string | number | Readonly<Record<string, string>>;
+
 export interface UpstreamDetails {
   /**
    * AWS error name (e.g. NotFoundException), the network error code (ECONNRESET, ENOTFOUND,
@@ -123,8 +126,11 @@ export class GatewayError extends Error {
   readonly upstream: UpstreamDetails | null;
   /** Whether retrying the same request later can give another outcome. */
   readonly retryable: boolean;
-  /** More caller-safe facts for `extensions`, e.g. `{ limit: 'upstream_calls', max: 50 }`. */
-  readonly details: Readonly<Record<string, string | number>> | null;
+  /**
+   * More caller-safe facts for `extensions`, e.g. `{ limit: 'upstream_calls', max: 50 }` or
+   * `{ job: { appId, branchName, jobId } }`.
+   */
+  readonly details: Readonly<Record<string, ErrorDetail>> | null;
 
   constructor(
     code: ErrorCode,
@@ -133,7 +139,7 @@ export class GatewayError extends Error {
       cause?: unknown;
       upstream?: UpstreamDetails;
       retryable?: boolean;
-      details?: Record<string, string | number>;
+      details?: Record<string, ErrorDetail>;
     } = {},
   ) {
     super(message, { cause: options.cause });
@@ -141,6 +147,19 @@ export class GatewayError extends Error {
     this.upstream = options.upstream ?? null;
     this.retryable = options.retryable ?? RETRYABLE.has(code);
     this.details = options.details ?? null;
+  }
+
+  /**
+   * The same error (code, message, retryable, upstream details, cause) with more caller-safe facts
+   * in `extensions`, e.g. which job of a subscription it is about.
+   */
+  withDetails(details: Record<string, ErrorDetail>): GatewayError {
+    return new GatewayError(this.code, this.message, {
+      cause: this.cause,
+      ...(this.upstream === null ? {} : { upstream: this.upstream }),
+      retryable: this.retryable,
+      details: { ...this.details, ...details },
+    });
   }
 
   /** What goes into GraphQL `extensions`: stable, documented, free of secrets and host names. */
@@ -160,8 +179,4 @@ export class GatewayError extends Error {
     }
     return extensions;
   }
-}
-
-export function isGatewayError(value: unknown): value is GatewayError {
-  return value instanceof GatewayError;
 }

@@ -1,7 +1,7 @@
 /**
  * Mercurius with JIT: the alternative a user would pick for a fast GraphQL server on Node, serving
  * the gateway's own schema (buildSchema) with the gateway's own per-request context and the same
- * upstream stack (composeUpstream: SDK client, single-flight, cache), so it gives the same answers
+ * upstream stack (composeUpstreams' cached side: SDK client, single-flight, cache), so it gives the same answers
  * at the same cost to Amplify. What differs is the GraphQL server: Fastify + Mercurius (parsed
  * queries cached, resolvers compiled by graphql-jit after the first run) instead of Yoga and the
  * gateway's HTTP edge. One access-log line per request at info, as the gateway writes.
@@ -16,7 +16,7 @@ import { createGatewayContext } from '../../src/schema/context.js';
 import { CursorCodec } from '../../src/schema/cursors.js';
 import { ANONYMOUS_CALLER } from '../../src/schema/identity.js';
 import { buildSchema } from '../../src/schema/index.js';
-import { composeUpstream } from '../../src/upstream/compose.js';
+import { composeUpstreams } from '../../src/upstream/compose.js';
 import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
 
 const loaded = loadConfig();
@@ -33,7 +33,7 @@ const sdk = createSdkUpstream({
   onWireProblem: () => {},
 });
 // Memory only, as the gateway runs in W1 and W2 (no REDIS_URL).
-const upstream = composeUpstream(config, sdk, null, log);
+const upstream = composeUpstreams(config, sdk, { shared: null, log }).cached;
 const deps = {
   upstream,
   maxConcurrency: config.upstream.maxConcurrency,

@@ -12,13 +12,14 @@
  * request. The event is a hint to read the job now, never the job itself: its status is not
  * trusted for anything.
  */
-import { timingSafeEqual } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import type { Claims } from '../live/coordination.js';
 import type { LiveJobs } from '../live/live-jobs.js';
 import { jobKeyProblems } from '../upstream/keys.js';
+import { BodyTooLargeError, readBody } from './request-body.js';
+import { sameSecret } from './secrets.js';
 
 export const EVENTS_PATH = '/events/amplify';
 export const EVENTS_SECRET_HEADER = 'x-amplify-events-secret';
@@ -57,12 +58,6 @@ export interface AmplifyEventReceiver {
   close(): Promise<void>;
 }
 
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 function reply(res: ServerResponse, status: number, body: Record<string, unknown>): void {
   const payload = JSON.stringify(body);
   res.writeHead(status, {
@@ -71,24 +66,6 @@ function reply(res: ServerResponse, status: number, body: Record<string, unknown
     'cache-control': 'no-store',
   });
   res.end(payload);
-}
-
-function readBody(req: IncomingMessage, limit: number): Promise<Buffer | null> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    req.on('data', (chunk: Buffer) => {
-      size += chunk.length;
-      if (size > limit) {
-        resolve(null);
-        req.resume();
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
-  });
 }
 
 export function createAmplifyEventReceiver(
@@ -103,8 +80,11 @@ export function createAmplifyEventReceiver(
   const refreshing = new Set<Promise<unknown>>();
 
   async function receive(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const body = await readBody(req, options.maxBodyBytes);
-    if (body === null) {
+    let body: Buffer;
+    try {
+      body = await readBody(req, options.maxBodyBytes);
+    } catch (error) {
+      if (!(error instanceof BodyTooLargeError)) throw error;
       rejected();
       reply(res, 413, { error: `The event is larger than ${options.maxBodyBytes} bytes.` });
       return;

@@ -6,10 +6,10 @@
  * socket.
  *
  * This is also where the app is composed: Redis (createSharedStateFor), the upstream wrappers in
- * their order (composeUpstream in src/upstream/compose.ts: SDK client -> circuit breaker ->
+ * their order (composeUpstreams in src/upstream/compose.ts: SDK client -> circuit breaker ->
  * single-flight -> cache), the fast path and Yoga with its HTTP caching plugin.
  */
-import { randomUUID, timingSafeEqual } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
@@ -38,16 +38,17 @@ import { createAuthenticator } from './auth.js';
 import { DEFAULT_EXAMPLE, type GraphiQLExample, type GraphiQLRenderer } from './graphiql.js';
 import { createHttpCaching } from './http-caching.js';
 import { createReadiness, type Readiness } from './readiness.js';
+import { readBody } from './request-body.js';
 import {
   type CallerKey,
   createResponseCache,
   type IdentifyCaller,
   type ResponseCache,
   type ResponseCacheEvent,
-  readBody,
   sendStored,
   TRACE_HEADER,
 } from './response-cache.js';
+import { sameSecret } from './secrets.js';
 import { createSseStreams, type SseStreams } from './sse.js';
 import { loadTrustedDocuments } from './trusted-documents.js';
 import { createGraphQLServer, type GraphQLServer, type ServerContext } from './yoga.js';
@@ -85,16 +86,16 @@ export interface GatewayAppOptions {
    */
   observability?: Pick<Observability, 'metrics' | 'tracing'>;
   /**
+   * Now, in epoch ms: each request's "now" (durations still counting), the TTLs of the cache of
+   * Amplify answers, and how long answers holding presigned URLs may be cached. Default Date.now;
+   * tests move it instead of waiting (e.g. to a URL's expiry).
+   */
+  clock?: () => number;
+  /**
    * How live-status replicas share poll claims and fan out changes. Default: through Redis when
    * REDIS_URL is set, else in memory (one process). The app owns it: `close()` closes it.
    */
   coordination?: LiveCoordination;
-  /**
-   * The clock (epoch ms) of each request's "now" (durations of running jobs) and of the TTLs of
-   * the cache of Amplify answers. Default: Date.now and performance.now; tests move it instead of
-   * waiting.
-   */
-  clock?: () => number;
 }
 
 export interface GatewayApp {
@@ -125,14 +126,6 @@ export interface GatewayApp {
    * Redis connections); call after the server closed. The SDK client is the caller's.
    */
   close(): Promise<void>;
-}
-
-function sameSecret(given: string, expected: string): boolean {
-  const a = Buffer.from(given);
-  const b = Buffer.from(expected);
-  // Compare equal-length buffers only; the length of the secret itself is not a secret worth
-  // hiding, but comparing contents must not leak how many leading bytes matched.
-  return a.length === b.length && timingSafeEqual(a, b);
 }
 
 function sendJson(
@@ -201,15 +194,14 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     onShortCircuit: (reason) => metrics.shortCircuited(reason),
   });
   const shared = createSharedStateFor(config, log, onCacheEvent);
-  const { cached: upstream, fresh } = composeUpstreams(
-    config,
-    options.upstream,
+  const { clock } = options;
+  const { cached: upstream, fresh } = composeUpstreams(config, options.upstream, {
     shared,
     log,
-    onCacheEvent,
+    onEvent: onCacheEvent,
     breaker,
-    options.clock,
-  );
+    clock,
+  });
   const liveLog = log.child({ component: 'live' });
   const onListenerError = (error: unknown) => liveLog.error({ err: error }, 'live listener failed');
   const coordination =
@@ -248,7 +240,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   });
   const authenticator = createAuthenticator(config, log);
   const responseCache =
-    config.responseCache === null ? null : createResponseCache(config.responseCache);
+    config.responseCache === null ? null : createResponseCache({ ...config.responseCache, clock });
   const identify = options.identify;
   const yoga = createGraphQLServer({
     config,
@@ -259,7 +251,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       cursors: new CursorCodec(config.cursorSecret),
       live,
       controlMutations: config.controlMutations,
-      ...(options.clock === undefined ? {} : { clock: options.clock }),
+      clock,
     },
     log,
     renderGraphiQL: options.renderGraphiQL,
@@ -269,6 +261,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       maxAgeS: config.cacheControlMaxAgeS,
       responseCache,
       onEvent: onCacheEvent,
+      clock,
     }),
     metrics,
     tracing: options.observability?.tracing ?? null,

@@ -15,7 +15,7 @@
  * (AUTH=none), allowed everything. {@link useScopeCheck} then refuses, with FORBIDDEN, operations
  * the caller's scopes do not cover: a mutation needs `write`, a query or subscription `read`.
  */
-import { createHash, timingSafeEqual } from 'node:crypto';
+import { createHash } from 'node:crypto';
 import type { IncomingHttpHeaders } from 'node:http';
 import {
   type DocumentNode,
@@ -36,6 +36,7 @@ import {
   ROUTER_CALLER,
   type Scope,
 } from '../schema/identity.js';
+import { sameSecret } from './secrets.js';
 
 export type AuthOutcome =
   | { ok: true; caller: CallerIdentity }
@@ -86,11 +87,6 @@ function refuse(reason: AuthFailureReason, message: string): AuthOutcome {
   };
 }
 
-function sameBytes(a: Buffer, b: Buffer): boolean {
-  // Equal lengths only: the length of a secret is not worth hiding, its bytes are.
-  return a.length === b.length && timingSafeEqual(a, b);
-}
-
 function header(headers: IncomingHttpHeaders, name: string): string | undefined {
   const value = headers[name];
   return typeof value === 'string' ? value : undefined;
@@ -101,7 +97,7 @@ function findApiKey(keys: readonly ApiKeyEntry[], presented: string): ApiKeyEntr
   const digest = createHash('sha256').update(presented, 'utf8').digest();
   let found: ApiKeyEntry | null = null;
   for (const entry of keys) {
-    if (sameBytes(digest, entry.sha256) && found === null) found = entry;
+    if (sameSecret(digest, entry.sha256) && found === null) found = entry;
   }
   return found;
 }
@@ -229,7 +225,7 @@ export function createAuthenticator(
     async authenticate(headers) {
       if (routerSecret !== null) {
         const given = header(headers, 'x-router-secret');
-        if (given === undefined || !sameBytes(Buffer.from(given, 'utf8'), routerSecret)) {
+        if (given === undefined || !sameSecret(given, routerSecret)) {
           return refuse('router_secret', 'Missing or wrong x-router-secret header.');
         }
       }

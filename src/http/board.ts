@@ -1,8 +1,10 @@
 /**
  * The live board the demo serves at `/board`: one static HTML page with a few lines of script
  * (board.html, no build step) that lists each app's branches with their latest job and keeps them
- * live through `jobUpdated`, and the graphql-sse client's browser bundle it loads. It is also the
- * worked example of consuming the subscription from a frontend.
+ * live through `jobsUpdated` (one subscription for every unfinished job), and the graphql-sse
+ * client's browser bundle it loads. It is also the worked example of consuming the subscription,
+ * and a partial answer, from a frontend: an app or a branch that could not be read is a null entry
+ * with an error, and the board shows the others with a line saying what is missing.
  */
 import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';

@@ -18,11 +18,10 @@ import { LRUCache } from 'lru-cache';
 import { CSRF_HEADERS } from './browser-access.js';
 
 /**
- * Who is asking, as far as caching is concerned. The edge establishes it before the fast path
- * (today: the router secret is checked first and everyone who passes it sees the same data, so
- * every caller is {@link ANONYMOUS_CALLER}). An authentication step (API keys, JWT) plugs in as
- * {@link IdentifyCaller}: answers are stored and replayed per `principal`, and marked `private`
- * in Cache-Control when `authenticated`.
+ * Who is asking, as far as caching is concerned. The edge establishes it after the credentials
+ * (auth.ts; `cacheKeyOf` in app.ts: the caller's principal and scopes), before the fast path:
+ * answers are stored and replayed per `principal`, and marked `private` in Cache-Control when
+ * `authenticated`.
  */
 export interface CallerKey {
   /** A stable, non-secret name for whose view of the data this is, e.g. `key:ci-dashboard`. */
@@ -37,7 +36,8 @@ export interface CallerKey {
  */
 export type IdentifyCaller = (req: IncomingMessage) => CallerKey | null | Promise<CallerKey | null>;
 
-export const ANONYMOUS_CALLER: CallerKey = Object.freeze({
+/** The caches' key for a request whose caller nobody identified (no credentials at all). */
+export const ANONYMOUS_CACHE_KEY: CallerKey = Object.freeze({
   principal: 'anonymous',
   authenticated: false,
 });
@@ -64,6 +64,11 @@ export interface StoredResponse {
   body: Buffer;
   /** Strong entity tag of the body (GET answers), else `null`. */
   etag: string | null;
+  /**
+   * For an answer holding presigned URLs: when (epoch ms) its `max-age` runs out, so a replay says
+   * how long is left; `null` when the stored `max-age` holds as it is.
+   */
+  freshUntil?: number | null;
 }
 
 /** A stored answer with its header lists ready for writeHead, built once when stored. */
@@ -83,15 +88,21 @@ export interface ResponseCacheEvent {
 export interface ResponseCacheOptions {
   /** Most bytes kept: bodies, keys and headers. */
   maxBytes: number;
-  /** How long an entry is kept (its answer never changes; this only bounds a deleted job). */
+  /**
+   * How long an entry is kept (its answer never changes; this only bounds a deleted job). An
+   * entry stored with a shorter time (an answer holding presigned URLs) keeps that.
+   */
   ttlMs: number;
+  /** Now, in epoch ms; default Date.now. */
+  clock?: (() => number) | undefined;
 }
 
 export interface ResponseCache {
   /** The key of a request; `body` is the exact POST body (`null` for GET). */
   keyOf(req: IncomingMessage, body: Buffer | null, caller: CallerKey): string;
   get(key: string): ReadyResponse | undefined;
-  set(key: string, response: StoredResponse): void;
+  /** Keeps an answer for `ttlMs` (at most the cache's own time; default that time). */
+  set(key: string, response: StoredResponse, ttlMs?: number): void;
   /** Entries held now. */
   readonly size: number;
 }
@@ -116,10 +127,30 @@ function header(req: IncomingMessage, name: string): string {
   return Array.isArray(value) ? value.join(', ') : (value ?? '');
 }
 
+/** The headers with Cache-Control's `max-age` set to `seconds`. */
+function withMaxAge(headers: Array<[string, string]>, seconds: number): Array<[string, string]> {
+  return headers.map(([name, value]) =>
+    name.toLowerCase() === 'cache-control'
+      ? [name, value.replace(/max-age=\d+/, `max-age=${seconds}`)]
+      : [name, value],
+  );
+}
+
+/** Header lists ready for writeHead, for a 200 and a 304. */
+function flatten(headers: Array<[string, string]>, bodyLength: number) {
+  return {
+    flatHeaders: [...headers.flat(), 'content-length', String(bodyLength)],
+    notModifiedHeaders: notModifiedHeaders(headers).flat(),
+  };
+}
+
 export function createResponseCache(options: ResponseCacheOptions): ResponseCache {
+  const clock = options.clock ?? Date.now;
   const entries = new LRUCache<string, ReadyResponse>({
     maxSize: options.maxBytes,
     ttl: options.ttlMs,
+    // A clock of the caller's (tests) is asked every time (see cache.ts).
+    ...(options.clock === undefined ? {} : { perf: { now: options.clock }, ttlResolution: 0 }),
     sizeCalculation: (value, key) =>
       // Bodies and keys, plus a rough allowance for the headers and the entry itself.
       value.body.length + key.length + 64 * (value.headers.length + 2),
@@ -132,15 +163,24 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
       for (const name of VARY_HEADERS) key += part(header(req, name));
       return key;
     },
-    get: (key) => entries.get(key),
-    set(key, response) {
+    get(key) {
+      const stored = entries.get(key);
+      if (stored === undefined || stored.freshUntil === null || stored.freshUntil === undefined) {
+        return stored;
+      }
+      // Its max-age counts down to the expiry of its presigned URLs (the entry goes before).
+      const left = Math.max(0, Math.floor((stored.freshUntil - clock()) / 1000));
+      return { ...stored, ...flatten(withMaxAge(stored.headers, left), stored.body.length) };
+    },
+    set(key, response, ttlMs) {
       const headers = response.headers.filter(([name]) => !HOP_HEADERS.has(name.toLowerCase()));
-      entries.set(key, {
-        ...response,
-        headers,
-        flatHeaders: [...headers.flat(), 'content-length', String(response.body.length)],
-        notModifiedHeaders: notModifiedHeaders(headers).flat(),
-      });
+      const ttl = Math.floor(Math.min(options.ttlMs, ttlMs ?? options.ttlMs));
+      if (ttl <= 0) return;
+      entries.set(
+        key,
+        { ...response, headers, ...flatten(headers, response.body.length) },
+        { ttl },
+      );
     },
     get size() {
       return entries.size;
@@ -193,25 +233,4 @@ export function sendStored(
   res.writeHead(stored.status, stored.flatHeaders);
   res.end(stored.body);
   return stored.status;
-}
-
-/** Reads a whole request body, refusing more than `limit` bytes. */
-export function readBody(req: IncomingMessage, limit: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let length = 0;
-    req.on('data', (chunk: Buffer) => {
-      length += chunk.length;
-      if (length > limit) {
-        req.destroy();
-        reject(new Error(`request body over ${limit} bytes`));
-        return;
-      }
-      chunks.push(chunk);
-    });
-    req.once('end', () =>
-      resolve(chunks.length === 1 ? (chunks[0] as Buffer) : Buffer.concat(chunks)),
-    );
-    req.once('error', reject);
-  });
 }

@@ -3,6 +3,12 @@
  * consumer falls behind by {@link MAX_QUEUED} snapshots the oldest queued one is dropped (each is
  * the whole job, so the consumer still gets the newest state; a terminal snapshot is never
  * dropped). A GatewayError can be queued too: the subscription field turns it into a GraphQL error.
+ *
+ * Why not graphql-yoga's `Repeater` with a `SlidingBuffer`, which bounds a queue the same way: a
+ * Repeater runs its executor (and so gets its `push`) only at the consumer's first `next()`, and a
+ * `return()` before that never runs it; the hub pushes the first snapshot, and any change racing
+ * it, before the consumer reads, and must hear of a consumer that leaves before reading (to free
+ * its subscription). Both would need this queue and hook again around the Repeater.
  */
 import type { GatewayError } from '../errors.js';
 import type { JobRecord } from '../upstream/shapes.js';

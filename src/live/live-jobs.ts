@@ -21,10 +21,10 @@
 import type { Logger } from 'pino';
 import { ErrorCode, GatewayError } from '../errors.js';
 import { jobKeyId, jobKeyProblems } from '../upstream/keys.js';
-import type { JobKey, JobRecord } from '../upstream/shapes.js';
+import { isFinishedJob, type JobKey, type JobRecord } from '../upstream/shapes.js';
 import type { LiveCoordination } from './coordination.js';
 import { JobStream } from './job-stream.js';
-import { fingerprint, isBehind, isTerminal, type Progress, progressOf } from './progress.js';
+import { fingerprint, isBehind, type Progress, progressOf } from './progress.js';
 
 export interface LiveJobsOptions {
   /** Reads a job through the cache: polls and a subscription's first answer. */
@@ -67,9 +67,9 @@ export interface LiveStats {
 export interface LiveJobs {
   /**
    * Subscribes `client` to a job: the stream yields the job at once, then the job each time its
-   * status or steps change, and ends after a terminal status (or with a GatewayError item when
-   * the job disappears). Rejects with BAD_USER_INPUT, TOO_MANY_SUBSCRIPTIONS or the first read's
-   * error (NOT_FOUND, UPSTREAM_*).
+   * status or steps change, and ends after a terminal status (or with a GatewayError item, whose
+   * `details.job` is the key, when the job disappears). Rejects with BAD_USER_INPUT,
+   * TOO_MANY_SUBSCRIPTIONS or the first read's error (NOT_FOUND, UPSTREAM_*).
    */
   subscribe(key: JobKey, client: string): Promise<JobStream>;
   /**
@@ -165,7 +165,7 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
     subscriber.lastId = id;
     subscriber.progress = progress ?? subscriber.progress;
     subscriber.stream.push(job);
-    if (isTerminal(job)) subscriber.stream.end();
+    if (isFinishedJob(job)) subscriber.stream.end();
   }
 
   /**
@@ -244,7 +244,7 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
     const claimFor = Math.max(1, Math.floor(interval() * 0.8));
     for (const watch of watches.values()) {
       if (watch.polling || watch.subscribers.size === 0) continue;
-      if (watch.last !== null && isTerminal(watch.last)) continue;
+      if (watch.last !== null && isFinishedJob(watch.last)) continue;
       watch.polling = true;
       void track(poll(watch, claimFor)).finally(() => {
         watch.polling = false;
@@ -292,9 +292,10 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
     } catch (error) {
       options.onActivity?.('poll_failed');
       if (error instanceof GatewayError && error.code === ErrorCode.NOT_FOUND) {
-        // The job was deleted: tell its subscribers and end their streams.
+        // The job was deleted: tell its subscribers (saying which job) and end their streams.
+        const aboutJob = error.withDetails({ job: { ...watch.key } });
         for (const subscriber of watch.subscribers) {
-          subscriber.stream.push(error);
+          subscriber.stream.push(aboutJob);
           subscriber.stream.end();
         }
         return;

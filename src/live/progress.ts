@@ -8,7 +8,6 @@
  * (a cached read racing a pushed event, a replica's late message) is stale and is dropped.
  */
 import type { JobKey, JobRecord, JobStatus } from '../upstream/shapes.js';
-import { TERMINAL_STATUSES } from '../upstream/shapes.js';
 
 /** The parts of a job whose change subscribers are told about; URLs excluded. */
 export function fingerprint(job: JobRecord): string {
@@ -58,10 +57,6 @@ export function isBehind(next: Progress, previous: Progress): boolean {
     if (a !== b) return a < b;
   }
   return false;
-}
-
-export function isTerminal(job: JobRecord): boolean {
-  return job.summary.status !== null && TERMINAL_STATUSES.has(job.summary.status);
 }
 
 /**

@@ -9,9 +9,10 @@
 import { isFinishedJob, type JobRecord } from '../upstream/shapes.js';
 import type { StepLogRequest } from '../upstream/step-log.js';
 import type { AmplifyUpstream } from '../upstream/upstream.js';
+import { wrapCalls } from '../upstream/wrap.js';
 
-/** Methods of AmplifyUpstream that are not reads of Amplify data. */
-const NOT_READS: ReadonlySet<string> = new Set(['checkReady', 'region', 'destroy']);
+/** Calls of AmplifyUpstream that are not reads of Amplify data (lifecycle methods never are). */
+const NOT_READS: ReadonlySet<string> = new Set(['checkReady']);
 
 /** Answers that never change, by method; every other method's answers may change. */
 const IMMUTABLE: Readonly<Record<string, (value: unknown, input: unknown) => boolean>> = {
@@ -52,17 +53,15 @@ export class ReadLog {
 
 /**
  * The same upstream for one request, recording each read's answer in `reads`. Lifecycle methods
- * pass through; every other method is recorded, as changing unless {@link IMMUTABLE} says
- * otherwise.
+ * and `checkReady` pass through; every other call is recorded, as changing unless
+ * {@link IMMUTABLE} says otherwise.
  */
 export function recordReads(upstream: AmplifyUpstream, reads: ReadLog): AmplifyUpstream {
-  const source = upstream as unknown as Record<string, unknown>;
-  const recorded: Record<string, unknown> = { ...source };
-  for (const [name, method] of Object.entries(source)) {
-    if (NOT_READS.has(name) || typeof method !== 'function') continue;
-    const immutable = IMMUTABLE[name];
-    recorded[name] = (...args: unknown[]) =>
-      (method as (...a: unknown[]) => Promise<unknown>).apply(upstream, args).then(
+  return wrapCalls(
+    upstream,
+    (method, call, args) => {
+      const immutable = IMMUTABLE[method];
+      return call().then(
         (value) => {
           reads.record(immutable?.(value, args[0]) ?? false);
           return value;
@@ -72,6 +71,7 @@ export function recordReads(upstream: AmplifyUpstream, reads: ReadLog): AmplifyU
           throw error;
         },
       );
-  }
-  return recorded as unknown as AmplifyUpstream;
+    },
+    NOT_READS,
+  );
 }

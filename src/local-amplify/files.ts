@@ -132,6 +132,37 @@ function testConfigYaml(job: JobRecord): string {
   ].join('\n');
 }
 
+const SIGV4_DATE = /^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/;
+
+/**
+ * S3's answer to a presigned URL past its expiry: 403 AccessDenied, "Request has expired". Only
+ * the emulator's own URLs given a SigV4 expiry by a test (`X-Amz-Date` + `X-Amz-Expires`, e.g.
+ * through the corrupt fault's logUrl variant) can expire; its plain URLs never do. `now` is the
+ * virtual clock; `null` when the URL has not expired.
+ */
+export function expiredPresignedUrl(query: string, now: number): FileResponse | null {
+  const params = new URLSearchParams(query);
+  const date = SIGV4_DATE.exec(params.get('X-Amz-Date') ?? '');
+  const seconds = Number(params.get('X-Amz-Expires') ?? Number.NaN);
+  if (date === null || !Number.isInteger(seconds)) return null;
+  const [y, mo, d, h, mi, s] = date.slice(1).map(Number) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (now <= Date.UTC(y, mo - 1, d, h, mi, s) + seconds * 1000) return null;
+  return {
+    status: 403,
+    contentType: 'application/xml',
+    body: Buffer.from(
+      '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Request has expired</Message></Error>\n',
+    ),
+  };
+}
+
 /** `segments` are the raw (still percent-encoded) path segments after `/_files/`. */
 export function serveFile(world: World, now: number, segments: readonly string[]): FileResponse {
   const parts = decodeAll(segments);

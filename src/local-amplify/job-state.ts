@@ -94,8 +94,3 @@ export function deriveJob(job: JobRecord, now: number): DerivedJob {
 function failedReason(plan: StepPlan): string {
   return `${plan.name} failed`;
 }
-
-/** The instant after which the job's derived state never changes again. */
-export function settlesAt(job: JobRecord): number {
-  return job.cancel !== undefined ? job.cancel.completedAt : job.endAt;
-}

@@ -12,7 +12,7 @@ import { corruptBody, type Json } from './corrupt.js';
 import { AmplifyError, type AmplifyErrorType, badRequest } from './errors.js';
 import type { EventPublisher } from './events.js';
 import type { FaultEngine, FaultKind, FaultRule, TerminalFaultKind } from './faults.js';
-import { serveFile, withRange } from './files.js';
+import { expiredPresignedUrl, serveFile, withRange } from './files.js';
 import { OPERATIONS } from './operations.js';
 import { type Labels, matchRoute, type OperationName, parseQuery } from './router.js';
 import type { SigV4Verifier } from './sigv4.js';
@@ -385,6 +385,7 @@ export function createRequestListener(state: ServerState): RequestListener {
     res: ServerResponse,
     requestId: string,
     path: string,
+    query: string,
   ): void {
     req.resume();
     if (req.method !== 'GET' && req.method !== 'HEAD') {
@@ -392,8 +393,10 @@ export function createRequestListener(state: ServerState): RequestListener {
       res.end();
       return;
     }
+    const now = state.clock.nowMs();
     const file = withRange(
-      serveFile(state.world, state.clock.nowMs(), path.slice('/_files/'.length).split('/')),
+      expiredPresignedUrl(query, now) ??
+        serveFile(state.world, now, path.slice('/_files/'.length).split('/')),
       req.headers.range,
     );
     res.writeHead(file.status, {
@@ -412,8 +415,9 @@ export function createRequestListener(state: ServerState): RequestListener {
     const queryStart = url.indexOf('?');
     const path = queryStart < 0 ? url : url.slice(0, queryStart);
     if (path.startsWith('/_local/')) handleLocal(req, res, requestId, url, path, queryStart);
-    else if (path.startsWith('/_files/')) handleFiles(req, res, requestId, path);
-    else handleApi(req, res, requestId, url, path, queryStart);
+    else if (path.startsWith('/_files/')) {
+      handleFiles(req, res, requestId, path, queryStart < 0 ? '' : url.slice(queryStart + 1));
+    } else handleApi(req, res, requestId, url, path, queryStart);
   }) as RequestListener;
 
   listener.shutdown = () => {

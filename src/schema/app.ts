@@ -35,7 +35,8 @@ export const ProductionBranchRef = builder
       thumbnailUrl: t.expose('thumbnailUrl', {
         type: 'URL',
         nullable: true,
-        description: 'A screenshot of the deployed site. Presigned on AWS: it expires.',
+        description:
+          'A screenshot of the deployed site. On AWS a presigned URL that works for a limited time (see the `URL` scalar).',
       }),
     }),
   });

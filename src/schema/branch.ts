@@ -1,5 +1,4 @@
-import { ErrorCode, GatewayError } from '../errors.js';
-import { branchKeyProblems, isJobId } from '../upstream/keys.js';
+import { isJobId } from '../upstream/keys.js';
 import type { JobListItem } from '../upstream/page-shapes.js';
 import { builder } from './builder.js';
 import {
@@ -9,9 +8,8 @@ import {
   preflightChildConnections,
 } from './connection.js';
 import { connectionArgs } from './connection-types.js';
+import { branchKeyArgs, checkBranchKey, toBranchKey } from './key-args.js';
 import { AppRef, BranchRef, JobConnectionRef, JobRef } from './refs.js';
-
-const BRANCH_KEY_FIELDS = ['appId', 'branchName'] as const;
 
 BranchRef.implement({
   description:
@@ -135,19 +133,8 @@ builder.asEntity(BranchRef, {
   // Same per-request loader as Query.branch and Job.branch.
   resolveReference: async (ref, context) => {
     // Representations are `_Any`: check in this entry only (async, so the rejection stays here).
-    const notStrings = BRANCH_KEY_FIELDS.filter((field) => typeof ref[field] !== 'string');
-    if (notStrings.length > 0) {
-      throw new GatewayError(
-        ErrorCode.BAD_USER_INPUT,
-        `Branch representation fields must be strings: ${notStrings.join(', ')}`,
-      );
-    }
     const key = { appId: ref.appId, branchName: ref.branchName };
-    const problems = branchKeyProblems(key);
-    if (problems.length > 0) {
-      throw new GatewayError(ErrorCode.BAD_USER_INPUT, problems.join('; '));
-    }
-    return context.loaders.branch.load(key);
+    return context.loaders.branch.load(checkBranchKey(key, 'Branch representation'));
   },
 });
 
@@ -157,23 +144,9 @@ builder.queryField('branch', (t) =>
     nullable: true,
     description:
       'One branch of one app. Null, with a NOT_FOUND error, when Amplify has no such branch (or app).',
-    args: {
-      appId: t.arg.id({
-        required: true,
-        description: 'The Amplify app id, e.g. `d1a2b3c4d5e6f7`.',
-      }),
-      branchName: t.arg.string({
-        required: true,
-        description:
-          'The branch name exactly as in the repository, e.g. `main` or `feature/login`.',
-      }),
-    },
+    args: branchKeyArgs(t.arg),
     resolve: (_root, args, context, info) => {
-      const key = { appId: String(args.appId), branchName: args.branchName };
-      const problems = branchKeyProblems(key);
-      if (problems.length > 0) {
-        throw new GatewayError(ErrorCode.BAD_USER_INPUT, problems.join('; '));
-      }
+      const key = toBranchKey(args);
       // A bad page size or cursor on `jobs` fails here, before GetBranch.
       preflightChildConnections(
         info,

@@ -2,6 +2,11 @@
  * The GraphQL side of Relay cursor connections: `PageInfo`, and for each node type its `XEdge`
  * (`cursor`, `node`) and `XConnection` (`edges`, `nodes`, `pageInfo`), plus the `first`/`after`
  * arguments of a list field. The paging itself is in connection.ts.
+ *
+ * Failures stay in their entry, as in Relay's and GitHub's schemas: `nodes` is `[X]!`, `edges`
+ * `[XEdge]!` and `XEdge.node` nullable, so an entry whose own field fails (a job whose GetJob is
+ * refused, an app whose ListBranches is denied) becomes null with its error, and the rest of the
+ * page, and of the answer, stands.
  */
 import type { ArgBuilder, ObjectRef } from '@pothos/core';
 import { builder } from './builder.js';
@@ -64,7 +69,8 @@ export function connectionTypes<T extends object>(
       }),
       node: t.field({
         type: nodeRef,
-        description: `The entry itself.`,
+        nullable: true,
+        description: `The entry itself; null when it could not be read (the error in \`errors\` says why, with this entry's path), so one failed entry never fails its page.`,
         // Pothos cannot resolve its conditional result type for a generic T; Edge<T>.node is a T.
         resolve: (edge) => edge.node as never,
       }),
@@ -75,12 +81,14 @@ export function connectionTypes<T extends object>(
     fields: (t) => ({
       edges: t.field({
         type: [edgeRef],
-        description: `The entries of this page with their cursors, in list order.`,
+        nullable: { list: false, items: true },
+        description: `The entries of this page with their cursors, in list order. An entry that could not be read keeps its cursor and has a null \`node\`, with an error naming its path; the others are unaffected.`,
         resolve: (connection) => connection.edges,
       }),
       nodes: t.field({
         type: [nodeRef],
-        description: `The entries of this page, in list order (the edges' nodes, without cursors).`,
+        nullable: { list: false, items: true },
+        description: `The entries of this page, in list order (the edges' nodes, without cursors). An entry that could not be read (e.g. its own Amplify call was refused) is null, with an error naming its path; the others are unaffected.`,
         resolve: (connection) => connection.edges.map((edge) => edge.node),
       }),
       pageInfo: t.field({

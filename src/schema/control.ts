@@ -4,12 +4,13 @@
  * `write` scope, checked before anything is sent. Each is sent to Amplify exactly once.
  */
 import { ErrorCode, GatewayError } from '../errors.js';
-import { jobKeyProblems } from '../upstream/keys.js';
+import { branchKeyProblems, jobIdProblems } from '../upstream/keys.js';
 import type { JobRecord } from '../upstream/shapes.js';
-import { START_JOB_TYPES, type StartJobType } from '../upstream/upstream.js';
+import type { StartJobType } from '../upstream/upstream.js';
 import { builder } from './builder.js';
 import type { GatewayContext } from './context.js';
 import { requireScope } from './identity.js';
+import { branchKeyArgs, jobKeyArgs, toJobKey } from './key-args.js';
 import { type JobParent, JobRef } from './refs.js';
 
 const REASON_MAX = 255;
@@ -39,30 +40,18 @@ function allowControl(context: GatewayContext, what: string): void {
   requireScope(context.caller, 'write', what);
 }
 
-function checkKey(key: { appId: string; branchName: string; jobId: string }): void {
-  const problems = jobKeyProblems(key);
-  if (problems.length > 0) throw new GatewayError(ErrorCode.BAD_USER_INPUT, problems.join('; '));
-}
-
 builder.mutationType({
   description:
-    'Start and stop Amplify jobs. Off unless the gateway runs with CONTROL_MUTATIONS=true, and then only for callers with the `write` scope (FORBIDDEN otherwise). Never retried automatically.',
+    "Start and stop Amplify jobs, as the Amplify console's redeploy and cancel buttons do. Off unless the gateway's operator has turned them on, and then only for callers whose credentials carry the `write` scope; otherwise FORBIDDEN, and nothing is sent. Each is sent to Amplify once, never retried automatically.",
 });
 
 builder.mutationField('startJob', (t) =>
   t.field({
     type: JobRef,
     description:
-      "Starts a job on a branch (Amplify StartJob) and returns it (PENDING, no steps yet); follow it with `jobUpdated`. Sent exactly once: when Amplify fails or times out the answer is UPSTREAM_OUTCOME_UNKNOWN (the job may have started: look at the branch's jobs before trying again). QUOTA_EXCEEDED when the account's concurrent-jobs quota is used up. Also FORBIDDEN, BAD_USER_INPUT, NOT_FOUND.",
+      "Starts a job on a branch (Amplify StartJob) and returns it (PENDING, no steps yet); follow it with `jobUpdated`. Sent exactly once. Errors: UPSTREAM_OUTCOME_UNKNOWN when Amplify failed, timed out or answered unreadably after receiving it (the job may have started: look at the branch's jobs before trying again); QUOTA_EXCEEDED when the account's concurrent-jobs quota is used up (nothing started); UPSTREAM_UNAVAILABLE or UPSTREAM_THROTTLED (retryable; nothing was sent) while the gateway pauses its calls to Amplify after repeated failures or throttling; FORBIDDEN, BAD_USER_INPUT, NOT_FOUND, UPSTREAM_UNAUTHORIZED.",
     args: {
-      appId: t.arg.id({
-        required: true,
-        description: 'The Amplify app id, e.g. `d1a2b3c4d5e6f7`.',
-      }),
-      branchName: t.arg.string({
-        required: true,
-        description: 'The branch name exactly as in the repository, e.g. `main`.',
-      }),
+      ...branchKeyArgs(t.arg),
       jobType: t.arg({ type: StartJobTypeEnum, required: true, description: 'What to start.' }),
       jobId: t.arg.id({
         required: false,
@@ -84,22 +73,15 @@ builder.mutationField('startJob', (t) =>
       if (reason !== null && [...reason].length > REASON_MAX) {
         problems.push(`reason must be at most ${REASON_MAX} characters`);
       }
-      problems.push(
-        ...jobKeyProblems({
-          appId: String(args.appId),
-          branchName: args.branchName,
-          jobId: jobId ?? '1',
-        }),
-      );
+      const branch = { appId: String(args.appId), branchName: args.branchName };
+      problems.push(...branchKeyProblems(branch));
+      if (jobId !== null) problems.push(...jobIdProblems(jobId));
       if (problems.length > 0) {
         throw new GatewayError(ErrorCode.BAD_USER_INPUT, problems.join('; '));
       }
-      if (!START_JOB_TYPES.includes(args.jobType)) {
-        throw new GatewayError(ErrorCode.BAD_USER_INPUT, `unknown jobType ${args.jobType}`);
-      }
       return context.control.startJob({
-        appId: String(args.appId),
-        branchName: args.branchName,
+        ...branch,
+        // GraphQL has already checked it is one of StartJobType's values.
         jobType: args.jobType,
         jobId,
         reason,
@@ -112,26 +94,11 @@ builder.mutationField('stopJob', (t) =>
   t.field({
     type: JobRef,
     description:
-      'Stops a job that has not finished (Amplify StopJob) and returns it, now CANCELLING; it becomes CANCELLED shortly after, and `jobUpdated` subscribers see both. BAD_USER_INPUT when the job has already finished. Also FORBIDDEN, NOT_FOUND, UPSTREAM_*.',
-    args: {
-      appId: t.arg.id({
-        required: true,
-        description: 'The Amplify app id, e.g. `d1a2b3c4d5e6f7`.',
-      }),
-      branchName: t.arg.string({
-        required: true,
-        description: 'The branch name exactly as in the repository, e.g. `main`.',
-      }),
-      jobId: t.arg.id({ required: true, description: 'The job number, e.g. `42`.' }),
-    },
+      'Stops a job that has not finished (Amplify StopJob) and returns it, now CANCELLING; it becomes CANCELLED shortly after, and `jobUpdated` subscribers see both. Safe to repeat. Errors: BAD_USER_INPUT when the job has already finished; FORBIDDEN, NOT_FOUND, and UPSTREAM_* codes (UPSTREAM_UNAVAILABLE or UPSTREAM_THROTTLED, retryable, while the gateway pauses its calls to Amplify).',
+    args: jobKeyArgs(t.arg),
     resolve: async (_root, args, context): Promise<JobParent> => {
       allowControl(context, 'stopJob');
-      const key = {
-        appId: String(args.appId),
-        branchName: args.branchName,
-        jobId: String(args.jobId),
-      };
-      checkKey(key);
+      const key = toJobKey(args);
       const summary = await context.control.stopJob(key);
       // One fresh read shows the steps as stopped and tells every subscriber (CANCELLING now;
       // CANCELLED reaches them through polling or a pushed event).

@@ -2,7 +2,7 @@
  * Facts the gateway derives from what Amplify sends: durations, whether a job is over, its failed
  * step, the last lines of a log. Pure functions, so the rules are tested on their own.
  */
-import { type JobStatus, type StepRecord, TERMINAL_STATUSES } from '../upstream/shapes.js';
+import { isTerminalStatus, type JobStatus, type StepRecord } from '../upstream/shapes.js';
 
 /**
  * Seconds from `start` to `end` for something that has ended; for something still going (no end,
@@ -18,13 +18,8 @@ export function durationSeconds(
 ): number | null {
   if (start === null) return null;
   if (end !== null) return Math.max(0, (end.getTime() - start.getTime()) / 1000);
-  if (isTerminal(status)) return null;
+  if (isTerminalStatus(status)) return null;
   return Math.max(0, (now - start.getTime()) / 1000);
-}
-
-/** SUCCEED, FAILED and CANCELLED are final; anything else (UNKNOWN and absent included) is not. */
-export function isTerminal(status: JobStatus | null): boolean {
-  return status !== null && TERMINAL_STATUSES.has(status);
 }
 
 /** The first step whose status is FAILED, or null. */

@@ -1,13 +1,11 @@
-import { ErrorCode, GatewayError } from '../errors.js';
-import { jobKeyProblems } from '../upstream/keys.js';
+import { isFinishedJob } from '../upstream/shapes.js';
 import { builder } from './builder.js';
 import type { GatewayContext } from './context.js';
-import { durationSeconds, firstFailedStep, isTerminal } from './derived.js';
+import { durationSeconds, firstFailedStep } from './derived.js';
 import { JobSummaryRef } from './job-summary.js';
+import { checkJobKey, jobKeyArgs, toJobKey } from './key-args.js';
 import { AppRef, BranchRef, type JobParent, JobRef } from './refs.js';
 import { type StepParent, StepRef } from './step.js';
-
-const JOB_KEY_FIELDS = ['appId', 'branchName', 'jobId'] as const;
 
 /** The job's steps, each with the job's key: from the parent, or one GetJob (shared per request). */
 async function stepsOf(job: JobParent, context: GatewayContext): Promise<StepParent[]> {
@@ -70,7 +68,7 @@ JobRef.implement({
     isTerminal: t.boolean({
       description:
         'The job is over and will not change again: its status is SUCCEED, FAILED or CANCELLED.',
-      resolve: (job) => isTerminal(job.summary.status),
+      resolve: (job) => isFinishedJob(job),
     }),
     failedStep: t.field({
       type: StepRef,
@@ -88,21 +86,10 @@ builder.asEntity(JobRef, {
   ),
   // Same per-request loader as Query.job: representations of one job cost one GetJob in total.
   resolveReference: async (ref, context) => {
-    // Representations are `_Any`: GraphQL checks nothing. A key field that is missing or not a
-    // string would throw inside the loader's batch and fail every entity of the request; reject
-    // it here, in its own entry only (async, so the rejection stays in that entry).
-    const notStrings = JOB_KEY_FIELDS.filter((field) => typeof ref[field] !== 'string');
-    if (notStrings.length > 0) {
-      throw new GatewayError(
-        ErrorCode.BAD_USER_INPUT,
-        `Job representation fields must be strings: ${notStrings.join(', ')}`,
-      );
-    }
-    return context.loaders.job.load({
-      appId: ref.appId,
-      branchName: ref.branchName,
-      jobId: ref.jobId,
-    });
+    // Representations are `_Any`: GraphQL checks nothing. A malformed key is refused in its own
+    // entry only (async, so the rejection stays in that entry), never inside the loader's batch.
+    const key = { appId: ref.appId, branchName: ref.branchName, jobId: ref.jobId };
+    return context.loaders.job.load(checkJobKey(key, 'Job representation'));
   },
 });
 
@@ -112,29 +99,7 @@ builder.queryField('job', (t) =>
     nullable: true,
     description:
       'One job of one branch. Null, with a NOT_FOUND error, when Amplify has no such job (or app, or branch).',
-    args: {
-      appId: t.arg.id({
-        required: true,
-        description: 'The Amplify app id, e.g. `d1a2b3c4d5e6f7`.',
-      }),
-      branchName: t.arg.string({
-        required: true,
-        description:
-          'The branch name exactly as in the repository, e.g. `main` or `feature/login`.',
-      }),
-      jobId: t.arg.id({ required: true, description: 'The job number, e.g. `42`.' }),
-    },
-    resolve: (_root, args, context) => {
-      const key = {
-        appId: String(args.appId),
-        branchName: args.branchName,
-        jobId: String(args.jobId),
-      };
-      const problems = jobKeyProblems(key);
-      if (problems.length > 0) {
-        throw new GatewayError(ErrorCode.BAD_USER_INPUT, problems.join('; '));
-      }
-      return context.loaders.job.load(key);
-    },
+    args: jobKeyArgs(t.arg),
+    resolve: (_root, args, context) => context.loaders.job.load(toJobKey(args)),
   }),
 );

@@ -35,13 +35,3 @@ export const LIST_FIELD_COSTS = {
 } as const satisfies Record<string, ListFieldCost>;
 
 export type ListField = keyof typeof LIST_FIELD_COSTS;
-
-/**
- * How many entries a list field's arguments ask for: `first` when it is a number, else the
- * field's default. Not clamped: a value above the maximum is refused by the field itself.
- */
-export function pageSizeOf(field: ListField, args: Readonly<Record<string, unknown>>): number {
-  const cost: ListFieldCost = LIST_FIELD_COSTS[field];
-  const size = args[cost.sizeArgument];
-  return typeof size === 'number' ? size : cost.defaultSize;
-}

@@ -11,6 +11,7 @@ import { jobKeyId, jobKeyProblems } from '../upstream/keys.js';
 import type { JobKey } from '../upstream/shapes.js';
 import { builder } from './builder.js';
 import type { GatewayContext } from './context.js';
+import { jobKeyArgs, jobKeyOf, toJobKey } from './key-args.js';
 import { JobRef } from './refs.js';
 
 /** Most jobs one `jobsUpdated` follows: a board's worth, far below the per-client limit. */
@@ -18,15 +19,16 @@ export const MAX_JOBS_PER_SUBSCRIPTION = 50;
 
 const JobKeyInput = builder.inputType('JobKeyInput', {
   description: 'Names one job: its app, its branch and its number.',
-  fields: (t) => ({
-    appId: t.id({ required: true, description: 'The Amplify app id, e.g. `d1a2b3c4d5e6f7`.' }),
-    branchName: t.string({
-      required: true,
-      description: 'The branch name exactly as in the repository, e.g. `main`.',
-    }),
-    jobId: t.id({ required: true, description: 'The job number, e.g. `42`.' }),
-  }),
+  fields: (t) => jobKeyArgs(t),
 });
+
+/**
+ * The same error, saying in `extensions.job` which job it is about: in a stream of several jobs,
+ * an error event must say whose it is.
+ */
+function aboutJob(error: unknown, key: JobKey): unknown {
+  return error instanceof GatewayError ? error.withDetails({ job: { ...key } }) : error;
+}
 
 /**
  * The stream as GraphQL executes it: before each event, the context is renewed (loaders, budget,
@@ -84,8 +86,10 @@ async function followAll(keys: JobKey[], context: GatewayContext) {
     const first = refusal ?? settled[0];
     throw first?.status === 'rejected' ? first.reason : new Error('no job to follow');
   }
-  const failures = settled.flatMap((result) =>
-    result.status === 'rejected' ? [failed(result.reason as GatewayError)] : [],
+  const failures = settled.flatMap((result, index) =>
+    result.status === 'rejected'
+      ? [failed(aboutJob(result.reason, keys[index] as JobKey) as GatewayError)]
+      : [],
   );
   return perEvent(Repeater.merge([...streams, ...failures]), context);
 }
@@ -99,32 +103,16 @@ builder.subscriptionField('jobUpdated', (t) =>
   t.field({
     type: JobRef,
     description:
-      'One job, live: sent at once, then again whenever its status or steps change; the subscription completes after a final status (SUCCEED, FAILED, CANCELLED). However many clients watch a job, the gateway reads it from Amplify once per poll interval for the whole cluster, and at once when Amplify pushes an event about it. Errors: BAD_USER_INPUT, NOT_FOUND, TOO_MANY_SUBSCRIPTIONS, UPSTREAM_*.',
-    args: {
-      appId: t.arg.id({
-        required: true,
-        description: 'The Amplify app id, e.g. `d1a2b3c4d5e6f7`.',
-      }),
-      branchName: t.arg.string({
-        required: true,
-        description:
-          'The branch name exactly as in the repository, e.g. `main` or `feature/login`.',
-      }),
-      jobId: t.arg.id({ required: true, description: 'The job number, e.g. `42`.' }),
-    },
+      'One job, live: sent at once, then again whenever its status or steps change; the subscription completes after a final status (SUCCEED, FAILED, CANCELLED). However many clients watch a job, the gateway reads it from Amplify once per poll interval for the whole cluster, and at once when Amplify pushes an event about it. Errors: BAD_USER_INPUT, NOT_FOUND, TOO_MANY_SUBSCRIPTIONS, UPSTREAM_*; an error about the job names it in `extensions.job`.',
+    args: jobKeyArgs(t.arg),
     subscribe: (_root, args, context) => {
-      const key = {
-        appId: String(args.appId),
-        branchName: args.branchName,
-        jobId: String(args.jobId),
-      };
-      const problems = jobKeyProblems(key);
-      if (problems.length > 0) {
-        throw new GatewayError(ErrorCode.BAD_USER_INPUT, problems.join('; '));
-      }
-      return context.live
-        .subscribe(key, context.client)
-        .then((stream) => perEvent(stream, context));
+      const key = toJobKey(args);
+      return context.live.subscribe(key, context.client).then(
+        (stream) => perEvent(stream, context),
+        (error: unknown) => {
+          throw aboutJob(error, key);
+        },
+      );
     },
     resolve: (item) => {
       if (item instanceof GatewayError) throw item;
@@ -136,7 +124,7 @@ builder.subscriptionField('jobUpdated', (t) =>
 builder.subscriptionField('jobsUpdated', (t) =>
   t.field({
     type: JobRef,
-    description: `Several jobs, live, in one stream (one connection: a browser allows only 6 per origin over HTTP/1.1, so a dashboard follows its jobs here rather than with one \`jobUpdated\` each). Each job is sent at once, then again whenever its status or steps change; each event is one job (read \`appId\`, \`branchName\`, \`jobId\`). Completes once every job has a final status. A job that cannot be followed (NOT_FOUND, UPSTREAM_*) sends one error event and the others go on. Each job counts as one subscription against the limits (TOO_MANY_SUBSCRIPTIONS). At most ${MAX_JOBS_PER_SUBSCRIPTION} jobs; repeats are followed once.`,
+    description: `Several jobs, live, in one stream (one connection: a browser allows only 6 per origin over HTTP/1.1, so a dashboard follows its jobs here rather than with one \`jobUpdated\` each). Each job is sent at once, then again whenever its status or steps change; each event is one job (read \`appId\`, \`branchName\`, \`jobId\`). Completes once every job has a final status. A job that cannot be followed (NOT_FOUND, UPSTREAM_*), or that disappears while followed, sends one error event, whose \`extensions.job\` (\`appId\`, \`branchName\`, \`jobId\`) names it, and the others go on. Each job counts as one subscription against the limits (TOO_MANY_SUBSCRIPTIONS). At most ${MAX_JOBS_PER_SUBSCRIPTION} jobs; repeats are followed once.`,
     args: {
       jobs: t.arg({
         type: [JobKeyInput],
@@ -148,11 +136,7 @@ builder.subscriptionField('jobsUpdated', (t) =>
       const keys = new Map<string, JobKey>();
       const problems: string[] = [];
       for (const [index, input] of args.jobs.entries()) {
-        const key = {
-          appId: String(input.appId),
-          branchName: input.branchName,
-          jobId: String(input.jobId),
-        };
+        const key = jobKeyOf(input);
         for (const problem of jobKeyProblems(key)) problems.push(`jobs[${index}]: ${problem}`);
         keys.set(jobKeyId(key), key);
       }

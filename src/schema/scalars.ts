@@ -24,7 +24,7 @@ const DateTime = new GraphQLScalarType({
 const Url = new GraphQLScalarType({
   ...URLResolver.toConfig(),
   description:
-    'An absolute URL (RFC 3986). Amplify log and artifact URLs are presigned and expire: fetch them soon after reading them.',
+    'An absolute URL (RFC 3986). On AWS, the log, artifact and screenshot URLs of a job are presigned: anyone holding one can download the file until it expires, so fetch it soon after reading it and do not share it. The gateway keeps an answer holding one in its caches no longer than the first one works, less a minute, and marks it `Cache-Control: private`.',
   // Validated like graphql-scalars' URL, but returned exactly as Amplify sent it: re-encoding a
   // presigned URL could break its signature.
   serialize: (value) => {

@@ -1,14 +1,25 @@
 import { ErrorCode, GatewayError } from '../errors.js';
-import type { JobKey, ScreenshotRecord, StepRecord } from '../upstream/shapes.js';
+import {
+  isTerminalStatus,
+  type JobKey,
+  type ScreenshotRecord,
+  type StepRecord,
+} from '../upstream/shapes.js';
 import type { StepLogRecord } from '../upstream/step-log.js';
 import { builder } from './builder.js';
-import { durationSeconds, isTerminal, lastLines } from './derived.js';
+import { durationSeconds, lastLines } from './derived.js';
 import { JobStatusEnum } from './enums.js';
 
 /** A step as the schema resolves it: Amplify's step, and the job it belongs to. */
 export interface StepParent extends StepRecord {
   job: JobKey;
 }
+
+/**
+ * What `Step.log` reads at most by default (STEP_LOG_MAX_BYTES, STEP_LOG_TIMEOUT_MS in config.ts),
+ * in the words of its GraphQL description; a test keeps them equal to the config's defaults.
+ */
+export const LOG_DEFAULTS_IN_WORDS = { maxBytes: '1 MiB', timeout: '10 seconds' } as const;
 
 /** Most lines `Step.log(tailLines)` accepts: far more than a screen, far less than abuse. */
 export const MAX_TAIL_LINES = 100_000;
@@ -32,16 +43,14 @@ export function toStepLog(record: StepLogRecord, tailLines: number | null): Step
 }
 
 export const StepLogRef = builder.objectRef<StepLogShape>('StepLog').implement({
-  description:
-    "The end of a step's log as text, read by the gateway from the step's `logUrl` (capped in bytes and time; see the README's configuration).",
+  description: `The end of a step's log as text, read by the gateway from the step's \`logUrl\`: at most its last ${LOG_DEFAULTS_IN_WORDS.maxBytes}, read within ${LOG_DEFAULTS_IN_WORDS.timeout} (the gateway's defaults; its operator can change both).`,
   fields: (t) => ({
     text: t.exposeString('text', {
       description:
         'The log as UTF-8 text: all of it, or its end when `truncated` (then starting at a whole line). Lines end with `\\n`.',
     }),
     truncated: t.exposeBoolean('truncated', {
-      description:
-        'The log holds more than `text`: it was longer than the byte cap (STEP_LOG_MAX_BYTES), or `tailLines` dropped lines.',
+      description: `The log holds more than \`text\`: it was longer than the gateway reads (its last ${LOG_DEFAULTS_IN_WORDS.maxBytes} by default), or \`tailLines\` dropped lines.`,
     }),
     bytes: t.exposeInt('bytes', {
       description:
@@ -58,7 +67,8 @@ export const ScreenshotRef = builder.objectRef<ScreenshotRecord>('Screenshot').i
     }),
     url: t.expose('url', {
       type: 'URL',
-      description: 'Where to download the image. Presigned: it expires.',
+      description:
+        'Where to download the image. On AWS a presigned URL: it works for a limited time (see the `URL` scalar).',
     }),
   }),
 });
@@ -89,24 +99,26 @@ export const StepRef = builder.objectRef<StepParent>('Step').implement({
     logUrl: t.expose('logUrl', {
       type: 'URL',
       nullable: true,
-      description: "The step's log as plain text. Presigned: it expires. Null when there is none.",
+      description:
+        "A link to the step's log, a plain-text file. On AWS a presigned URL: it works for a limited time (see the `URL` scalar), so follow it soon, or read the log itself with `log`. Null when the step has no log.",
     }),
     artifactsUrl: t.expose('artifactsUrl', {
       type: 'URL',
       nullable: true,
       description:
-        'The build artifacts the step produced (a zip). Presigned. Null when there are none.',
+        'A link to the build artifacts the step produced (a zip). On AWS a presigned URL that works for a limited time. Null when there are none.',
     }),
     testArtifactsUrl: t.expose('testArtifactsUrl', {
       type: 'URL',
       nullable: true,
       description:
-        'The test artifacts (e.g. Cypress reports and videos). Presigned. Null when none.',
+        'A link to the test artifacts (a zip of e.g. Cypress reports and videos). On AWS a presigned URL that works for a limited time. Null when there are none.',
     }),
     testConfigUrl: t.expose('testConfigUrl', {
       type: 'URL',
       nullable: true,
-      description: 'The test configuration used by the step. Presigned. Null when none.',
+      description:
+        'A link to the test configuration the step used. On AWS a presigned URL that works for a limited time. Null when there is none.',
     }),
     screenshots: t.field({
       type: [ScreenshotRef],
@@ -135,8 +147,7 @@ export const StepRef = builder.objectRef<StepParent>('Step').implement({
     log: t.field({
       type: StepLogRef,
       nullable: true,
-      description:
-        "The end of the step's log, read from `logUrl` by the gateway: at most STEP_LOG_MAX_BYTES bytes, within STEP_LOG_TIMEOUT_MS, only from Amazon S3 in the gateway's Region (or the configured local Amplify). Null when the step has no log. Costs one read of the log per step.",
+      description: `The step's log itself, read from \`logUrl\` by the gateway: its last ${LOG_DEFAULTS_IN_WORDS.maxBytes} at most, within ${LOG_DEFAULTS_IN_WORDS.timeout} (the gateway's defaults), and only from where Amplify keeps logs. Null when the step has no log. Costs one read of the log per step; the log of a finished step is cached, since it no longer changes. Errors: NOT_FOUND (no log yet), UPSTREAM_TIMEOUT, UPSTREAM_URL_REFUSED, UPSTREAM_UNAUTHORIZED and other UPSTREAM_* codes.`,
       args: {
         tailLines: t.arg.int({
           description: `Return only the last this many lines (1 to ${MAX_TAIL_LINES}). Omit for all the text read.`,
@@ -155,7 +166,7 @@ export const StepRef = builder.objectRef<StepParent>('Step').implement({
           url: step.logUrl,
           job: step.job,
           stepName: step.stepName,
-          final: isTerminal(step.status),
+          final: isTerminalStatus(step.status),
         });
         return toStepLog(record, tailLines);
       },

@@ -10,22 +10,17 @@
  * be, and the loaders enforce the budget again while the operation runs.
  */
 import { appIdProblems, branchKeyProblems, jobKeyId, jobKeyProblems } from '../upstream/keys.js';
-import { LIST_FIELD_COSTS, type ListField } from './list-costs.js';
+import { LIST_FIELD_COSTS, type ListField, type ListFieldCost } from './list-costs.js';
 import type { Ancestor, FieldUpstreamCost, UpstreamCostTable } from './upstream-budget.js';
-
-/** How a list field is sized: its argument, default and largest page. */
-export interface ListSizing {
-  sizeArgument: string;
-  defaultSize: number;
-  maxSize: number;
-}
 
 /**
  * The cost of a list field sized by an argument (`first`): one list call per page of up to
  * `maxSize` entries, and everything selected below it once per entry. A size above the maximum is
  * counted as the maximum (the field refuses it anyway).
  */
-export function listFieldCost(list: ListSizing): FieldUpstreamCost {
+export function listFieldCost(
+  list: Pick<ListFieldCost, 'sizeArgument' | 'defaultSize' | 'maxSize'>,
+): FieldUpstreamCost {
   const size = (args: Record<string, unknown>) => {
     const asked = args[list.sizeArgument];
     return typeof asked === 'number' && asked >= 0

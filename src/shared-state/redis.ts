@@ -66,6 +66,8 @@ export interface SharedState {
   get(key: string): Promise<SharedValue | null | Unavailable>;
   /** Stores `value` for `ttlMs`; false when Redis could not take it. */
   set(key: string, value: string, ttlMs: number): Promise<boolean>;
+  /** Removes `key` (no matter whether it was there); false when Redis could not be asked. */
+  delete(key: string): Promise<boolean>;
   /**
    * Takes the lease `key` for `ttlMs` if nobody holds it (SET NX PX): a `Lease`, `null` when
    * someone else holds it.
@@ -231,6 +233,9 @@ export function createSharedState(options: SharedStateOptions): SharedState {
       if (ttlMs <= 0) return false;
       const reply = await run((redis) => redis.set(key, value, 'PX', ttlMs));
       return reply === 'OK';
+    },
+    async delete(key) {
+      return (await run((redis) => redis.del(key))) !== UNAVAILABLE;
     },
     async lease(key, ttlMs) {
       const token = randomUUID();

@@ -6,13 +6,18 @@
  * CANCELLED) and the log of a finished step never change and are kept long; a job still going is
  * kept for a short interval (the most a client can see it behind Amplify); apps, branches and
  * pages of lists for another short interval (they change as jobs start); the log of a step still
- * running is not kept; NOT_FOUND is kept briefly; any other error is never kept. Memory holds answers
- * in an LRU bounded by entries and bytes. With Redis (src/shared-state) the answers are shared by
+ * running is not kept; NOT_FOUND is kept briefly; any other error is never kept. An answer holding
+ * presigned URLs (a job's log, artifact and screenshot URLs; presigned.ts) is kept no longer than
+ * its earliest URL works, less a margin, whatever its policy says; and when a finished step's log
+ * URL is refused (401, 403, 404: it died before its time, e.g. with the credentials that signed
+ * it), the job is forgotten and read again once, and the log read from its new URL. Memory holds
+ * answers in an LRU bounded by entries and bytes. With Redis (src/shared-state) the answers are shared by
  * every replica: a miss first looks in Redis, and when it is not there one replica takes a short
  * lease and asks Amplify while the others wait for its answer in Redis, so concurrent misses for
  * one job across replicas cost about one call. Concurrent misses inside one process share one
  * fill. When Redis is unavailable the cache is simply per process.
  */
+import { hash } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LRUCache } from 'lru-cache';
 import type { Logger } from 'pino';
@@ -32,14 +37,11 @@ import {
   stepLogFormat,
 } from './cache-formats.js';
 import { jobKeyId } from './keys.js';
-import { isFinishedJob } from './shapes.js';
-import {
-  type AmplifyReads,
-  type AmplifyUpstream,
-  type ReadMethod,
-  readKey,
-  wrapReads,
-} from './upstream.js';
+import { earliestExpiry, presignedLifetimeMs } from './presigned.js';
+import { isFinishedJob, type JobKey, type JobRecord } from './shapes.js';
+import type { StepLogRecord, StepLogRequest } from './step-log.js';
+import { type AmplifyReads, type AmplifyUpstream, type ReadMethod, readKey } from './upstream.js';
+import { wrapReads } from './wrap.js';
 
 /**
  * One read served by a cache, for metrics: `hit` when no Amplify call was made for it (found in
@@ -74,8 +76,8 @@ export interface UpstreamCacheOptions {
   leaseMs: number;
   log: Logger;
   onEvent?: ((event: UpstreamCacheEvent) => void) | undefined;
-  /** The clock of the TTLs in memory, in ms; `performance.now` unless a test moves time itself. */
-  now?: (() => number) | undefined;
+  /** Now, in epoch ms, for the expiry of presigned URLs (and the LRU's times); default Date.now. */
+  clock?: (() => number) | undefined;
 }
 
 /** How one read method is cached. */
@@ -85,6 +87,11 @@ interface ReadPolicy<K, V> {
   keyOf(input: K): string;
   /** How long to keep an answer, in ms; 0: not at all. */
   ttlMs(value: V, input: K): number;
+  /**
+   * Its answers can hold presigned URLs Amplify hands out (jobs, apps, pages): kept no longer
+   * than the earliest works. A log's text is what the URL pointed at, and does not expire.
+   */
+  holdsUrls: boolean;
   format: CacheFormat<V>;
 }
 
@@ -107,6 +114,30 @@ function isNotFound(error: unknown): error is GatewayError {
   return error instanceof GatewayError && error.code === ErrorCode.NOT_FOUND;
 }
 
+/** The log store refused a log URL (401, 403) or has nothing behind it (404): it may have died. */
+function isRefusedUrl(error: unknown): boolean {
+  const status = error instanceof GatewayError ? error.upstream?.httpStatus : undefined;
+  return status === 401 || status === 403 || status === 404;
+}
+
+/** Where a log lives: its URL without the query (which holds a presigned URL's signature). */
+function logLocation(url: string): string {
+  if (!URL.canParse(url)) return url;
+  const { origin, pathname } = new URL(url);
+  return origin + pathname;
+}
+
+/** The step `request` reads the log of, in `job` (by name, else by where its log lives). */
+function logUrlIn(job: JobRecord, request: StepLogRequest): string | null {
+  const location = logLocation(request.url);
+  const step = job.steps.find((candidate) =>
+    request.stepName !== null
+      ? candidate.stepName === request.stepName
+      : candidate.logUrl !== null && logLocation(candidate.logUrl) === location,
+  );
+  return step?.logUrl ?? null;
+}
+
 function unwrap<V>(entry: CacheEntry<V>): V {
   if ('notFound' in entry) throw entry.notFound;
   return entry.value;
@@ -121,11 +152,13 @@ export function withCache(
   options: UpstreamCacheOptions,
 ): AmplifyUpstream {
   const { shared, log } = options;
+  const clock = options.clock ?? Date.now;
   const memory = new LRUCache<string, Stored<unknown>>({
     max: options.maxEntries,
     maxSize: options.maxBytes,
-    // A given clock is read on every look (lru-cache otherwise reuses one reading for 1 ms).
-    ...(options.now === undefined ? {} : { perf: { now: options.now }, ttlResolution: 0 }),
+    // A clock of the caller's (tests) is asked every time: lru-cache otherwise reuses one reading
+    // for a millisecond of real time, while such a clock can jump by hours within it.
+    ...(options.clock === undefined ? {} : { perf: { now: options.clock }, ttlResolution: 0 }),
   });
   const inFlight = new Map<string, Promise<Stored<unknown>>>();
   const values: KeySpace | null = shared?.keySpace('cache', CACHE_FORMAT_VERSION) ?? null;
@@ -136,7 +169,17 @@ export function withCache(
     options.onEvent?.({ cache: 'upstream', method, outcome, source });
 
   function ttlOf<K, V>(policy: ReadPolicy<K, V>, entry: CacheEntry<V>, input: K): number {
-    return 'notFound' in entry ? options.notFoundTtlMs : policy.ttlMs(entry.value, input);
+    if ('notFound' in entry) return options.notFoundTtlMs;
+    const ttlMs = policy.ttlMs(entry.value, input);
+    if (ttlMs <= 0 || !policy.holdsUrls) return ttlMs;
+    // Never past the moment its earliest presigned URL stops working (less the margin).
+    return Math.min(ttlMs, presignedLifetimeMs(earliestExpiry(entry.value), clock()));
+  }
+
+  /** Forgets one answer here and in Redis, so the next read asks Amplify. */
+  async function forget(method: ReadMethod, key: string): Promise<void> {
+    memory.delete(`${method}:${key}`);
+    if (shared !== null && values !== null) await shared.delete(values.key(method, key));
   }
 
   function remember<V>(id: string, stored: Stored<V>, ttlMs: number): void {
@@ -269,13 +312,21 @@ export function withCache(
       method: 'getJob',
       keyOf: jobKeyId,
       ttlMs: (job) => (isFinishedJob(job) ? options.terminalTtlMs : options.activeTtlMs),
+      holdsUrls: true,
       format: jobRecordFormat,
     },
-    getApp: { method: 'getApp', keyOf: (key) => key.appId, ttlMs: short, format: appRecordFormat },
+    getApp: {
+      method: 'getApp',
+      keyOf: (key) => key.appId,
+      ttlMs: short,
+      holdsUrls: true,
+      format: appRecordFormat,
+    },
     getBranch: {
       method: 'getBranch',
       keyOf: (key) => JSON.stringify([key.appId, key.branchName]),
       ttlMs: short,
+      holdsUrls: true,
       format: branchRecordFormat,
     },
     // Pages are keyed by everything they were asked with (token, size, app, branch).
@@ -283,34 +334,84 @@ export function withCache(
       method: 'listApps',
       keyOf: (request) => readKey('listApps', request),
       ttlMs: short,
+      holdsUrls: true,
       format: appPageFormat,
     },
     listBranches: {
       method: 'listBranches',
       keyOf: (request) => readKey('listBranches', request),
       ttlMs: short,
+      holdsUrls: true,
       format: branchPageFormat,
     },
     listJobs: {
       method: 'listJobs',
       keyOf: (request) => readKey('listJobs', request),
       ttlMs: short,
+      holdsUrls: true,
       format: jobPageFormat,
     },
-    // A log is the job's step, not its URL (presigned on AWS: a new one with every GetJob). Only
+    // A log is the job's step, not its URL: presigned on AWS, a URL is a bearer credential (never
+    // a key in memory or Redis) and a new one with every GetJob. A step without a name is keyed
+    // by the hash of where its log lives (origin and path, without the signature's query). Only
     // a finished step's log is kept: a running step's log grows.
     getStepLog: {
       method: 'getStepLog',
       keyOf: (request) =>
-        request.stepName === null
-          ? `url:${request.url}`
-          : JSON.stringify([jobKeyId(request.job), request.stepName]),
+        JSON.stringify([
+          jobKeyId(request.job),
+          request.stepName ?? `path:${hash('sha256', logLocation(request.url), 'base64url')}`,
+        ]),
       ttlMs: (_log, request) => (request.final ? options.terminalTtlMs : 0),
+      holdsUrls: false,
       format: stepLogFormat,
     },
   };
 
+  const getJob = cached(policies.getJob as ReadPolicy<JobKey, JobRecord>, (key: JobKey) =>
+    upstream.getJob(key),
+  );
+
+  /**
+   * A finished step's log whose URL was refused: the URL came from a job this cache may have kept
+   * past the URL's life. If the job held here now names another URL (another read renewed it), use
+   * that; otherwise forget the job (here and in Redis) and read it again, once. Then read the log
+   * from the new URL. Without a new URL, the first refusal stands.
+   */
+  async function relocatedLog(request: StepLogRequest, refusal: unknown): Promise<StepLogRecord> {
+    const held = memory.peek(`getJob:${jobKeyId(request.job)}`)?.entry;
+    let url =
+      held !== undefined && 'value' in held
+        ? logUrlIn(held.value as JobRecord, request)
+        : request.url;
+    if (url === request.url) {
+      log.debug(
+        { job: request.job, stepName: request.stepName },
+        'a log URL was refused: reading its job again',
+      );
+      await forget('getJob', jobKeyId(request.job));
+      url = logUrlIn(await getJob(request.job), request);
+    }
+    if (url === null || url === request.url) throw refusal;
+    return upstream.getStepLog({ ...request, url });
+  }
+
+  const readLog = async (request: StepLogRequest): Promise<StepLogRecord> => {
+    try {
+      return await upstream.getStepLog(request);
+    } catch (error) {
+      if (!request.final || !isRefusedUrl(error)) throw error;
+      return relocatedLog(request, error);
+    }
+  };
+  const getStepLog = cached(
+    policies.getStepLog as ReadPolicy<StepLogRequest, StepLogRecord>,
+    readLog,
+  );
+
   return wrapReads(upstream, (method, call) => {
+    if (method === 'getJob') return getJob as typeof call;
+    if (method === 'getStepLog') return getStepLog as typeof call;
     const policy = policies[method] as ReadPolicy<unknown, unknown> | undefined;
     if (policy === undefined) return call;
     return cached(policy, call as (input: unknown) => Promise<unknown>) as typeof call;

@@ -40,6 +40,19 @@ export interface UpstreamStack {
   fresh: AmplifyUpstream;
 }
 
+/** What the upstream stack is built with besides the config and the SDK client. */
+export interface UpstreamStackOptions {
+  /** Redis shared by replicas (createSharedStateFor), or `null`: memory only. */
+  shared: SharedState | null;
+  log: Logger;
+  /** Told about cache hits and misses. */
+  onEvent?: ((event: UpstreamStackEvent) => void) | undefined;
+  /** The circuit breaker and throttle pause in front of Amplify; none when absent. */
+  breaker?: UpstreamCircuitBreaker | undefined;
+  /** Now, in epoch ms, for the expiry of presigned URLs the cache holds; default Date.now. */
+  clock?: (() => number) | undefined;
+}
+
 /**
  * The Amplify calls of the app, innermost first: the SDK client (`upstream`), the circuit
  * breaker (when given), single-flight, then the cache (memory, and Redis when `shared`); no cache
@@ -48,36 +61,20 @@ export interface UpstreamStack {
 export function composeUpstreams(
   config: Config,
   upstream: AmplifyUpstream,
-  shared: SharedState | null,
-  log: Logger,
-  onEvent?: (event: UpstreamStackEvent) => void,
-  breaker?: UpstreamCircuitBreaker,
-  /** The cache's clock (ms); tests move it instead of waiting. */
-  now?: () => number,
+  options: UpstreamStackOptions,
 ): UpstreamStack {
+  const { breaker } = options;
   const singleFlight = withSingleFlight(breaker === undefined ? upstream : breaker.wrap(upstream));
   if (config.cache === null) return { cached: singleFlight, fresh: singleFlight };
   const cached = withCache(singleFlight, {
     ...config.cache,
-    shared,
+    shared: options.shared,
     leaseMs: leaseMs(config),
-    log,
-    onEvent,
-    now,
+    log: options.log,
+    onEvent: options.onEvent,
+    clock: options.clock,
   });
   return { cached, fresh: singleFlight };
-}
-
-/** {@link composeUpstreams}' cached side, for servers that need no other. */
-export function composeUpstream(
-  config: Config,
-  upstream: AmplifyUpstream,
-  shared: SharedState | null,
-  log: Logger,
-  onEvent?: (event: UpstreamStackEvent) => void,
-  breaker?: UpstreamCircuitBreaker,
-): AmplifyUpstream {
-  return composeUpstreams(config, upstream, shared, log, onEvent, breaker).cached;
 }
 
 /**

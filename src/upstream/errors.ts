@@ -219,8 +219,9 @@ export function toGatewayError(error: unknown, subject: Subject): GatewayError {
 
 /**
  * Failure modes after which a request may have reached Amplify and been acted on: the answer was
- * a 5xx, was cut off, or never came. (Refused connections, DNS and TLS failures, and a connect
- * timeout happen before anything is sent.)
+ * a 5xx, was cut off, never came, or was a 2xx whose body cannot be read (Amplify accepted it).
+ * (Refused connections, DNS and TLS failures, and a connect timeout happen before anything is
+ * sent; an unreadable 3xx or 4xx is a refusal.)
  */
 const MAYBE_APPLIED: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.UPSTREAM_UNAVAILABLE,
@@ -232,8 +233,8 @@ const MAYBE_APPLIED: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
 /**
  * Errors of the calls that change something. StartJob has no idempotency token, so a failure
  * after the request may have reached Amplify (5xx, a timeout after connecting, a reset, an
- * unreadable 5xx page) leaves its outcome unknown: UPSTREAM_OUTCOME_UNKNOWN, not retryable. Its
- * LimitExceededException is the concurrent-jobs quota, not throttling: QUOTA_EXCEEDED at once.
+ * unreadable 5xx page, a 2xx whose body cannot be read) leaves its outcome unknown:
+ * UPSTREAM_OUTCOME_UNKNOWN, not retryable. Its LimitExceededException is the concurrent-jobs quota, not throttling: QUOTA_EXCEEDED at once.
  * StopJob is safe to repeat, so its errors map as reads do.
  */
 export function toControlError(
@@ -254,16 +255,20 @@ export function toControlError(
   }
   const mapped = toGatewayError(error, subject);
   const notConnected = stringOf(e.message).includes('did not establish a connection');
-  const unreadable4xx =
+  // An unreadable 3xx or 4xx is a refusal on the way (nothing was started); an unreadable 2xx is
+  // Amplify accepting the job without saying which one, and an unreadable 5xx may have been acted on.
+  const status = mapped.upstream?.httpStatus ?? null;
+  const unreadableRefusal =
     mapped.code === ErrorCode.UPSTREAM_UNREADABLE_RESPONSE &&
-    (mapped.upstream?.httpStatus ?? 0) < 500;
+    status !== null &&
+    status >= 300 &&
+    status < 500;
   if (
     operation === 'StartJob' &&
     MAYBE_APPLIED.has(mapped.code) &&
     !notConnected &&
-    !unreadable4xx
+    !unreadableRefusal
   ) {
-    const status = mapped.upstream?.httpStatus;
     return new GatewayError(
       ErrorCode.UPSTREAM_OUTCOME_UNKNOWN,
       `Amplify did not confirm ${subject} (${mapped.upstream?.errorName ?? 'no answer'}${status ? `, HTTP ${status}` : ''}); the job may have started. Look at the branch's jobs before starting it again.`,

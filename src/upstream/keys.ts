@@ -53,11 +53,16 @@ export function jobKeyProblems(key: JobKey): string[] {
   // key fails on its own instead of throwing inside a batch.
   const wrong = notStrings(key, ['appId', 'branchName', 'jobId']);
   if (wrong.length > 0) return [`${wrong.join(', ')} must be strings`];
-  const problems = [...appIdProblem(key.appId), ...branchNameProblem(key.branchName)];
-  if (key.jobId.length < 1 || key.jobId.length > 255 || !JOB_ID.test(key.jobId)) {
-    problems.push(`jobId must be a string of 1 to 255 digits (got ${quote(key.jobId)})`);
-  }
-  return problems;
+  return [
+    ...appIdProblem(key.appId),
+    ...branchNameProblem(key.branchName),
+    ...jobIdProblems(key.jobId),
+  ];
+}
+
+/** Returns one message per problem; an empty list means the job id is well formed. */
+export function jobIdProblems(jobId: string): string[] {
+  return isJobId(jobId) ? [] : [`jobId must be a string of 1 to 255 digits (got ${quote(jobId)})`];
 }
 
 /** Whether a value is a job id Amplify could have issued (digits): e.g. a branch's activeJobId. */

@@ -30,13 +30,6 @@ export interface Page<T> {
   nextToken: string | null;
 }
 
-/** The most entries one call of each list operation may ask for (the API model's maximum). */
-export const MAX_PAGE_SIZE = {
-  ListApps: 100,
-  ListBranches: 50,
-  ListJobs: 50,
-} as const;
-
 export interface ListAppsRequest extends PageRequest {}
 export interface ListBranchesRequest extends PageRequest {
   appId: string;

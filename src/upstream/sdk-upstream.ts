@@ -27,7 +27,7 @@ import { ErrorCode, GatewayError } from '../errors.js';
 import { toAppRecord } from './app-shapes.js';
 import { toBranchRecord } from './branch-shapes.js';
 import { toControlError, toGatewayError } from './errors.js';
-import { outcomeOf, type UpstreamCallObserver } from './observer.js';
+import { outcomeOf, type UpstreamCallObserver, type UpstreamCallResult } from './observer.js';
 import { toAppPage, toBranchPage, toJobPage } from './page-shapes.js';
 import { toJobRecord, toJobSummaryRecord, type UnknownValueListener } from './shapes.js';
 import { createStepLogFetcher, type LogSourcePolicy, type Resolver } from './step-log.js';
@@ -62,6 +62,21 @@ interface SdkMetadata {
   $metadata?: { httpStatusCode?: number; requestId?: string; attempts?: number };
 }
 
+/** What is known of a settled operation; absent members read as 1 attempt, no status, no id. */
+interface CallFacts {
+  attempts?: number | null | undefined;
+  httpStatus?: number | null | undefined;
+  requestId?: string | null | undefined;
+}
+
+function factsOf(metadata: SdkMetadata['$metadata']): CallFacts {
+  return {
+    attempts: metadata?.attempts,
+    httpStatus: metadata?.httpStatusCode,
+    requestId: metadata?.requestId,
+  };
+}
+
 /**
  * The one observed call path: a middleware at the client's `initialize` step, outside the retry
  * middleware, so each observer sees one operation per command sent, whichever upstream method
@@ -72,41 +87,28 @@ function observeEveryCommand(client: AmplifyClient, observers: readonly Upstream
     (next, context) => async (args) => {
       const operation = (context.commandName ?? 'Unknown').replace(/Command$/, '');
       const ends = observers.map((observer) => observer.start(operation));
+      /** Tells every observer how the operation settled (once). */
+      const end = (outcome: UpstreamCallResult['outcome'], facts: CallFacts | null | undefined) => {
+        const result: UpstreamCallResult = {
+          outcome,
+          attempts: facts?.attempts ?? 1,
+          httpStatus: facts?.httpStatus ?? null,
+          requestId: facts?.requestId ?? null,
+        };
+        for (const report of ends) report(result);
+      };
       try {
         const result = await next(args);
-        const metadata = (result.output as SdkMetadata | undefined)?.$metadata;
-        for (const end of ends) {
-          end({
-            outcome: 'success',
-            attempts: metadata?.attempts ?? 1,
-            httpStatus: metadata?.httpStatusCode ?? null,
-            requestId: metadata?.requestId ?? null,
-          });
-        }
+        end('success', factsOf((result.output as SdkMetadata | undefined)?.$metadata));
         return result;
       } catch (error) {
         if (isUndecodableAnswer(error)) {
           // Amplify answered; sendForAnswer reads the raw JSON and the shape check judges it.
-          const metadata = (error as SdkMetadata).$metadata;
-          for (const end of ends) {
-            end({
-              outcome: 'success',
-              attempts: metadata?.attempts ?? 1,
-              httpStatus: metadata?.httpStatusCode ?? null,
-              requestId: metadata?.requestId ?? null,
-            });
-          }
+          end('success', factsOf((error as SdkMetadata).$metadata));
           throw error;
         }
         const mapped = toGatewayError(error, operation);
-        for (const end of ends) {
-          end({
-            outcome: outcomeOf(mapped.code),
-            attempts: mapped.upstream?.attempts ?? 1,
-            httpStatus: mapped.upstream?.httpStatus ?? null,
-            requestId: mapped.upstream?.requestId ?? null,
-          });
-        }
+        end(outcomeOf(mapped.code), mapped.upstream);
         throw error;
       }
     },

@@ -80,9 +80,17 @@ export interface JobRecord {
   steps: StepRecord[];
 }
 
+/**
+ * SUCCEED, FAILED and CANCELLED are final: a job or step with one never changes again. Anything
+ * else (UNKNOWN and an absent status included) is not.
+ */
+export function isTerminalStatus(status: JobStatus | null): boolean {
+  return status !== null && TERMINAL_STATUSES.has(status);
+}
+
 /** Whether the job has ended for good (terminal summary status): it never changes again. */
-export function isFinishedJob(job: JobRecord): boolean {
-  return job.summary.status !== null && TERMINAL_STATUSES.has(job.summary.status);
+export function isFinishedJob(job: { summary: { status: JobStatus | null } }): boolean {
+  return isTerminalStatus(job.summary.status);
 }
 
 /** Job ids are decimal sequence numbers: `7` and `0000000007` (as in the ARN) are one job. */

@@ -5,7 +5,8 @@
  * and a step's log. Nothing is kept once the call settles (that is a cache's job, not this one's),
  * so a caller never sees an answer older than the call it joined.
  */
-import { type AmplifyUpstream, readKey, wrapReads } from './upstream.js';
+import { type AmplifyUpstream, readKey } from './upstream.js';
+import { wrapReads } from './wrap.js';
 
 export function withSingleFlight(upstream: AmplifyUpstream): AmplifyUpstream {
   return wrapReads(upstream, (method, call) => {

@@ -1,12 +1,13 @@
 /**
  * The seam between the gateway and Amplify. Everything above it (loaders, schema) sees only
- * {@link AmplifyUpstream} and plain shapes. Each wrapper (single-flight today; cache and breaker
- * next) implements the same interface it wraps, so each can be tested alone and the order of the
- * layers is visible where the app is composed.
+ * {@link AmplifyUpstream} and plain shapes. Each wrapper (circuit breaker, single-flight, cache;
+ * per request the call budget and the read log) implements the same interface it wraps, so each
+ * can be tested alone, and the order of the layers is visible in one place (compose.ts).
  *
  * Every read takes one plain, serialisable input object and resolves with plain data, so a wrapper
- * can treat them alike: {@link READ_METHODS} lists them, {@link wrapReads} wraps each one, and
- * {@link readKey} gives a stable key for one call (single-flight, a cache).
+ * can treat them alike: {@link READ_METHODS} lists them, `wrapReads` (wrap.ts, the one way to wrap
+ * an upstream) wraps each one, and {@link readKey} gives a stable key for one call (single-flight,
+ * a cache).
  */
 import type { AppRecord } from './app-shapes.js';
 import type { BranchKey, BranchRecord } from './branch-shapes.js';
@@ -42,7 +43,8 @@ export interface StartJobRequest {
 export interface AmplifyControl {
   /**
    * One StartJob; resolves with the new job (PENDING, no steps yet). Rejects with QUOTA_EXCEEDED
-   * (concurrent-jobs quota), UPSTREAM_OUTCOME_UNKNOWN (5xx, timeout, reset: it may have started),
+   * (concurrent-jobs quota), UPSTREAM_OUTCOME_UNKNOWN (5xx, timeout, reset, a 2xx that cannot be
+   * read: it may have started),
    * NOT_FOUND, BAD_USER_INPUT, UPSTREAM_UNAUTHORIZED.
    */
   startJob(request: StartJobRequest): Promise<JobRecord>;
@@ -104,22 +106,6 @@ export interface AmplifyUpstream extends AmplifyReads, AmplifyControl {
   region(): Promise<string>;
   /** Closes kept-alive sockets. */
   destroy(): void;
-}
-
-/** Wraps one read method; must return a function with the same contract. */
-export type ReadWrapper = <M extends ReadMethod>(
-  method: M,
-  call: AmplifyReads[M],
-) => AmplifyReads[M];
-
-/** An upstream whose every read method goes through `wrap`; the other methods pass through. */
-export function wrapReads(upstream: AmplifyUpstream, wrap: ReadWrapper): AmplifyUpstream {
-  const wrapped: AmplifyUpstream = { ...upstream };
-  for (const method of READ_METHODS) {
-    const call = upstream[method].bind(upstream) as AmplifyReads[typeof method];
-    (wrapped as unknown as Record<ReadMethod, unknown>)[method] = wrap(method, call);
-  }
-  return wrapped;
 }
 
 function canonical(value: unknown): unknown {

@@ -1,12 +1,23 @@
 /**
- * Wraps every Amplify call of an {@link AmplifyUpstream} without naming its methods, so the
- * circuit breaker, the per-request call budget and whatever comes next apply to methods added
- * later (getApp, listJobs, startJob...) as well. A call method is any method that is not a
- * lifecycle method; it must return a Promise.
+ * The one way to wrap an {@link AmplifyUpstream}: a new upstream whose methods, own and inherited
+ * (a class's prototype methods too), are replaced one by one, so the circuit breaker, the
+ * per-request call budget, the read log, single-flight and the cache all apply to methods added
+ * later (getApp, listJobs, startJob...) without naming them. Lifecycle methods (`region`,
+ * `destroy`) always pass through, bound to the original.
+ *
+ * - {@link wrapCalls}: every call (a method that is not a lifecycle one; it returns a Promise) runs
+ *   through one `around(method, call, args)`; the breaker, the budget and the read log use it.
+ * - {@link wrapReads}: each read method of {@link READ_METHODS} is replaced by what
+ *   `wrap(method, call)` returns for it, with the same contract; single-flight and the cache use it.
  */
-import type { AmplifyUpstream } from './upstream.js';
+import {
+  type AmplifyReads,
+  type AmplifyUpstream,
+  READ_METHODS,
+  type ReadMethod,
+} from './upstream.js';
 
-/** Methods that are not calls at all: call wrappers pass them through untouched. */
+/** Methods that are not calls at all: wrappers pass them through untouched. */
 const LIFECYCLE_METHODS: ReadonlySet<string> = new Set(['region', 'destroy']);
 
 /**
@@ -15,8 +26,23 @@ const LIFECYCLE_METHODS: ReadonlySet<string> = new Set(['region', 'destroy']);
  */
 export const NOT_AMPLIFY_CALLS: ReadonlySet<string> = new Set(['getStepLog']);
 
-/** Runs one call of `method` (its name on AmplifyUpstream, e.g. `getJob`); may refuse it. */
-export type CallWrapper = <T>(method: string, call: () => Promise<T>) => Promise<T>;
+/**
+ * Runs one call of `method` (its name on AmplifyUpstream, e.g. `getJob`), made with `args`:
+ * `call()` sends it; the wrapper may refuse it, observe its outcome, or change nothing.
+ */
+export type CallWrapper = <T>(
+  method: string,
+  call: () => Promise<T>,
+  args: readonly unknown[],
+) => Promise<T>;
+
+/** Wraps one read method; must return a function with the same contract. */
+export type ReadWrapper = <M extends ReadMethod>(
+  method: M,
+  call: AmplifyReads[M],
+) => AmplifyReads[M];
+
+type Method = (...args: unknown[]) => unknown;
 
 /** The names of `upstream`'s call methods, own and inherited. */
 export function callMethods(upstream: AmplifyUpstream): string[] {
@@ -37,25 +63,45 @@ export function callMethods(upstream: AmplifyUpstream): string[] {
 }
 
 /**
- * A new upstream whose call methods run through `around`; lifecycle methods, and the calls named
- * in `except`, are the originals.
+ * A new upstream whose call methods are `replace(name, method)` (`method` bound to `upstream`);
+ * lifecycle methods are the originals, bound.
  */
-export function wrapCalls(
+function replaceCalls(
   upstream: AmplifyUpstream,
-  around: CallWrapper,
-  except: ReadonlySet<string> = new Set(),
+  replace: (name: string, method: Method) => Method,
 ): AmplifyUpstream {
-  const source = upstream as unknown as Record<string, (...args: unknown[]) => unknown>;
+  const source = upstream as unknown as Record<string, Method>;
   const wrapped: Record<string, unknown> = {};
   for (const name of LIFECYCLE_METHODS) {
     const method = source[name];
     if (typeof method === 'function') wrapped[name] = method.bind(upstream);
   }
   for (const name of callMethods(upstream)) {
-    const method = source[name] as (...args: unknown[]) => Promise<unknown>;
-    wrapped[name] = except.has(name)
-      ? method.bind(upstream)
-      : (...args: unknown[]) => around(name, () => method.apply(upstream, args));
+    wrapped[name] = replace(name, (source[name] as Method).bind(upstream));
   }
   return wrapped as unknown as AmplifyUpstream;
+}
+
+/**
+ * A new upstream whose calls run through `around`; lifecycle methods, and the calls named in
+ * `except`, are the originals.
+ */
+export function wrapCalls(
+  upstream: AmplifyUpstream,
+  around: CallWrapper,
+  except: ReadonlySet<string> = new Set(),
+): AmplifyUpstream {
+  return replaceCalls(upstream, (name, method) =>
+    except.has(name)
+      ? method
+      : (...args: unknown[]) => around(name, () => method(...args) as Promise<unknown>, args),
+  );
+}
+
+/** A new upstream whose every read method goes through `wrap`; the other methods pass through. */
+export function wrapReads(upstream: AmplifyUpstream, wrap: ReadWrapper): AmplifyUpstream {
+  const reads: ReadonlySet<string> = new Set(READ_METHODS);
+  return replaceCalls(upstream, (name, method) =>
+    reads.has(name) ? (wrap(name as ReadMethod, method as never) as Method) : method,
+  );
 }

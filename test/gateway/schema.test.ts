@@ -8,8 +8,10 @@ import {
   isSpecifiedScalarType,
 } from 'graphql';
 import { describe, expect, it } from 'vitest';
+import { GATEWAY_VARIABLES } from '../../src/config.js';
 import { buildSchema, printSubgraphSdl } from '../../src/schema/index.js';
-import { createGateway, noUpstream } from '../support/stack.js';
+import { LOG_DEFAULTS_IN_WORDS } from '../../src/schema/step.js';
+import { createGateway, noUpstream, testConfig } from '../support/stack.js';
 
 describe('the schema', () => {
   it('matches the committed schema.graphql (run `npm run schema:print` when this fails)', async () => {
@@ -21,6 +23,22 @@ describe('the schema', () => {
     const sdl = printSubgraphSdl();
     expect(sdl).toContain('@link(url: "https://specs.apollo.dev/federation/v2.6"');
     expect(sdl).toContain('type Job\n  @key(fields: "appId branchName jobId")');
+  });
+
+  it("speaks to a frontend developer: no description names the operator's settings or the README", () => {
+    const sdl = printSubgraphSdl();
+    const named = Object.keys(GATEWAY_VARIABLES).filter((name) =>
+      new RegExp(`\\b${name}\\b`).test(sdl),
+    );
+    expect(named).toEqual([]);
+    expect(sdl).not.toMatch(/README/);
+    // The defaults they give in words are the configuration's defaults.
+    const { upstream } = testConfig();
+    expect(LOG_DEFAULTS_IN_WORDS).toEqual({
+      maxBytes: `${upstream.stepLogMaxBytes / 1024 / 1024} MiB`,
+      timeout: `${upstream.stepLogTimeoutMs / 1000} seconds`,
+    });
+    expect(sdl).toContain(`its last ${LOG_DEFAULTS_IN_WORDS.maxBytes}`);
   });
 
   it('describes every type, field, argument and enum value for GraphiQL readers', () => {

@@ -229,6 +229,59 @@ describe('the cache of apps, branches, pages of lists and step logs', () => {
     expect(stack.la.stats.snapshot().calls).toMatchObject({ GetApp: 2, GetBranch: 2, ListJobs: 2 });
   });
 
+  it('keeps the log of a step without a name by where it lives, not by its re-signed URL', async () => {
+    // Every GetJob re-signs the URLs (as AWS does) and names no step.
+    let signature = 0;
+    const gateway = await stack.gateway(
+      { CACHE_MAX_ENTRIES: '1000', CACHE_ACTIVE_TTL_MS: '0' },
+      {
+        wrap: (upstream) => ({
+          ...upstream,
+          getJob: async (key) => {
+            const job = await upstream.getJob(key);
+            signature += 1;
+            const steps = job.steps.map((step) => ({
+              ...step,
+              stepName: null,
+              logUrl: step.logUrl === null ? null : `${step.logUrl}?X-Amz-Signature=${signature}`,
+            }));
+            return { ...job, steps };
+          },
+          getStepLog: (request) => {
+            logReads += 1;
+            return upstream.getStepLog(request);
+          },
+        }),
+      },
+    );
+    // A running job (never kept: CACHE_ACTIVE_TTL_MS=0) whose first step has finished.
+    const running = stack.la.world
+      .listJobKeys({ status: 'RUNNING' })
+      .find(
+        (key) =>
+          stack.la.world.getJobWire(key.appId, key.branchName, key.jobId)?.job.steps[0]?.status ===
+          'SUCCEED',
+      );
+    if (running === undefined) throw new Error('no running job with a finished step');
+    const query =
+      'query($a: ID!, $b: String!, $j: ID!) { job(appId: $a, branchName: $b, jobId: $j) { steps { status logUrl log(tailLines: 1) { text } } } }';
+    type Steps = { job: { steps: Array<{ status: string; logUrl: string; log: unknown }> } };
+    const first = await gateway.graphql(query, vars(running));
+    const second = await gateway.graphql(query, vars(running));
+    expect(first.errors).toBeUndefined();
+    const [before, after] = [first, second].map((body) => (body.data as Steps).job.steps[0]);
+    // Two different URLs for the same finished log, read once.
+    expect(before?.logUrl).not.toBe(after?.logUrl);
+    expect(after?.log).toEqual(before?.log);
+    expect(stack.la.stats.calls('GetJob')).toBe(2);
+    const finishedSteps = (first.data as Steps).job.steps.filter(
+      (step) => step.status === 'SUCCEED',
+    );
+    const runningSteps = (first.data as Steps).job.steps.length - finishedSteps.length;
+    // Finished steps' logs once; the running step's log on each request.
+    expect(logReads).toBe(finishedSteps.length + 2 * runningSteps);
+  });
+
   it("keeps a finished step's log, and reads a running step's log every time", async () => {
     const gateway = await counting();
     const logs =

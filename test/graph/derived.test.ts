@@ -1,12 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import {
-  durationSeconds,
-  firstFailedStep,
-  isTerminal,
-  lastLines,
-} from '../../src/schema/derived.js';
+import { durationSeconds, firstFailedStep, lastLines } from '../../src/schema/derived.js';
 import { toStepLog } from '../../src/schema/step.js';
-import type { JobStatus, StepRecord } from '../../src/upstream/shapes.js';
+import {
+  isTerminalStatus as isTerminal,
+  type JobStatus,
+  type StepRecord,
+} from '../../src/upstream/shapes.js';
 
 const at = (iso: string) => new Date(iso);
 

@@ -3,8 +3,10 @@
  * the local Amplify puts on the wire (read over HTTP here), written from the API notes rather
  * than from src/.
  */
+
+import { readFileSync } from 'node:fs';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_EXAMPLE } from '../../src/http/graphiql.js';
+import { DEFAULT_EXAMPLE, demoExample } from '../../src/http/graphiql.js';
 import { type Stack, startStack } from '../support/stack.js';
 
 type Wire = Record<string, unknown>;
@@ -112,6 +114,55 @@ describe('navigating apps, branches and jobs', () => {
     expect(stack.la.stats.calls('ListBranches')).toBe(3);
     expect(stack.la.stats.calls('GetJob')).toBe(0);
     expect(stack.la.stats.calls('GetApp')).toBe(0);
+  });
+
+  it("opens GraphiQL on the README's first query, and the demo on its first two", async () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const [first, second] = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    // Comments and layout aside.
+    const norm = (text: string) =>
+      text
+        .replace(/#.*$/gm, '')
+        .replace(/\s+/g, ' ')
+        .replace(/\s*([{}():,!$])\s*/g, '$1')
+        .trim();
+    const inner = (text: string) =>
+      norm(text)
+        .replace(/^[^{]*\{/, '')
+        .replace(/\}$/, '');
+    expect(norm(DEFAULT_EXAMPLE.query)).toBe(`query Explore${norm(first!)}`);
+    const [, appId, branchName, jobId] =
+      /job\(appId: "([^"]+)", branchName: "([^"]+)", jobId: "([^"]+)"\)/.exec(second!) ?? [];
+    const demo = demoExample({ appId: appId!, branchName: branchName!, jobId: jobId! });
+    const asVariables = inner(second!).replace(
+      /job\([^)]*\)/,
+      'job(appId:$appId,branchName:$branchName,jobId:$jobId)',
+    );
+    expect(norm(demo.query)).toBe(
+      `query Explore($appId:ID!,$branchName:String!,$jobId:ID!){${asVariables}${inner(first!)}}`,
+    );
+    const body = await stack.graphql(demo.query, demo.variables);
+    expect(body.errors).toBeUndefined();
+  });
+
+  it("names, in the README's live examples, jobs that are running in the demo world", () => {
+    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+    const sse = /"variables":\{"a":"(d[a-z0-9]+)","b":"([^"]+)","j":"(\d+)"\}/.exec(readme);
+    const stop = /stopJob\(appId: "(d[a-z0-9]+)", branchName: "([^"]+)", jobId: "(\d+)"\)/.exec(
+      readme,
+    );
+    const board =
+      /"jobs": \[\{"appId": "(d[a-z0-9]+)", "branchName": "([^"]+)", "jobId": "(\d+)"\}/.exec(
+        readme,
+      );
+    for (const example of [sse, stop, board]) {
+      expect(example).not.toBeNull();
+      const [, appId, branchName, jobId] = example!;
+      const status = stack.la.world.getJobWire(appId!, branchName!, jobId!)?.job.summary.status;
+      expect(`${appId}/${branchName}/${jobId}: ${status}`).toBe(
+        `${appId}/${branchName}/${jobId}: RUNNING`,
+      );
+    }
   });
 
   it('lists every app with all its fields, in one ListApps call', async () => {

@@ -3,17 +3,17 @@
  * once (never retried), the concurrent-jobs quota, and a stop seen by subscribers as CANCELLING
  * then CANCELLED.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { CallerIdentity } from '../../src/schema/identity.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
 import {
+  liveTests,
   releasableBranches,
-  type Subscription,
   subscribeWithClient,
   until,
   within,
 } from '../support/live.js';
-import { type GraphQLBody, type Stack, silentLog, startStack } from '../support/stack.js';
+import { type GraphQLBody, type Stack, silentLog } from '../support/stack.js';
 
 const START = `mutation Start($appId: ID!, $branchName: String!, $jobType: StartJobType!, $jobId: ID, $reason: String) {
   startJob(appId: $appId, branchName: $branchName, jobType: $jobType, jobId: $jobId, reason: $reason) {
@@ -30,13 +30,8 @@ const READ_ONLY: CallerIdentity = {
   scopes: new Set(['read']),
 };
 
+const live = liveTests();
 let stack: Stack | null = null;
-const open: Subscription[] = [];
-afterEach(async () => {
-  for (const subscription of open.splice(0)) await subscription.close();
-  await stack?.close();
-  stack = null;
-});
 
 function branchOf(s: Stack, index = 0) {
   const branch = releasableBranches(s.la)[index];
@@ -50,7 +45,7 @@ function codeOf(body: GraphQLBody): string | undefined {
 
 describe('control mutations', () => {
   it('answer FORBIDDEN when CONTROL_MUTATIONS is off, and send nothing', async () => {
-    stack = await startStack();
+    stack = await live.start();
     const branch = branchOf(stack);
     const start = await stack.graphql(START, { ...branch, jobType: 'RELEASE' });
     const stop = await stack.graphql(STOP, { ...branch, jobId: '1' });
@@ -64,7 +59,7 @@ describe('control mutations', () => {
   });
 
   it('answer FORBIDDEN to a caller without the write scope, even when enabled', async () => {
-    stack = await startStack({ env: { CONTROL_MUTATIONS: 'true' } });
+    stack = await live.start({ env: { CONTROL_MUTATIONS: 'true' } });
     const s = stack;
     const branch = branchOf(s);
     const asReader = async (query: string, variables: Record<string, unknown>) => {
@@ -96,7 +91,7 @@ describe('control mutations', () => {
   });
 
   it('start a job when enabled, checking arguments before anything is sent', async () => {
-    stack = await startStack({ env: { CONTROL_MUTATIONS: 'true' } });
+    stack = await live.start({ env: { CONTROL_MUTATIONS: 'true' } });
     const branch = branchOf(stack);
     const started = await stack.graphql(START, {
       ...branch,
@@ -139,7 +134,7 @@ describe('control mutations', () => {
   });
 
   it('never retries StartJob: a 5xx is UPSTREAM_OUTCOME_UNKNOWN after one call, though reads retry', async () => {
-    stack = await startStack({ env: { CONTROL_MUTATIONS: 'true', UPSTREAM_MAX_ATTEMPTS: '3' } });
+    stack = await live.start({ env: { CONTROL_MUTATIONS: 'true', UPSTREAM_MAX_ATTEMPTS: '3' } });
     const branch = branchOf(stack);
     stack.la.faults.add({ kind: 'internal', operations: 'StartJob', count: 1 });
     const failed = await stack.graphql(START, { ...branch, jobType: 'RELEASE' });
@@ -172,8 +167,24 @@ describe('control mutations', () => {
     expect(stack.la.stats.calls('GetJob')).toBe(getJobs + 2);
   });
 
+  it('answers UPSTREAM_OUTCOME_UNKNOWN when Amplify accepts StartJob with a body it cannot read', async () => {
+    stack = await live.start({ env: { CONTROL_MUTATIONS: 'true', UPSTREAM_MAX_ATTEMPTS: '3' } });
+    const branch = branchOf(stack);
+    // A 200 whose body is an HTML page: Amplify accepted the job, but the answer says nothing.
+    stack.la.faults.add({ kind: 'malformed', operations: 'StartJob', count: 1 });
+    const body = await stack.graphql(START, { ...branch, jobType: 'RELEASE' });
+    expect(body.data).toBeNull();
+    expect(body.errors?.[0]?.extensions).toMatchObject({
+      code: 'UPSTREAM_OUTCOME_UNKNOWN',
+      retryable: false,
+      upstream: { httpStatus: 200, attempts: 1 },
+    });
+    expect(body.errors?.[0]?.message).toContain('may have started');
+    expect(stack.la.stats.calls('StartJob')).toBe(1);
+  });
+
   it('answers QUOTA_EXCEEDED at once when the concurrent-jobs quota is used up', async () => {
-    stack = await startStack({
+    stack = await live.start({
       env: { CONTROL_MUTATIONS: 'true', UPSTREAM_MAX_ATTEMPTS: '3' },
       amplify: { concurrentJobsLimit: 1 },
     });
@@ -191,7 +202,7 @@ describe('control mutations', () => {
   });
 
   it('stop a job: subscribers see CANCELLING, then CANCELLED, then the end', async () => {
-    stack = await startStack({ env: { CONTROL_MUTATIONS: 'true', LIVE_POLL_INTERVAL_MS: '100' } });
+    stack = await live.start({ env: { CONTROL_MUTATIONS: 'true', LIVE_POLL_INTERVAL_MS: '100' } });
     const s = stack;
     const server = await s.listen();
     const started = await s.graphql(START, { ...branchOf(s), jobType: 'RELEASE' });
@@ -202,7 +213,7 @@ describe('control mutations', () => {
       branchName: key.branchName,
       jobId: key.jobId,
     });
-    open.push(subscription);
+    live.keep(subscription);
     await until(() => subscription.results.length === 1, 'the first answer');
     expect(subscription.statuses()).toEqual(['RUNNING']);
 

@@ -3,18 +3,11 @@
  * (as an API destination would), and subscribers hear of a change without waiting for a poll.
  * Polling is set to 10 minutes here, so any update a subscriber gets came from an event.
  */
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { EVENTS_SECRET_HEADER } from '../../src/http/amplify-events.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
-import {
-  getJobCallsFor,
-  releasableBranches,
-  type Subscription,
-  subscribeWithClient,
-  until,
-  within,
-} from '../support/live.js';
-import { type Stack, startStack } from '../support/stack.js';
+import { getJobCallsFor, liveTests, releasableBranches, until, within } from '../support/live.js';
+import type { Stack } from '../support/stack.js';
 
 const SECRET = 'events-secret-0123456789';
 const ENV = {
@@ -23,13 +16,8 @@ const ENV = {
   CONTROL_MUTATIONS: 'true',
 };
 
+const live = liveTests();
 let stack: Stack | null = null;
-const open: Subscription[] = [];
-afterEach(async () => {
-  for (const subscription of open.splice(0)) await subscription.close();
-  await stack?.close();
-  stack = null;
-});
 
 async function startJob(s: Stack): Promise<JobKey> {
   const branch = releasableBranches(s.la)[0]!;
@@ -66,7 +54,7 @@ async function post(url: string, body: unknown, headers: Record<string, string> 
 
 describe('pushed Amplify events', () => {
   it('reach a subscriber without waiting for the next poll, one GetJob each', async () => {
-    stack = await startStack({ env: ENV });
+    stack = await live.start({ env: ENV });
     const s = stack;
     const server = await s.listen();
     s.la.events.setTarget({
@@ -74,9 +62,7 @@ describe('pushed Amplify events', () => {
       headers: { [EVENTS_SECRET_HEADER]: SECRET },
     });
     const key = await startJob(s);
-    const subscription = subscribeWithClient(`${server.url}/graphql`, key);
-    open.push(subscription);
-    await until(() => subscription.results.length === 1, 'the first answer');
+    const subscription = await live.follow(s, key);
     expect(subscription.statuses()).toEqual(['PENDING']);
 
     // Far enough for the build to have begun: the local Amplify sends STARTED.
@@ -103,13 +89,11 @@ describe('pushed Amplify events', () => {
   });
 
   it('refuses a missing or wrong secret with 401 and refreshes nothing', async () => {
-    stack = await startStack({ env: ENV });
+    stack = await live.start({ env: ENV });
     const s = stack;
     const server = await s.listen();
     const key = await startJob(s);
-    const subscription = subscribeWithClient(`${server.url}/graphql`, key);
-    open.push(subscription);
-    await until(() => subscription.results.length === 1, 'the first answer');
+    const subscription = await live.follow(s, key);
     s.la.clock.advance(60_000);
     const calls0 = s.la.stats.calls('GetJob');
     const url = `${server.url}/events/amplify`;
@@ -136,7 +120,7 @@ describe('pushed Amplify events', () => {
   });
 
   it('refuses what is not an Amplify job event with 400 and refreshes nothing', async () => {
-    stack = await startStack({ env: ENV });
+    stack = await live.start({ env: ENV });
     const s = stack;
     const server = await s.listen();
     const key = await startJob(s);
@@ -168,13 +152,11 @@ describe('pushed Amplify events', () => {
   });
 
   it('takes an event id once: a redelivery refreshes nothing more', async () => {
-    stack = await startStack({ env: ENV });
+    stack = await live.start({ env: ENV });
     const s = stack;
     const server = await s.listen();
     const key = await startJob(s);
-    const subscription = subscribeWithClient(`${server.url}/graphql`, key);
-    open.push(subscription);
-    await until(() => subscription.results.length === 1, 'the first answer');
+    await live.follow(s, key);
     const url = `${server.url}/events/amplify`;
     const auth = { [EVENTS_SECRET_HEADER]: SECRET };
     const calls0 = s.la.stats.calls('GetJob');
@@ -189,7 +171,7 @@ describe('pushed Amplify events', () => {
   });
 
   it('costs nothing for a job nobody follows', async () => {
-    stack = await startStack({ env: ENV });
+    stack = await live.start({ env: ENV });
     const s = stack;
     const server = await s.listen();
     const key = await startJob(s);
@@ -203,9 +185,7 @@ describe('pushed Amplify events', () => {
     expect(s.app.live.stats().refreshes).toBe(0);
 
     // Followed, the same job's next event is read once.
-    const subscription = subscribeWithClient(`${server.url}/graphql`, key);
-    open.push(subscription);
-    await until(() => subscription.results.length === 1, 'the first answer');
+    await live.follow(s, key);
     await post(`${server.url}/events/amplify`, event(key, 'watched'), {
       [EVENTS_SECRET_HEADER]: SECRET,
     });
@@ -214,7 +194,7 @@ describe('pushed Amplify events', () => {
   });
 
   it('is not served at all when no secret is configured', async () => {
-    stack = await startStack({ env: { LIVE_POLL_INTERVAL_MS: '600000' } });
+    stack = await live.start({ env: { LIVE_POLL_INTERVAL_MS: '600000' } });
     const server = await stack.listen();
     const key = stack.la.world.listJobKeys({ status: 'RUNNING' })[0]!;
     const answer = await fetch(`${server.url}/events/amplify`, {

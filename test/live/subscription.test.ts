@@ -2,11 +2,12 @@
  * `jobUpdated` over real SSE against the local Amplify: the graphql-sse client and raw frames,
  * progress to a final status, one poller per job, keep-alives, limits, and freeing on disconnect.
  */
-import { afterEach, describe, expect, it, onTestFinished } from 'vitest';
+import { describe, expect, it, onTestFinished } from 'vitest';
 import type { LocalAmplify } from '../../src/local-amplify/index.js';
 import { ANONYMOUS_CALLER } from '../../src/schema/identity.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
 import {
+  liveTests,
   openRawStream,
   releasableBranches,
   type Subscription,
@@ -14,7 +15,7 @@ import {
   until,
   within,
 } from '../support/live.js';
-import { type Stack, silentLog, startStack } from '../support/stack.js';
+import { type Stack, silentLog } from '../support/stack.js';
 
 const FAST = { LIVE_POLL_INTERVAL_MS: '100', CONTROL_MUTATIONS: 'true' };
 const RANK: Record<string, number> = {
@@ -28,13 +29,8 @@ const RANK: Record<string, number> = {
   CANCELLED: 5,
 };
 
+const live = liveTests();
 let stack: Stack | null = null;
-const open: Subscription[] = [];
-afterEach(async () => {
-  for (const subscription of open.splice(0)) await subscription.close();
-  await stack?.close();
-  stack = null;
-});
 
 /** What the local Amplify says a job looks like now: status and step statuses. */
 function worldState(la: LocalAmplify, key: JobKey): string {
@@ -75,12 +71,12 @@ function runningJob(la: LocalAmplify): JobKey {
 
 describe('jobUpdated over real SSE', () => {
   it('follows started jobs to their final status with the graphql-sse client, then completes', async () => {
-    stack = await startStack({ env: FAST });
+    stack = await live.start({ env: FAST });
     const s = stack;
     const server = await s.listen();
     const keys = await startJobs(s, 5);
     const subscriptions = keys.map((key) => subscribeWithClient(`${server.url}/graphql`, key));
-    open.push(...subscriptions);
+    live.keep(...subscriptions);
     await until(() => subscriptions.every((sub) => sub.results.length >= 1), 'first answers');
 
     // Move the frozen clock on in steps; after each, wait until every open subscription shows
@@ -120,12 +116,12 @@ describe('jobUpdated over real SSE', () => {
   }, 90_000);
 
   it("answers raw GraphQL over SSE as curl sends it (Yoga's distinct connections mode)", async () => {
-    stack = await startStack({ env: FAST });
+    stack = await live.start({ env: FAST });
     const s = stack;
     const server = await s.listen();
     const key = runningJob(s.la);
     const stream = await openRawStream(`${server.url}/graphql`, key);
-    open.push(stream);
+    live.keep(stream);
     expect(stream.status).toBe(200);
     expect(stream.headers.get('content-type')).toMatch(/^text\/event-stream/);
     await until(() => stream.events.length >= 1, 'the first event');
@@ -140,12 +136,12 @@ describe('jobUpdated over real SSE', () => {
   });
 
   it('takes literal arguments as well as variables of any name', async () => {
-    stack = await startStack({ env: FAST });
+    stack = await live.start({ env: FAST });
     const server = await stack.listen();
     const key = runningJob(stack.la);
     const literal = `subscription { jobUpdated(appId: "${key.appId}", branchName: ${JSON.stringify(key.branchName)}, jobId: "${key.jobId}") { jobId summary { status } } }`;
     const stream = await openRawStream(`${server.url}/graphql`, key, {}, literal);
-    open.push(stream);
+    live.keep(stream);
     await until(() => stream.results.length === 1, 'the first answer');
     expect(stream.results[0]).toEqual({
       data: { jobUpdated: { jobId: key.jobId, summary: { status: 'RUNNING' } } },
@@ -155,7 +151,7 @@ describe('jobUpdated over real SSE', () => {
   it("reads each event with the event's own clock and loaders, not the subscription's first", async () => {
     // The gateway's clock stands still unless the test moves it.
     let now = Date.now();
-    stack = await startStack({ env: FAST, clock: () => now });
+    stack = await live.start({ env: FAST, clock: () => now });
     const s = stack;
     const server = await s.listen();
     const [key] = await startJobs(s, 1);
@@ -163,7 +159,7 @@ describe('jobUpdated over real SSE', () => {
       jobUpdated(appId: $appId, branchName: $branchName, jobId: $jobId) { summary { status } durationSeconds }
     }`;
     const sub = subscribeWithClient(`${server.url}/graphql`, key!, {}, query);
-    open.push(sub);
+    live.keep(sub);
     await until(() => sub.results.length === 1, 'the first answer');
     // Time passes for the running job (the gateway's clock), then it moves on (Amplify's clock).
     now += 300_000;
@@ -180,7 +176,7 @@ describe('jobUpdated over real SSE', () => {
   });
 
   it('answers a job that does not exist with one NOT_FOUND result, then completes', async () => {
-    stack = await startStack({ env: FAST });
+    stack = await live.start({ env: FAST });
     const server = await stack.listen();
     const key = runningJob(stack.la);
     const before = stack.la.stats.calls('GetJob');
@@ -188,7 +184,10 @@ describe('jobUpdated over real SSE', () => {
     await within(stream.done, 'the subscription to end');
     expect(stream.ended).toBe('complete');
     expect(stream.results).toHaveLength(1);
-    expect(stream.results[0]?.errors?.[0]?.extensions?.code).toBe('NOT_FOUND');
+    expect(stream.results[0]?.errors?.[0]?.extensions).toMatchObject({
+      code: 'NOT_FOUND',
+      job: { appId: key.appId, branchName: key.branchName, jobId: '99999' },
+    });
     expect(stack.la.stats.calls('GetJob')).toBe(before + 1);
 
     const bad = await openRawStream(`${server.url}/graphql`, { ...key, appId: 'NOT-AN-APP' });
@@ -199,7 +198,7 @@ describe('jobUpdated over real SSE', () => {
   });
 
   it('polls a job once per interval however many subscribe to it', async () => {
-    stack = await startStack({ env: FAST });
+    stack = await live.start({ env: FAST });
     const s = stack;
     const server = await s.listen();
     const key = runningJob(s.la);
@@ -208,7 +207,7 @@ describe('jobUpdated over real SSE', () => {
       subscribeWithClient(`${server.url}/graphql`, key),
       await openRawStream(`${server.url}/graphql`, key),
     ];
-    open.push(...subscriptions);
+    live.keep(...subscriptions);
     await until(() => subscriptions.every((sub) => sub.results.length === 1), 'first answers');
     expect(s.app.live.stats()).toMatchObject({ subscriptions: 3, watchedJobs: 1 });
 
@@ -239,7 +238,7 @@ describe('jobUpdated over real SSE', () => {
     onTestFinished(() => {
       process.env.NODE_ENV = nodeEnv;
     });
-    stack = await startStack({ env: { ...FAST, SSE_KEEPALIVE_MS: '300000' } });
+    stack = await live.start({ env: { ...FAST, SSE_KEEPALIVE_MS: '300000' } });
     const s = stack;
     const server = await s.listen();
     const key = runningJob(s.la);
@@ -268,10 +267,10 @@ describe('jobUpdated over real SSE', () => {
   });
 
   it('sends a keep-alive comment every SSE_KEEPALIVE_MS while nothing changes', async () => {
-    stack = await startStack({ env: { ...FAST, SSE_KEEPALIVE_MS: '1000' } });
+    stack = await live.start({ env: { ...FAST, SSE_KEEPALIVE_MS: '1000' } });
     const server = await stack.listen();
     const stream = await openRawStream(`${server.url}/graphql`, runningJob(stack.la));
-    open.push(stream);
+    live.keep(stream);
     await until(
       () => stream.comments.filter((c) => c === ': keep-alive').length >= 2,
       'two keep-alive comments',
@@ -282,7 +281,7 @@ describe('jobUpdated over real SSE', () => {
   });
 
   it('bounds subscriptions per client and per process, and counts a freed one out', async () => {
-    stack = await startStack({
+    stack = await live.start({
       env: { ...FAST, LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: '2', LIVE_MAX_SUBSCRIPTIONS: '3' },
     });
     const s = stack;
@@ -291,7 +290,7 @@ describe('jobUpdated over real SSE', () => {
     const url = `${server.url}/graphql`;
     const first = await openRawStream(url, key);
     const second = await openRawStream(url, key);
-    open.push(first, second);
+    live.keep(first, second);
     await until(() => first.results.length === 1 && second.results.length === 1, 'two streams');
 
     const third = await openRawStream(url, key);
@@ -343,13 +342,13 @@ describe('jobUpdated over real SSE', () => {
     await first.close();
     await until(() => s.app.live.stats().subscriptions === 1, 'two to leave');
     const again = await openRawStream(url, key);
-    open.push(again);
+    live.keep(again);
     await until(() => again.results.length === 1, 'a new stream');
     expect(again.results[0]?.errors).toBeUndefined();
   });
 
   it('follows several jobs in one stream with jobsUpdated, and frees them all on disconnect', async () => {
-    stack = await startStack({ env: FAST });
+    stack = await live.start({ env: FAST });
     const s = stack;
     const server = await s.listen();
     const quirks = s.la.world.quirkApp().appId;
@@ -394,9 +393,10 @@ describe('jobUpdated over real SSE', () => {
         .map((j) => j.jobId)
         .sort(),
     );
-    expect(
-      client.results.filter((r) => r.errors?.[0]?.extensions?.code === 'NOT_FOUND'),
-    ).toHaveLength(1);
+    // The error event says which of the jobs it is about.
+    const notFound = client.results.filter((r) => r.errors?.[0]?.extensions?.code === 'NOT_FOUND');
+    expect(notFound).toHaveLength(1);
+    expect(notFound[0]?.errors?.[0]?.extensions?.job).toEqual(missing);
     expect(s.app.live.stats()).toMatchObject({ subscriptions: 2, watchedJobs: 2 });
 
     // Both finish: one event each, then the stream completes.
@@ -418,8 +418,46 @@ describe('jobUpdated over real SSE', () => {
     expect(s.la.stats.calls('GetJob')).toBe(calls);
   });
 
+  it('says in extensions.job which job an error event of jobsUpdated is about', async () => {
+    stack = await live.start({ env: FAST });
+    const s = stack;
+    const server = await s.listen();
+    const quirks = s.la.world.quirkApp().appId;
+    const [kept, vanishing] = s.la.world
+      .listJobKeys({ status: 'RUNNING' })
+      .filter((j) => j.appId !== quirks)
+      .map(({ appId, branchName, jobId }) => ({ appId, branchName, jobId }));
+    if (kept === undefined || vanishing === undefined) throw new Error('two RUNNING jobs needed');
+    const query = `subscription($jobs: [JobKeyInput!]!) { jobsUpdated(jobs: $jobs) { jobId } }`;
+    const client = subscribeWithClient(
+      `${server.url}/graphql`,
+      { appId: '', branchName: '', jobId: '' },
+      {},
+      query,
+      { jobs: [kept, vanishing] },
+    );
+    live.keep(client);
+    await until(() => client.results.length === 2, 'both jobs');
+    // One job disappears while followed: its next poll answers NOT_FOUND.
+    s.la.faults.add({
+      kind: 'status',
+      operations: 'GetJob',
+      statusCode: 404,
+      body: 'json',
+      errorType: 'NotFoundException',
+      labels: { appId: vanishing.appId, branchName: vanishing.branchName, jobId: vanishing.jobId },
+    });
+    await until(() => client.results.some((r) => r.errors !== undefined), 'the error event');
+    const error = client.results.find((r) => r.errors !== undefined)?.errors?.[0];
+    expect(error?.extensions).toMatchObject({ code: 'NOT_FOUND', job: vanishing });
+    expect(error?.path).toEqual(['jobsUpdated']);
+    // The other job is still followed.
+    expect(client.ended).toBeNull();
+    await until(() => s.app.live.stats().watchedJobs === 1, 'the vanished job to be dropped');
+  });
+
   it('ends every stream without complete when the gateway starts draining, so clients reconnect', async () => {
-    stack = await startStack({ env: FAST });
+    stack = await live.start({ env: FAST });
     const s = stack;
     const server = await s.listen();
     const stream = await openRawStream(`${server.url}/graphql`, runningJob(s.la));

@@ -282,6 +282,24 @@ describe('artifacts', () => {
     expect((await download.arrayBuffer()).byteLength).toBeGreaterThan(10);
   });
 
+  it('answers a file URL given a SigV4 expiry that has passed with 403 "Request has expired", as S3 does', async () => {
+    const key = la.world.listJobKeys({ appId: storefront, status: 'SUCCEED' })[0];
+    if (key === undefined) throw new Error('no finished job');
+    const { job } = await client.send(new GetJobCommand(key));
+    const logUrl = job?.steps?.[0]?.logUrl ?? '';
+    const signedAt = (at: number) => new Date(at).toISOString().replace(/[-:]|\.\d{3}/g, '');
+    const now = la.clock.nowMs();
+    const fresh = await fetch(`${logUrl}?X-Amz-Date=${signedAt(now - 60_000)}&X-Amz-Expires=3600`);
+    expect(fresh.status).toBe(200);
+    const expired = await fetch(
+      `${logUrl}?X-Amz-Date=${signedAt(now - 7_200_000)}&X-Amz-Expires=3600`,
+    );
+    expect(expired.status).toBe(403);
+    expect(await expired.text()).toContain('<Message>Request has expired</Message>');
+    // The emulator's own URLs, without a signature, never expire.
+    expect((await fetch(logUrl)).status).toBe(200);
+  });
+
   it('lists no artifacts for a job without a TEST step', async () => {
     const marketing = la.world.apps().find((a) => a.name === 'marketing-site')?.appId ?? '';
     const { artifacts } = await client.send(

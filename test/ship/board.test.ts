@@ -1,76 +1,27 @@
 /**
  * The demo's live board in a real browser (Debian's Chromium driven by playwright-core): it lists
- * each app's branches with their latest job, follows the unfinished ones through `jobUpdated`
- * (graphql-sse in the page), changes as a job finishes, and links a failed step's log.
+ * each app's branches with their latest job, follows the unfinished ones through `jobsUpdated`
+ * (graphql-sse in the page), changes as a job finishes, links a failed step's log, and shows the
+ * apps that loaded when one app's branches cannot be read.
  */
-import { mkdirSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
-import { type Browser, chromium } from 'playwright-core';
+import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { BOARD_PATH, createBoard } from '../../src/http/board.js';
-import { fileExists, type Running, start, toolAvailable, waitFor } from './tools.js';
+import { artifacts, browserTestsRun, type Demo, launchBrowser, startDemo } from './demo.js';
 
-const root = join(import.meta.dirname, '..', '..');
-const CHROMIUM = '/usr/bin/chromium';
-const runTests = toolAvailable('chromium', () => fileExists(CHROMIUM));
-const artifacts = join(root, 'test-artifacts');
 const FINAL = ['SUCCEED', 'FAILED', 'CANCELLED'];
+// The clock stands still until the test moves it; polling is quick so the test is short.
+const DEMO_ENV = { DEMO_SPEED: '0', LIVE_POLL_INTERVAL_MS: '500' };
 
-interface Demo {
-  process: Running;
-  boardUrl: string;
-  amplifyUrl: string;
-}
-
-async function startDemo(): Promise<Demo> {
-  // The clock stands still until the test moves it; polling is quick so the test is short.
-  const proc = start('npm', ['run', '--silent', 'demo'], {
-    cwd: root,
-    env: {
-      ...process.env,
-      PORT: '0',
-      LOG_LEVEL: 'warn',
-      DEMO_SPEED: '0',
-      LIVE_POLL_INTERVAL_MS: '500',
-    },
-  });
-  const printed = await waitFor(
-    'the demo to print its URLs',
-    async () => {
-      const text = proc.output();
-      const boardUrl = /Live board:\s+(http:\/\/127\.0\.0\.1:\d+\/board)/.exec(text)?.[1];
-      const amplifyUrl = /Local Amplify:\s+(http:\/\/127\.0\.0\.1:\d+)/.exec(text)?.[1];
-      if (proc.child.exitCode !== null) throw new Error(`demo exited:\n${text}`);
-      return boardUrl !== undefined && amplifyUrl !== undefined
-        ? { boardUrl, amplifyUrl }
-        : undefined;
-    },
-    { timeoutMs: 45_000, intervalMs: 200 },
-  ).catch(async (error: unknown) => {
-    await proc.stop();
-    throw new Error(`${String(error)}\ndemo output:\n${proc.output()}`);
-  });
-  return { process: proc, ...printed };
-}
-
-describe.skipIf(!runTests)('the live board in a real browser', () => {
+describe.skipIf(!browserTestsRun)('the live board in a real browser', () => {
   let browser: Browser;
   let demo: Demo | null = null;
 
   beforeAll(async () => {
-    if (!fileExists(CHROMIUM)) {
-      throw new Error(
-        `${CHROMIUM} is missing; in CI, .ci/run installs it (apt-get install chromium)`,
-      );
-    }
-    mkdirSync(artifacts, { recursive: true });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      args: ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run'],
-    });
+    browser = await launchBrowser();
   }, 60_000);
 
   afterAll(async () => {
@@ -79,7 +30,7 @@ describe.skipIf(!runTests)('the live board in a real browser', () => {
   }, 60_000);
 
   it('shows each branch with its latest job, and the change when a running job finishes', async () => {
-    demo = await startDemo();
+    demo = await startDemo(DEMO_ENV);
     const page = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
     const problems: string[] = [];
     page.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
@@ -152,7 +103,59 @@ describe.skipIf(!runTests)('the live board in a real browser', () => {
     expect((await log.text()).length).toBeGreaterThan(0);
     expect(problems).toEqual([]);
     await page.close();
-  }, 120_000);
+
+    // IAM narrowed to some apps: one app's ListBranches is denied. The board shows every other
+    // app's branches, and says what it could not load.
+    const denied = world.apps.find((app) => app.appId !== quirkApp)!;
+    const fault = await fetch(`${demo.amplifyUrl}/_local/faults`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        kind: 'accessDenied',
+        operations: 'ListBranches',
+        labels: { appId: denied.appId },
+      }),
+    });
+    expect(fault.status).toBe(200);
+    // Once the gateway's cache of branch pages (CACHE_LIST_TTL_MS) has let go of the page the
+    // board reads (the same size: a page is cached by everything it was asked with).
+    const graphqlUrl = demo.boardUrl.replace(/\/board$/, '/graphql');
+    await expect
+      .poll(
+        async () => {
+          const response = await fetch(graphqlUrl, {
+            method: 'POST',
+            headers: { 'content-type': 'application/json' },
+            body: JSON.stringify({
+              query: `{ app(appId: "${denied.appId}") { branches(first: 12) { nodes { branchName } } } }`,
+            }),
+          });
+          const body = (await response.json()) as { errors?: Array<{ extensions?: unknown }> };
+          return body.errors?.[0]?.extensions;
+        },
+        { timeout: 10_000 },
+      )
+      .toMatchObject({ code: 'UPSTREAM_UNAUTHORIZED' });
+    const partial = await browser.newPage({ viewport: { width: 1400, height: 1000 } });
+    partial.on('pageerror', (error) => problems.push(`page error: ${error.message}`));
+    await partial.goto(demo.boardUrl, { waitUntil: 'domcontentloaded', timeout: 15_000 });
+    await expect
+      .poll(async () => (await partial.locator('body').getAttribute('data-loaded')) ?? '', {
+        timeout: 30_000,
+      })
+      .toBe('true');
+    expect(await partial.locator('tr[data-branch]').count()).toBe(
+      branches - denied.branches.length,
+    );
+    expect(await partial.locator(`tr[data-branch^="${denied.appId}/"]`).count()).toBe(0);
+    expect(await partial.locator('.problem').allTextContents()).toEqual([
+      expect.stringContaining('Its branches could not be loaded'),
+    ]);
+    expect(await partial.locator('#state').textContent()).toContain('could not be loaded');
+    await partial.screenshot({ path: join(artifacts, 'board-partial.png'), fullPage: true });
+    expect(problems).toEqual([]);
+    await partial.close();
+  }, 150_000);
 });
 
 describe('the board page', () => {

@@ -3,8 +3,8 @@ import {
   type AmplifyUpstream,
   READ_METHODS,
   type ReadMethod,
-  wrapReads,
 } from '../../src/upstream/upstream.js';
+import { wrapReads } from '../../src/upstream/wrap.js';
 
 export interface CountingUpstream {
   /** Use as `createGateway({ wrap })`. */

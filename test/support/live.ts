@@ -4,9 +4,10 @@
  * for what they expect, with bounded waits only.
  */
 import { createClient } from 'graphql-sse';
+import { afterEach } from 'vitest';
 import type { LocalAmplify } from '../../src/local-amplify/index.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
-import type { GraphQLBody } from './stack.js';
+import { type GraphQLBody, type Stack, type StackOptions, startStack } from './stack.js';
 import { ordinaryJobs } from './world.js';
 
 export const JOB_UPDATED = `subscription JobUpdated($appId: ID!, $branchName: String!, $jobId: ID!) {
@@ -226,4 +227,45 @@ export function getJobCallsFor(la: LocalAmplify, key: JobKey): number {
         r.labels.branchName === key.branchName &&
         r.labels.jobId === key.jobId,
     ).length;
+}
+
+/** The stack and subscriptions of each live test, closed after it: {@link liveTests}. */
+export interface LiveTests {
+  /** Starts this test's stack (local Amplify and gateway); closed after the test. */
+  start(options?: StackOptions): Promise<Stack>;
+  /** Closes these subscriptions after the test, before the stack; returns the first. */
+  keep<S extends Subscription>(...subscriptions: S[]): S;
+  /**
+   * Subscribes to `key` with the graphql-sse client over `stack`'s HTTP server, kept until the
+   * test ends, once its first answer has come.
+   */
+  follow(stack: Stack, key: JobKey): Promise<Subscription>;
+}
+
+/** Call once at a live test file's top level: each test's stack and streams are closed after it. */
+export function liveTests(): LiveTests {
+  const open: Subscription[] = [];
+  let stack: Stack | null = null;
+  afterEach(async () => {
+    for (const subscription of open.splice(0)) await subscription.close();
+    await stack?.close();
+    stack = null;
+  });
+  const keep = <S extends Subscription>(...subscriptions: S[]): S => {
+    open.push(...subscriptions);
+    return subscriptions[0] as S;
+  };
+  return {
+    async start(options = {}) {
+      stack = await startStack(options);
+      return stack;
+    },
+    keep,
+    async follow(on, key) {
+      const server = await on.listen();
+      const subscription = keep(subscribeWithClient(`${server.url}/graphql`, key));
+      await until(() => subscription.results.length > 0, 'the first answer');
+      return subscription;
+    },
+  };
 }

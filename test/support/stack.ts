@@ -139,7 +139,7 @@ export interface GatewayOptions {
    * per read method or to change one answer the local Amplify cannot give.
    */
   wrap?: (upstream: AmplifyUpstream) => AmplifyUpstream;
-  /** The gateway's clock (each request's "now", the cache's TTLs): move it instead of waiting. */
+  /** The gateway's clock (epoch ms), e.g. to reach a presigned URL's expiry; default Date.now. */
   clock?: () => number;
 }
 
