@@ -207,6 +207,8 @@ export const GATEWAY_VARIABLES = {
   CORS_ORIGINS: declare(origins, '', 'Comma-separated browser origins allowed to call the API (`*` for any). Empty: same-origin only.'),
   GRAPHIQL: declare(bool, 'true', 'Serve GraphiQL to browsers at /graphql.'),
   MAX_BODY_BYTES: declare(int(1024, 10 * 1024 * 1024), '102400', 'Largest request body accepted; larger ones get HTTP 413.'),
+  RESPONSE_DRAIN_TIMEOUT_MS: declare(int(0, 600_000), '30000', 'Milliseconds a client may take to read a response once the gateway has written it; then its connection is closed, so a client that stops reading holds no memory longer (0: no limit).'),
+  MAX_CONNECTIONS: declare(int(0, 1_000_000), '0', 'Most HTTP connections open at once (SSE streams included); further ones are closed on arrival. 0: no cap.'),
   SHUTDOWN_TIMEOUT_MS: declare(int(0, 600_000), '10000', 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections are cut.'),
   ROUTER_SECRET: declare(secret, '', 'If set, every GraphQL request must carry it in the `x-router-secret` header (router-to-subgraph).'),
   READINESS_PROBE: declare(oneOf(['upstream', 'off']), 'upstream', '`upstream`: /ready calls Amplify ListApps (1 item, cached 5 s) and reflects the circuit breaker; `off`: ready once listening.'),
@@ -349,6 +351,10 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
     introspection: v.INTROSPECTION,
     maxBodyBytes: v.MAX_BODY_BYTES,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    /** Slow readers: see RESPONSE_DRAIN_TIMEOUT_MS (0: no limit). */
+    responseDrainTimeoutMs: v.RESPONSE_DRAIN_TIMEOUT_MS,
+    /** 0: no cap on open connections. */
+    maxConnections: v.MAX_CONNECTIONS,
     /** `null`: no router secret required. */
     routerSecret: v.ROUTER_SECRET,
     readinessProbe: v.READINESS_PROBE === 'upstream',

@@ -17,7 +17,6 @@ import { buildSchema } from '../schema/index.js';
 import { UPSTREAM_COSTS } from '../schema/upstream-costs.js';
 import { useScopeCheck } from './auth.js';
 import { corsSetting, useCsrfPrevention, useVaryOrigin } from './browser-access.js';
-import type { GraphiQLExample, GraphiQLRenderer } from './graphiql.js';
 import { useGraphQLConformance } from './graphql-conformance.js';
 import { maskError, useErrorLog, yogaLogger } from './graphql-errors.js';
 import type { HttpCaching } from './http-caching.js';
@@ -46,8 +45,6 @@ export interface GraphQLServerOptions {
   config: Config;
   deps: ContextDeps;
   log: Logger;
-  renderGraphiQL: GraphiQLRenderer | undefined;
-  example: GraphiQLExample;
   httpCaching: HttpCaching;
   metrics: GatewayMetrics;
   tracing: Tracing | null;
@@ -58,7 +55,7 @@ export interface GraphQLServerOptions {
 }
 
 export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServer {
-  const { config, deps, log, example, httpCaching, metrics } = options;
+  const { config, deps, log, httpCaching, metrics } = options;
   const schema = buildSchema();
   return createYoga<ServerContext, GatewayContext>({
     schema,
@@ -80,14 +77,8 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     maskedErrors: { maskError },
     // Browser-origin safety: CORS_ORIGINS only, Vary: Origin, CSRF prevention (browser-access.ts).
     cors: corsSetting(config.corsOrigins),
-    ...(options.renderGraphiQL ? { renderGraphiQL: options.renderGraphiQL } : {}),
-    graphiql: config.graphiql
-      ? {
-          title: 'Amplify jobs GraphQL',
-          defaultQuery: example.query,
-          ...(example.variables ? { variables: JSON.stringify(example.variables, null, 2) } : {}),
-        }
-      : false,
+    // GraphiQL's page is the HTTP edge's (graphiql.ts: rendered once, served as shared bytes).
+    graphiql: false,
     logging: yogaLogger(log),
     plugins: [
       // First, so the operation's span covers everything after it.
