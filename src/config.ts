@@ -226,6 +226,8 @@ export const GATEWAY_VARIABLES = {
   MAX_DIRECTIVES: declare(int(1, 100_000), '50', 'Most directives in one operation.'),
   MAX_COST: declare(int(1, 100_000_000), '10000', 'Highest graphql-armor cost of one operation (objects 2, scalars 1, x1.5 per level; introspection excluded).'),
   MAX_UPSTREAM_CALLS_PER_OPERATION: declare(int(1, 10_000), '50', 'Most Amplify calls one operation may cause: estimated from the document and variables before execution (over: rejected, no call made) and enforced by the loaders while it runs.'),
+  MAX_RESPONSE_BYTES: declare(int(64 * 1024, 1024 * MIB), String(8 * MIB), 'Largest answer one operation may give, in bytes: estimated before execution (each step log\'s `text` counted as STEP_LOG_MAX_BYTES, repeats included) and measured before the answer is written; over: OPERATION_LIMIT_EXCEEDED.'),
+  MAX_ENTITY_REPRESENTATIONS: declare(int(1, 100_000), '100', 'Most federation representations `_entities` resolves in one operation (repeats included); a router that batches more raises it.'),
   CIRCUIT_BREAKER_FAILURES: declare(int(0, 1000), '5', 'Consecutive failed Amplify calls (5xx, timeouts, resets, unreadable answers; never 4xx) that open the circuit breaker; 0 turns it off.'),
   CIRCUIT_BREAKER_OPEN_MS: declare(int(100, 600_000), '10000', 'How long the open breaker answers UPSTREAM_UNAVAILABLE without calling Amplify before it lets one probe call through.'),
   THROTTLE_PAUSE_MS: declare(int(0, 60_000), '1000', 'After a call is still throttled once the SDK\'s retries are spent, new calls answer UPSTREAM_THROTTLED for this long without calling Amplify (doubling while throttling lasts, up to 30 s); 0 turns it off.'),
@@ -383,6 +385,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
       maxDirectives: v.MAX_DIRECTIVES,
       maxCost: v.MAX_COST,
       maxUpstreamCalls: v.MAX_UPSTREAM_CALLS_PER_OPERATION,
+      maxResponseBytes: v.MAX_RESPONSE_BYTES,
+      maxEntityRepresentations: v.MAX_ENTITY_REPRESENTATIONS,
     },
     /** `null`: no circuit breaker. */
     circuitBreaker:

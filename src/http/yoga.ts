@@ -14,7 +14,7 @@ import type { Tracing } from '../observability/tracing.js';
 import { type ContextDeps, createGatewayContext, type GatewayContext } from '../schema/context.js';
 import { type CallerIdentity, UNIDENTIFIED_CALLER } from '../schema/identity.js';
 import { buildSchema } from '../schema/index.js';
-import { UPSTREAM_COSTS } from '../schema/upstream-costs.js';
+import { createUpstreamCosts } from '../schema/upstream-costs.js';
 import { useScopeCheck } from './auth.js';
 import { corsSetting, useCsrfPrevention, useVaryOrigin } from './browser-access.js';
 import { useGraphQLConformance } from './graphql-conformance.js';
@@ -92,7 +92,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       ...useOperationLimits({
         limits: config.limits,
         introspection: config.introspection,
-        costs: UPSTREAM_COSTS,
+        costs: createUpstreamCosts({ stepLogMaxBytes: config.upstream.stepLogMaxBytes }),
       }),
       // Federated tracing: a router sending `apollo-federation-include-trace: ftv1` gets an
       // inline trace in `extensions.ftv1`; others pay nothing.

@@ -45,3 +45,9 @@ export function pageSizeOf(field: ListField, args: Readonly<Record<string, unkno
   const size = args[cost.sizeArgument];
   return typeof size === 'number' ? size : cost.defaultSize;
 }
+
+/**
+ * Most jobs one `jobsUpdated` subscription follows: a board's worth, far below the per-client
+ * limit. More are refused (BAD_USER_INPUT) before anything is read.
+ */
+export const MAX_JOBS_PER_SUBSCRIPTION = 50;
