@@ -265,6 +265,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       cursors: new CursorCodec(config.cursorSecret),
       live,
       controlMutations: config.controlMutations,
+      subscriptionBudgetWindowMs: config.live.pollIntervalMs,
     },
     log,
     sseStreams,
