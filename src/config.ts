@@ -218,7 +218,7 @@ export const GATEWAY_VARIABLES = {
   JWT_ISSUER: declare(optionalText, '', 'Required `iss` of accepted JWTs.'),
   JWT_AUDIENCE: declare(optionalText, '', 'Required `aud` of accepted JWTs (this API\'s identifier at the identity provider).'),
   JWT_JWKS_COOLDOWN_MS: declare(int(0, 3_600_000), '30000', 'Least milliseconds between two fetches of the key set (a token with an unknown `kid` causes one); keys are kept 10 minutes.'),
-  INTROSPECTION: declare(bool, 'true', 'Answer introspection (`__schema`, `__type`). Off also hides "Did you mean" field suggestions; `_service { sdl }` stays for routers.'),
+  INTROSPECTION: declare(bool, 'true', 'Answer introspection (`__schema`, `__type`). Off also hides every "Did you mean" suggestion (fields, arguments, types, enum values); `_service { sdl }` stays for routers and federation tooling.'),
   TRUSTED_DOCUMENTS: declare(optionalText, '', 'Path of a persisted-operations manifest: when set, only its operations run, sent by hash (trusted documents).'),
   MAX_ALIASES: declare(int(1, 100_000), '100', 'Most aliases in one operation (fragments included).'),
   MAX_DEPTH: declare(int(1, 1000), '16', 'Deepest field nesting in one operation, introspection included (fragments do not add depth).'),

@@ -16,7 +16,7 @@
  *   parentheses is refused while parsing (graphql-js's parser recurses and would overflow the
  *   stack), and variables or extensions nested more than that before anything walks them;
  * - with INTROSPECTION off, `__schema` and `__type` are refused (graphql-js's own rule) and "Did
- *   you mean ...?" suggestions are hidden from validation errors.
+ *   you mean ...?" suggestions are cut from every error message (validation, variable coercion).
  *
  * A refused operation never reaches execution, so it costs no Amplify call. Refusals are counted
  * from the results (metrics.ts), since Yoga caches validation results per document.
@@ -94,6 +94,26 @@ export const MAX_CONTROL_FIELDS = 1;
  * overflows the recursive parser and the walks after it (a few thousand levels).
  */
 export const MAX_NESTING = 256;
+
+/**
+ * graphql-js's "Did you mean ...?" suggestions (field, argument, type and enum value names), which
+ * reveal the schema; with introspection off they are cut from every message: validation, variable
+ * coercion, execution. Names cannot hold a `?`, so the suggestion ends at the first one.
+ */
+const SUGGESTION = / ?Did you mean [^?]*\?/;
+const SUGGESTIONS = new RegExp(SUGGESTION.source, 'g');
+
+function withoutSuggestion(error: GraphQLError): GraphQLError {
+  if (!SUGGESTION.test(error.message)) return error;
+  return new GraphQLError(error.message.replace(SUGGESTIONS, ''), {
+    nodes: error.nodes ?? null,
+    source: error.source ?? null,
+    positions: error.positions ?? null,
+    path: error.path ?? null,
+    originalError: error.originalError,
+    extensions: error.extensions,
+  });
+}
 
 /** A request error: 400 for application/graphql-response+json, 200 for application/json. */
 function badInput(message: string): GraphQLError {
@@ -226,7 +246,8 @@ export function useOperationLimits(options: OperationLimitsOptions): Plugin[] {
       maxTokens: { n: limits.maxTokens, ...refusal('tokens', limits.maxTokens) },
       maxDirectives: { n: limits.maxDirectives, ...refusal('directives', limits.maxDirectives) },
       costLimit: { maxCost: limits.maxCost, ...refusal('cost', limits.maxCost) },
-      blockFieldSuggestion: { enabled: !options.introspection, mask: '' },
+      // Suggestions are masked below, in every kind of error, not only field names.
+      blockFieldSuggestion: { enabled: false },
     }),
     {
       onParse({ parseFn, setParseFn }) {
@@ -382,6 +403,11 @@ export function useOperationLimits(options: OperationLimitsOptions): Plugin[] {
     plugins.push({
       onValidate({ addValidationRule }) {
         addValidationRule(NoSchemaIntrospectionCustomRule);
+      },
+      onResultProcess({ result, setResult }) {
+        if (Array.isArray(result) || Symbol.asyncIterator in result) return;
+        if (!result.errors?.some((error) => SUGGESTION.test(error.message))) return;
+        setResult({ ...result, errors: result.errors.map(withoutSuggestion) });
       },
     });
   }
