@@ -16,14 +16,19 @@ import { type CallerIdentity, UNIDENTIFIED_CALLER } from '../schema/identity.js'
 import { buildSchema } from '../schema/index.js';
 import { createUpstreamCosts } from '../schema/upstream-costs.js';
 import { useScopeCheck } from './auth.js';
-import { corsSetting, useCsrfPrevention, useVaryOrigin } from './browser-access.js';
+import {
+  corsSetting,
+  useCsrfPrevention,
+  usePreflightWithoutCors,
+  useVaryOrigin,
+} from './browser-access.js';
 import { useGraphQLConformance } from './graphql-conformance.js';
 import { maskError, useErrorLog, yogaLogger } from './graphql-errors.js';
 import type { HttpCaching } from './http-caching.js';
 import { useOperationLimits } from './operation-limits.js';
 import type { CallerKey } from './response-cache.js';
 import { type createSseStreams, useSseStreams } from './sse.js';
-import { useTrustedDocuments } from './trusted-documents.js';
+import { usePersistedQueryNotSupported, useTrustedDocuments } from './trusted-documents.js';
 
 /** What the HTTP edge hands to Yoga with each request. */
 export interface ServerContext {
@@ -85,7 +90,11 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
       ...(options.tracing ? [options.tracing.graphqlPlugin()] : []),
       useCsrfPrevention(),
       useVaryOrigin(config.corsOrigins),
-      ...(options.trustedDocuments ? [useTrustedDocuments(options.trustedDocuments, metrics)] : []),
+      usePreflightWithoutCors(),
+      // Trusted documents, or else the standard refusal of operations sent by hash only (APQ).
+      options.trustedDocuments
+        ? useTrustedDocuments(options.trustedDocuments, metrics)
+        : usePersistedQueryNotSupported(),
       // Answers exactly as the GraphQL spec and GraphQL-over-HTTP say (graphql-conformance.ts).
       useGraphQLConformance(schema),
       useScopeCheck(),
