@@ -443,6 +443,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
       maxSubscriptions: v.LIVE_MAX_SUBSCRIPTIONS,
       maxSubscriptionsPerClient: v.LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT,
       keepAliveMs: v.SSE_KEEPALIVE_MS,
+      /** Pushed events read a job at most this often: a running job's cache time, or a second. */
+      eventReadIntervalMs: Math.max(1_000, v.CACHE_ACTIVE_TTL_MS),
     },
     /** `null`: POST /events/amplify is off. */
     amplifyEvents: v.AMPLIFY_EVENTS_SECRET === null ? null : { secret: v.AMPLIFY_EVENTS_SECRET },

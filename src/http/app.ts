@@ -462,9 +462,15 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       req.resume();
       return;
     }
-    if (route === 'events' && events !== null) {
-      // Not GraphQL: its own secret (EventBridge's connection), not the router's or a caller's.
-      events.handle(req, res);
+    if (route === 'events') {
+      // Not GraphQL: its own secret (EventBridge's connection), not the router's or a caller's;
+      // without AMPLIFY_EVENTS_SECRET the route does not exist, whatever the credentials.
+      if (events !== null) {
+        events.handle(req, res);
+        return;
+      }
+      sendJson(res, 404, { error: 'Not found.' });
+      req.resume();
       return;
     }
     // GraphiQL's page executes nothing and a browser cannot send headers when it opens a URL: it

@@ -36,6 +36,12 @@ export interface LiveJobsOptions {
   maxPollIntervalMs: number;
   maxSubscriptions: number;
   maxSubscriptionsPerClient: number;
+  /**
+   * Least milliseconds between two reads of one job for pushed events, cluster-wide (the larger of
+   * CACHE_ACTIVE_TTL_MS and a second): events with new ids cannot make the gateway read a job more
+   * often. An event inside the interval is served by one read at its end. Default 1000.
+   */
+  eventReadIntervalMs?: number;
   log: Logger;
   /** Channel names start with this (the versioned prefix of shared keys). */
   topicPrefix?: string;
@@ -107,6 +113,8 @@ interface Watch {
   last: JobRecord | null;
   lastAt: number;
   polling: boolean;
+  /** A read for events is waiting for the event-read interval to end. */
+  eventReadPending: boolean;
   unlisten: () => void;
 }
 
@@ -136,6 +144,9 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
   let timer: NodeJS.Timeout | null = null;
   let backoffFactor = 1;
   const counters = { polls: 0, claimsLost: 0, refreshes: 0, received: 0 };
+  const eventReadIntervalMs = options.eventReadIntervalMs ?? 1_000;
+  /** Reads for events waiting for their interval to end (at most one per watched job). */
+  const deferred = new Set<NodeJS.Timeout>();
 
   const interval = () =>
     Math.min(options.pollIntervalMs * backoffFactor, options.maxPollIntervalMs);
@@ -211,6 +222,7 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
       last: null,
       lastAt: 0,
       polling: false,
+      eventReadPending: false,
       unlisten: () => {},
     };
     watch.unlisten = channel.listen(topic, (message) => {
@@ -253,11 +265,35 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
     schedule();
   }
 
-  /** An event about a watched job: the first replica to claim it reads the job. */
+  /**
+   * An event about a watched job: the first replica to claim it reads the job, unless a read for
+   * an event of this job happened within the event-read interval (anywhere in the cluster): then
+   * one read follows when the interval ends, for however many events came meanwhile.
+   */
   async function onEvent(watch: Watch, eventId: string): Promise<void> {
     try {
       if (!(await claims.claim(`refresh:${eventId}`, EVENT_CLAIM_MS))) return;
-      await refresh(watch.key);
+      if (await claims.claim(`event-read:${watch.id}`, eventReadIntervalMs)) {
+        await refresh(watch.key);
+        return;
+      }
+      if (watch.eventReadPending || closed) return;
+      watch.eventReadPending = true;
+      const timer = setTimeout(() => {
+        deferred.delete(timer);
+        watch.eventReadPending = false;
+        if (closed || watches.get(watch.id) !== watch) return;
+        // Another replica's read at the same moment covers these events just as well.
+        void track(
+          claims
+            .claim(`event-read:${watch.id}`, eventReadIntervalMs)
+            .then((claimed) => (claimed ? refresh(watch.key) : undefined))
+            .catch((error: unknown) =>
+              log.warn({ err: error, job: watch.key }, 'reading a job after its events failed'),
+            ),
+        );
+      }, eventReadIntervalMs);
+      deferred.add(timer);
     } catch (error) {
       log.warn({ err: error, job: watch.key, eventId }, 'reading a job after its event failed');
     }
@@ -392,6 +428,8 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
       closed = true;
       if (timer !== null) clearTimeout(timer);
       timer = null;
+      for (const waiting of deferred) clearTimeout(waiting);
+      deferred.clear();
       for (const watch of [...watches.values()]) {
         for (const subscriber of [...watch.subscribers]) subscriber.stream.end();
       }
