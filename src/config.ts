@@ -211,6 +211,7 @@ export const GATEWAY_VARIABLES = {
   MAX_CONNECTIONS: declare(int(0, 1_000_000), '0', 'Most HTTP connections open at once (SSE streams included); further ones are closed on arrival. 0: no cap.'),
   SHUTDOWN_TIMEOUT_MS: declare(int(0, 600_000), '10000', 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections are cut.'),
   ROUTER_SECRET: declare(secret, '', 'If set, every GraphQL request must carry it in the `x-router-secret` header (router-to-subgraph).'),
+  ROUTER_SCOPES: declare(oneOf(['read', 'read+write']), 'read', 'Scopes of a caller that shows the router secret alone (no API key or JWT configured): `read`, or `read+write` to trust the router\'s own authorization for `startJob` / `stopJob`.'),
   READINESS_PROBE: declare(oneOf(['upstream', 'off']), 'upstream', '`upstream`: /ready calls Amplify ListApps (1 item, cached 5 s) and reflects the circuit breaker; `off`: ready once listening.'),
   AUTH: declare(oneOf(['required', 'none']), 'required', '`required`: refuse to start unless API_KEYS, JWT_JWKS_URL or ROUTER_SECRET is set. `none`: serve without access control (the demo). Configured mechanisms are enforced either way.'),
   API_KEYS: declare(apiKeys, '', 'API keys as `id:scopes:sha256hex` entries separated by commas; scopes `read` or `read+write`. Only SHA-256 hashes are configured (see Running in production).'),
@@ -255,7 +256,7 @@ export const GATEWAY_VARIABLES = {
   LIVE_POLL_INTERVAL_MS: declare(int(100, 600_000), '5000', 'Milliseconds between two reads of a running job that has live subscribers: one poller per job for the whole cluster.'),
   LIVE_POLL_MAX_INTERVAL_MS: declare(int(100, 3_600_000), '60000', 'Longest poll interval while backing off (Amplify throttling, failing, or its circuit breaker open); at least LIVE_POLL_INTERVAL_MS.'),
   LIVE_MAX_SUBSCRIPTIONS: declare(int(1, 1_000_000), '10000', 'Live subscriptions one process holds at most; more answer TOO_MANY_SUBSCRIPTIONS.'),
-  LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: declare(int(1, 1_000_000), '100', 'Live subscriptions one client (its credentials, or its address when anonymous) holds at most in one process.'),
+  LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: declare(int(1, 1_000_000), '100', 'Live subscriptions one client (its credentials and address, or its address when anonymous) holds at most in one process; the router secret\'s caller is held to LIVE_MAX_SUBSCRIPTIONS only.'),
   SSE_KEEPALIVE_MS: declare(int(1000, 300_000), '15000', 'Milliseconds between keep-alive comments on an open SSE stream, so idle proxies do not cut it.'),
   AMPLIFY_EVENTS_SECRET: declare(secret, '', 'Shared secret EventBridge sends in the `x-amplify-events-secret` header to POST /events/amplify. Empty: the route answers 404.'),
 };
@@ -363,6 +364,10 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
     auth: {
       /** AUTH=none: serving with no access-control mechanism at all is allowed. */
       optional: v.AUTH === 'none',
+      /** What a caller with the router secret alone may do (ROUTER_SCOPES). */
+      routerScopes: (v.ROUTER_SCOPES === 'read+write'
+        ? ['read', 'write']
+        : ['read']) as ReadonlyArray<'read' | 'write'>,
       /** `null`: no API keys accepted. */
       apiKeys: v.API_KEYS,
       /** `null`: no JWTs accepted. */

@@ -75,9 +75,11 @@ export interface LiveJobs {
    * Subscribes `client` to a job: the stream yields the job at once, then the job each time its
    * status or steps change, and ends after a terminal status (or with a GatewayError item when
    * the job disappears). Rejects with BAD_USER_INPUT, TOO_MANY_SUBSCRIPTIONS or the first read's
-   * error (NOT_FOUND, UPSTREAM_*).
+   * error (NOT_FOUND, UPSTREAM_*). `client` names whose subscriptions count together against
+   * the per-client limit; `null` counts against the per-process limit only (a federation
+   * router, through which every supergraph client comes).
    */
-  subscribe(key: JobKey, client: string): Promise<JobStream>;
+  subscribe(key: JobKey, client: string | null): Promise<JobStream>;
   /**
    * Reads a job now around the cache (through the single-flight) and tells every subscriber in
    * the cluster if it changed. Rejects with the read's error.
@@ -96,7 +98,7 @@ export interface LiveJobs {
 
 interface Subscriber {
   stream: JobStream;
-  client: string;
+  client: string | null;
   /** Fingerprint of the last snapshot sent (the watch already drops older repeats). */
   lastId: string | null;
   progress: Progress;
@@ -160,8 +162,9 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
     return promise;
   };
 
-  function countChanged(delta: number, client: string): void {
+  function countChanged(delta: number, client: string | null): void {
     open += delta;
+    if (client === null) return;
     const mine = (perClient.get(client) ?? 0) + delta;
     if (mine <= 0) perClient.delete(client);
     else perClient.set(client, mine);
@@ -370,10 +373,10 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
           `This gateway already holds ${options.maxSubscriptions} live subscriptions; try again later.`,
         );
       }
-      if ((perClient.get(client) ?? 0) >= options.maxSubscriptionsPerClient) {
+      if (client !== null && (perClient.get(client) ?? 0) >= options.maxSubscriptionsPerClient) {
         throw new GatewayError(
           ErrorCode.TOO_MANY_SUBSCRIPTIONS,
-          `You already hold ${options.maxSubscriptionsPerClient} live subscriptions on this gateway; close one first.`,
+          `You already hold ${options.maxSubscriptionsPerClient} live subscriptions on this replica (LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT); close one first.`,
         );
       }
       const watch = watchOf(key);

@@ -20,9 +20,11 @@ export interface GatewayContext {
   caller: CallerIdentity;
   /**
    * Whose subscriptions count together against LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: the caller's
-   * principal, or the peer address for anonymous callers (who all share one principal).
+   * credentials and the peer address they come from (one leaked or shared key does not hold every
+   * holder's quota), the peer address alone for anonymous callers; `null` for a federation router
+   * (every supergraph client comes through it: only the per-process limit applies).
    */
-  client: string;
+  client: string | null;
   loaders: Loaders;
   /** Signs and checks connection cursors. */
   cursors: CursorCodec;
@@ -81,6 +83,19 @@ export interface RequestFacts {
   clientAddress?: string | undefined;
 }
 
+/** See {@link GatewayContext.client}. */
+function clientOf(request: RequestFacts): string | null {
+  const address = `address:${request.clientAddress ?? 'unknown'}`;
+  switch (request.caller.kind) {
+    case 'router':
+      return null;
+    case 'anonymous':
+      return address;
+    default:
+      return `${request.caller.principal} ${address}`;
+  }
+}
+
 export function createGatewayContext(deps: ContextDeps, request: RequestFacts): GatewayContext {
   const reads = new ReadLog();
   const clock = deps.clock ?? Date.now;
@@ -93,10 +108,7 @@ export function createGatewayContext(deps: ContextDeps, request: RequestFacts): 
     requestId: request.requestId,
     log: request.log,
     caller: request.caller,
-    client:
-      request.caller.kind === 'anonymous'
-        ? `address:${request.clientAddress ?? 'unknown'}`
-        : request.caller.principal,
+    client: clientOf(request),
     loaders: loaders(),
     cursors: deps.cursors,
     now: clock(),
