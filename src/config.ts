@@ -46,8 +46,11 @@ export const GATEWAY_VARIABLES = {
   CORS_ORIGINS: declare(origins, '', 'Comma-separated browser origins allowed to call the API (`*` for any). Empty: same-origin only.'),
   GRAPHIQL: declare(bool, 'true', 'Serve GraphiQL to browsers at /graphql.'),
   MAX_BODY_BYTES: declare(int(1024, 10 * 1024 * 1024), '102400', 'Largest request body accepted; larger ones get HTTP 413.'),
+  RESPONSE_DRAIN_TIMEOUT_MS: declare(int(0, 600_000), '30000', 'Milliseconds a client may take to read a response once the gateway has written it; then its connection is closed, so a client that stops reading holds no memory longer (0: no limit).'),
+  MAX_CONNECTIONS: declare(int(0, 1_000_000), '0', 'Most HTTP connections open at once (SSE streams included); further ones are closed on arrival. 0: no cap.'),
   SHUTDOWN_TIMEOUT_MS: declare(int(0, 600_000), '10000', 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections are cut.'),
   ROUTER_SECRET: declare(secret, '', 'If set, every GraphQL request must carry it in the `x-router-secret` header (router-to-subgraph).'),
+  ROUTER_SCOPES: declare(oneOf(['read', 'read+write']), 'read', 'Scopes of a caller that shows the router secret alone (no API key or JWT configured): `read`, or `read+write` to trust the router\'s own authorization for `startJob` / `stopJob`.'),
   READINESS_PROBE: declare(oneOf(['upstream', 'off']), 'upstream', '`upstream`: /ready asks Amplify for one app (one attempt, at most every 5 s): not ready until that first succeeds or while Amplify refuses the credentials; an outage after that is reported in the body but keeps the replica ready. `off`: ready once listening.'),
   READINESS_TIMEOUT_MS: declare(int(100, 30_000), '1000', 'Milliseconds the /ready probe\'s one ListApps attempt may take; keep it well under the orchestrator\'s probe timeout (3 s in the Deployment).'),
   AUTH: declare(oneOf(['required', 'none']), 'required', '`required`: refuse to start unless API_KEYS, JWT_JWKS_URL or ROUTER_SECRET is set. `none`: serve without access control (the demo). Configured mechanisms are enforced either way.'),
@@ -56,7 +59,7 @@ export const GATEWAY_VARIABLES = {
   JWT_ISSUER: declare(optionalText, '', 'Required `iss` of accepted JWTs.'),
   JWT_AUDIENCE: declare(optionalText, '', 'Required `aud` of accepted JWTs (this API\'s identifier at the identity provider).'),
   JWT_JWKS_COOLDOWN_MS: declare(int(0, 3_600_000), '30000', 'Least milliseconds between two fetches of the key set (a token with an unknown `kid` causes one); keys are kept 10 minutes.'),
-  INTROSPECTION: declare(bool, 'true', 'Answer introspection (`__schema`, `__type`). Off also hides "Did you mean" field suggestions; `_service { sdl }` stays for routers.'),
+  INTROSPECTION: declare(bool, 'true', 'Answer introspection (`__schema`, `__type`). Off also hides every "Did you mean" suggestion (fields, arguments, types, enum values); `_service { sdl }` stays for routers and federation tooling.'),
   TRUSTED_DOCUMENTS: declare(optionalText, '', 'Path of a persisted-operations manifest: when set, only its operations run, sent by hash (trusted documents).'),
   MAX_ALIASES: declare(int(1, 100_000), '100', 'Most aliases in one operation (fragments included).'),
   MAX_DEPTH: declare(int(1, 1000), '16', 'Deepest field nesting in one operation, introspection included (fragments do not add depth).'),
@@ -64,6 +67,8 @@ export const GATEWAY_VARIABLES = {
   MAX_DIRECTIVES: declare(int(1, 100_000), '50', 'Most directives in one operation.'),
   MAX_COST: declare(int(1, 100_000_000), '10000', 'Highest graphql-armor cost of one operation (objects 2, scalars 1, x1.5 per level; introspection excluded).'),
   MAX_UPSTREAM_CALLS_PER_OPERATION: declare(int(1, 10_000), '50', 'Most Amplify calls one operation may cause: estimated from the document and variables before execution (over: rejected, no call made) and enforced by the loaders while it runs.'),
+  MAX_RESPONSE_BYTES: declare(int(64 * 1024, 1024 * MIB), String(8 * MIB), 'Largest answer one operation may give, in bytes: estimated before execution (each step log\'s `text` counted as STEP_LOG_MAX_BYTES, repeats included) and measured before the answer is written; over: OPERATION_LIMIT_EXCEEDED.'),
+  MAX_ENTITY_REPRESENTATIONS: declare(int(1, 100_000), '100', 'Most federation representations `_entities` resolves in one operation (repeats included); a router that batches more raises it.'),
   CIRCUIT_BREAKER_FAILURES: declare(int(0, 1000), '5', 'Consecutive failed Amplify calls (5xx, timeouts, resets, unreadable answers; never 4xx) that open the circuit breaker; 0 turns it off.'),
   CIRCUIT_BREAKER_OPEN_MS: declare(int(100, 600_000), '10000', 'How long the open breaker answers UPSTREAM_UNAVAILABLE without calling Amplify before it lets one probe call through.'),
   THROTTLE_PAUSE_MS: declare(int(0, 60_000), '1000', 'After a call is still throttled once the SDK\'s retries are spent, new calls answer UPSTREAM_THROTTLED for this long without calling Amplify (doubling while throttling lasts, up to 30 s); 0 turns it off.'),
@@ -91,7 +96,7 @@ export const GATEWAY_VARIABLES = {
   LIVE_POLL_INTERVAL_MS: declare(int(100, 600_000), '5000', 'Milliseconds between two reads of a running job that has live subscribers: one poller per job for the whole cluster.'),
   LIVE_POLL_MAX_INTERVAL_MS: declare(int(100, 3_600_000), '60000', 'Longest poll interval while backing off (Amplify throttling, failing, or its circuit breaker open); at least LIVE_POLL_INTERVAL_MS.'),
   LIVE_MAX_SUBSCRIPTIONS: declare(int(1, 1_000_000), '10000', 'Live subscriptions one process holds at most; more answer TOO_MANY_SUBSCRIPTIONS.'),
-  LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: declare(int(1, 1_000_000), '100', 'Live subscriptions one client (its credentials, or its address when anonymous) holds at most in one process.'),
+  LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: declare(int(1, 1_000_000), '100', 'Live subscriptions one client (its credentials and address, or its address when anonymous) holds at most in one process; the router secret\'s caller is held to LIVE_MAX_SUBSCRIPTIONS only.'),
   SSE_KEEPALIVE_MS: declare(int(1000, 300_000), '15000', 'Milliseconds between keep-alive comments on an open SSE stream, so idle proxies do not cut it.'),
   AMPLIFY_EVENTS_SECRET: declare(secret, '', 'Shared secret EventBridge sends in the `x-amplify-events-secret` header to POST /events/amplify. Empty: the route answers 404.'),
 };
@@ -198,6 +203,10 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
     introspection: v.INTROSPECTION,
     maxBodyBytes: v.MAX_BODY_BYTES,
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
+    /** Slow readers: see RESPONSE_DRAIN_TIMEOUT_MS (0: no limit). */
+    responseDrainTimeoutMs: v.RESPONSE_DRAIN_TIMEOUT_MS,
+    /** 0: no cap on open connections. */
+    maxConnections: v.MAX_CONNECTIONS,
     /** `null`: no router secret required. */
     routerSecret: v.ROUTER_SECRET,
     /** `null`: /ready does not ask Amplify. */
@@ -205,6 +214,10 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
     auth: {
       /** AUTH=none: serving with no access-control mechanism at all is allowed. */
       optional: v.AUTH === 'none',
+      /** What a caller with the router secret alone may do (ROUTER_SCOPES). */
+      routerScopes: (v.ROUTER_SCOPES === 'read+write'
+        ? ['read', 'write']
+        : ['read']) as ReadonlyArray<'read' | 'write'>,
       /** `null`: no API keys accepted. */
       apiKeys: v.API_KEYS,
       /** `null`: no JWTs accepted. */
@@ -227,6 +240,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
       maxDirectives: v.MAX_DIRECTIVES,
       maxCost: v.MAX_COST,
       maxUpstreamCalls: v.MAX_UPSTREAM_CALLS_PER_OPERATION,
+      maxResponseBytes: v.MAX_RESPONSE_BYTES,
+      maxEntityRepresentations: v.MAX_ENTITY_REPRESENTATIONS,
     },
     /** `null`: no circuit breaker. */
     circuitBreaker:
@@ -284,6 +299,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
       maxSubscriptions: v.LIVE_MAX_SUBSCRIPTIONS,
       maxSubscriptionsPerClient: v.LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT,
       keepAliveMs: v.SSE_KEEPALIVE_MS,
+      /** Pushed events read a job at most this often: a running job's cache time, or a second. */
+      eventReadIntervalMs: Math.max(1_000, v.CACHE_ACTIVE_TTL_MS),
     },
     /** `null`: POST /events/amplify is off. */
     amplifyEvents: v.AMPLIFY_EVENTS_SECRET === null ? null : { secret: v.AMPLIFY_EVENTS_SECRET },

@@ -35,7 +35,13 @@ import {
   EVENTS_PATH,
 } from './amplify-events.js';
 import { createAuthenticator } from './auth.js';
-import { DEFAULT_EXAMPLE, type GraphiQLExample, type GraphiQLRenderer } from './graphiql.js';
+import {
+  createGraphiQLPage,
+  DEFAULT_EXAMPLE,
+  type GraphiQLExample,
+  type GraphiQLRenderer,
+  graphiqlOptions,
+} from './graphiql.js';
 import { createHttpCaching } from './http-caching.js';
 import { createReadiness, type Readiness } from './readiness.js';
 import { readBody } from './request-body.js';
@@ -156,7 +162,7 @@ const ROUTES: Record<string, Route> = {
   [EVENTS_PATH]: 'events',
 };
 
-/** Yoga renders GraphiQL for exactly these requests (use-graphiql.js): they execute nothing. */
+/** GraphiQL's page is for exactly these requests (as Yoga's use-graphiql.js): they execute nothing. */
 function isGraphiQLPage(req: IncomingMessage): boolean {
   return req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
 }
@@ -179,6 +185,14 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   if (config.graphiql && options.renderGraphiQL === undefined) {
     throw new Error('GRAPHIQL is on: pass renderGraphiQL (see loadGraphiQLRenderer)');
   }
+  const graphiql =
+    config.graphiql && options.renderGraphiQL !== undefined
+      ? createGraphiQLPage(
+          options.renderGraphiQL,
+          graphiqlOptions(options.example ?? DEFAULT_EXAMPLE),
+          (error) => log.error({ err: error }, 'rendering GraphiQL failed'),
+        )
+      : null;
   const metrics = options.observability?.metrics ?? createMetrics();
   const onCacheEvent: CacheEventListener = (event) => {
     metrics.cacheEvent(event);
@@ -252,10 +266,9 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       live,
       controlMutations: config.controlMutations,
       clock,
+      subscriptionBudgetWindowMs: config.live.pollIntervalMs,
     },
     log,
-    renderGraphiQL: options.renderGraphiQL,
-    example: options.example ?? DEFAULT_EXAMPLE,
     sseStreams,
     httpCaching: createHttpCaching({
       maxAgeS: config.cacheControlMaxAgeS,
@@ -451,15 +464,30 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       req.resume();
       return;
     }
-    if (route === 'events' && events !== null) {
-      // Not GraphQL: its own secret (EventBridge's connection), not the router's or a caller's.
-      events.handle(req, res);
+    if (route === 'events') {
+      // Not GraphQL: its own secret (EventBridge's connection), not the router's or a caller's;
+      // without AMPLIFY_EVENTS_SECRET the route does not exist, whatever the credentials.
+      if (events !== null) {
+        events.handle(req, res);
+        return;
+      }
+      sendJson(res, 404, { error: 'Not found.' });
+      req.resume();
       return;
     }
-    // CORS preflights carry no credentials, and GraphiQL's page executes nothing (a browser
-    // cannot send headers when it opens a URL): both go to Yoga with no identity, which refuses
-    // any operation that would somehow run.
-    if (req.method === 'OPTIONS' || (config.graphiql && isGraphiQLPage(req))) {
+    // GraphiQL's page executes nothing and a browser cannot send headers when it opens a URL: it
+    // needs no credentials, and every request gets the same bytes, rendered once.
+    if (graphiql !== null && route === 'graphql' && isGraphiQLPage(req)) {
+      if (log.isLevelEnabled('info')) {
+        const started = process.hrtime.bigint();
+        res.once('finish', () => accessLog(req, res, requestId, path, started, undefined));
+      }
+      graphiql.serve(req, res);
+      return;
+    }
+    // CORS preflights carry no credentials: they go to Yoga with no identity, which refuses any
+    // operation that would somehow run.
+    if (req.method === 'OPTIONS') {
       toYoga(
         req,
         res,

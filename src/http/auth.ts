@@ -11,8 +11,9 @@
  *   key rotation is picked up). Only asymmetric algorithms; `exp` and `sub` are required; scopes
  *   come from the space-separated `scope` claim (`read`, `write`).
  *
- * With neither API keys nor JWTs configured the caller is the router (ROUTER_SECRET) or anonymous
- * (AUTH=none), allowed everything. {@link useScopeCheck} then refuses, with FORBIDDEN, operations
+ * With neither API keys nor JWTs configured the caller is the router (ROUTER_SECRET, with
+ * ROUTER_SCOPES: `read` unless the operator trusts the router with `write`) or anonymous
+ * (AUTH=none, allowed everything). {@link useScopeCheck} then refuses, with FORBIDDEN, operations
  * the caller's scopes do not cover: a mutation needs `write`, a query or subscription `read`.
  */
 import { createHash } from 'node:crypto';
@@ -33,7 +34,7 @@ import type { AuthFailureReason } from '../observability/metrics.js';
 import {
   ANONYMOUS_CALLER,
   type CallerIdentity,
-  ROUTER_CALLER,
+  routerCaller,
   type Scope,
 } from '../schema/identity.js';
 import { sameSecret } from './secrets.js';
@@ -167,6 +168,7 @@ export function createAuthenticator(
   const { apiKeys, jwt } = config.auth;
   const routerSecret =
     config.routerSecret === null ? null : Buffer.from(config.routerSecret, 'utf8');
+  const router = routerCaller(config.auth.routerScopes);
   // jose is loaded only when JWTs are configured (it costs start-up time otherwise).
   const verifier =
     jwt === null
@@ -230,7 +232,7 @@ export function createAuthenticator(
         }
       }
       if (apiKeys === null && jwt === null) {
-        return { ok: true, caller: routerSecret !== null ? ROUTER_CALLER : ANONYMOUS_CALLER };
+        return { ok: true, caller: routerSecret !== null ? router : ANONYMOUS_CALLER };
       }
       const apiKey = header(headers, 'x-api-key');
       if (apiKey !== undefined) return checkApiKey(apiKey);

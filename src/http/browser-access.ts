@@ -64,6 +64,26 @@ export function corsSetting(origins: readonly string[] | null): CorsSetting {
   };
 }
 
+/**
+ * Answers a CORS preflight (`OPTIONS`) that the CORS policy did not answer, because CORS is off
+ * or the origin is not listed: 204 with no `Access-Control-Allow-*` header, so the browser stops
+ * there. (Yoga would otherwise treat it as a GraphQL request and refuse it as a CSRF attempt, a
+ * misleading 403.)
+ */
+export function usePreflightWithoutCors(): Plugin {
+  return {
+    onRequest({ request, endResponse, fetchAPI }) {
+      if (request.method !== 'OPTIONS') return;
+      endResponse(
+        new fetchAPI.Response(null, {
+          status: 204,
+          headers: { allow: 'GET, POST, OPTIONS', 'cache-control': 'no-store' },
+        }),
+      );
+    },
+  };
+}
+
 /** Adds `Vary: Origin` to every answer while CORS is on (see the module comment). */
 export function useVaryOrigin(origins: readonly string[] | null): Plugin {
   if (origins === null) return {};

@@ -2,8 +2,13 @@
  * Listening and graceful shutdown. On close: /ready turns 503, the listener stops accepting,
  * idle keep-alive connections are closed, in-flight requests finish (their connections close
  * after the response), and whatever is still open when the timeout passes is cut.
+ *
+ * Slow readers are bounded: a response that the client has not taken within
+ * `responseDrainTimeoutMs` of being written in full has its connection closed, so a client that
+ * stops reading cannot hold a response's bytes in memory for longer than that; and
+ * `maxConnections`, when set, caps the connections open at once (more are closed on arrival).
  */
-import { createServer, type Server } from 'node:http';
+import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Logger } from 'pino';
 import type { GatewayApp } from './app.js';
@@ -21,6 +26,29 @@ export interface ListenOptions {
   port: number;
   host: string;
   shutdownTimeoutMs: number;
+  /**
+   * Milliseconds a client may take to read a response once it is written in full; then its
+   * connection is closed (0: no limit). Streams (SSE) are not written in full until they end.
+   */
+  responseDrainTimeoutMs: number;
+  /** Most connections open at once; further ones are closed on arrival (0: no cap). */
+  maxConnections: number;
+}
+
+/**
+ * Closes the connection of a response that was written in full ('prefinish': every byte handed to
+ * the socket) but not taken by the client ('finish': the socket accepted the last byte) within
+ * `timeoutMs`: what it still holds is freed.
+ */
+function bindDrainTimeout(res: ServerResponse, timeoutMs: number): void {
+  res.once('prefinish', () => {
+    if (res.writableFinished) return;
+    const timer = setTimeout(() => res.destroy(), timeoutMs);
+    timer.unref();
+    const clear = () => clearTimeout(timer);
+    res.once('finish', clear);
+    res.once('close', clear);
+  });
 }
 
 export async function listen(
@@ -29,6 +57,11 @@ export async function listen(
   log: Logger,
 ): Promise<RunningServer> {
   const server = createServer({ keepAliveTimeout: 65_000 }, app.handle);
+  if (options.responseDrainTimeoutMs > 0) {
+    const timeoutMs = options.responseDrainTimeoutMs;
+    server.on('request', (_req, res: ServerResponse) => bindDrainTimeout(res, timeoutMs));
+  }
+  if (options.maxConnections > 0) server.maxConnections = options.maxConnections;
   // Longer than common load balancer idle timeouts (60 s), so the balancer closes first.
   server.headersTimeout = 66_000;
   await new Promise<void>((resolve, reject) => {

@@ -111,3 +111,28 @@ export function useTrustedDocuments(
     },
   });
 }
+
+/**
+ * Without trusted documents, a request that names an operation by hash only (Automatic Persisted
+ * Queries: `extensions.persistedQuery` and no `query`) gets the standard refusal, message
+ * `PersistedQueryNotSupported` and code PERSISTED_QUERY_NOT_SUPPORTED with HTTP 200, as Apollo
+ * Server answers it: Apollo Client and the Apollo Router (`apq.subgraph`) then send the query
+ * text, instead of failing on "Must provide query string". A request with both is simply run.
+ */
+export function usePersistedQueryNotSupported(): Plugin {
+  return {
+    onParams({ params }) {
+      const persisted = (params.extensions as { persistedQuery?: unknown } | undefined)
+        ?.persistedQuery;
+      const hasQuery = typeof params.query === 'string' && params.query !== '';
+      if (hasQuery || typeof persisted !== 'object' || persisted === null) return;
+      throw createGraphQLError('PersistedQueryNotSupported', {
+        extensions: {
+          code: 'PERSISTED_QUERY_NOT_SUPPORTED',
+          retryable: false,
+          http: { status: 200 },
+        },
+      });
+    },
+  };
+}

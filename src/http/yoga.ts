@@ -14,17 +14,21 @@ import type { Tracing } from '../observability/tracing.js';
 import { type ContextDeps, createGatewayContext, type GatewayContext } from '../schema/context.js';
 import { type CallerIdentity, UNIDENTIFIED_CALLER } from '../schema/identity.js';
 import { buildSchema } from '../schema/index.js';
-import { UPSTREAM_COSTS } from '../schema/upstream-costs.js';
+import { createUpstreamCosts } from '../schema/upstream-costs.js';
 import { useScopeCheck } from './auth.js';
-import { corsSetting, useCsrfPrevention, useVaryOrigin } from './browser-access.js';
-import type { GraphiQLExample, GraphiQLRenderer } from './graphiql.js';
+import {
+  corsSetting,
+  useCsrfPrevention,
+  usePreflightWithoutCors,
+  useVaryOrigin,
+} from './browser-access.js';
 import { useGraphQLConformance } from './graphql-conformance.js';
 import { maskError, useErrorLog, yogaLogger } from './graphql-errors.js';
 import type { HttpCaching } from './http-caching.js';
 import { useOperationLimits } from './operation-limits.js';
 import type { CallerKey } from './response-cache.js';
 import { type createSseStreams, useSseStreams } from './sse.js';
-import { useTrustedDocuments } from './trusted-documents.js';
+import { usePersistedQueryNotSupported, useTrustedDocuments } from './trusted-documents.js';
 
 /** What the HTTP edge hands to Yoga with each request. */
 export interface ServerContext {
@@ -46,8 +50,6 @@ export interface GraphQLServerOptions {
   config: Config;
   deps: ContextDeps;
   log: Logger;
-  renderGraphiQL: GraphiQLRenderer | undefined;
-  example: GraphiQLExample;
   httpCaching: HttpCaching;
   metrics: GatewayMetrics;
   tracing: Tracing | null;
@@ -58,7 +60,7 @@ export interface GraphQLServerOptions {
 }
 
 export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServer {
-  const { config, deps, log, example, httpCaching, metrics } = options;
+  const { config, deps, log, httpCaching, metrics } = options;
   const schema = buildSchema();
   return createYoga<ServerContext, GatewayContext>({
     schema,
@@ -80,28 +82,26 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
     maskedErrors: { maskError },
     // Browser-origin safety: CORS_ORIGINS only, Vary: Origin, CSRF prevention (browser-access.ts).
     cors: corsSetting(config.corsOrigins),
-    ...(options.renderGraphiQL ? { renderGraphiQL: options.renderGraphiQL } : {}),
-    graphiql: config.graphiql
-      ? {
-          title: 'Amplify jobs GraphQL',
-          defaultQuery: example.query,
-          ...(example.variables ? { variables: JSON.stringify(example.variables, null, 2) } : {}),
-        }
-      : false,
+    // GraphiQL's page is the HTTP edge's (graphiql.ts: rendered once, served as shared bytes).
+    graphiql: false,
     logging: yogaLogger(log),
     plugins: [
       // First, so the operation's span covers everything after it.
       ...(options.tracing ? [options.tracing.graphqlPlugin()] : []),
       useCsrfPrevention(),
       useVaryOrigin(config.corsOrigins),
-      ...(options.trustedDocuments ? [useTrustedDocuments(options.trustedDocuments, metrics)] : []),
+      usePreflightWithoutCors(),
+      // Trusted documents, or else the standard refusal of operations sent by hash only (APQ).
+      options.trustedDocuments
+        ? useTrustedDocuments(options.trustedDocuments, metrics)
+        : usePersistedQueryNotSupported(),
       // Answers exactly as the GraphQL spec and GraphQL-over-HTTP say (graphql-conformance.ts).
       useGraphQLConformance(schema),
       useScopeCheck(),
       ...useOperationLimits({
         limits: config.limits,
         introspection: config.introspection,
-        costs: UPSTREAM_COSTS,
+        costs: createUpstreamCosts({ stepLogMaxBytes: config.upstream.stepLogMaxBytes }),
       }),
       // Federated tracing: a router sending `apollo-federation-include-trace: ftv1` gets an
       // inline trace in `extensions.ftv1`; others pay nothing.

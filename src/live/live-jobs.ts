@@ -36,6 +36,12 @@ export interface LiveJobsOptions {
   maxPollIntervalMs: number;
   maxSubscriptions: number;
   maxSubscriptionsPerClient: number;
+  /**
+   * Least milliseconds between two reads of one job for pushed events, cluster-wide (the larger of
+   * CACHE_ACTIVE_TTL_MS and a second): events with new ids cannot make the gateway read a job more
+   * often. An event inside the interval is served by one read at its end. Default 1000.
+   */
+  eventReadIntervalMs?: number;
   log: Logger;
   /** Channel names start with this (the versioned prefix of shared keys). */
   topicPrefix?: string;
@@ -69,9 +75,11 @@ export interface LiveJobs {
    * Subscribes `client` to a job: the stream yields the job at once, then the job each time its
    * status or steps change, and ends after a terminal status (or with a GatewayError item, whose
    * `details.job` is the key, when the job disappears). Rejects with BAD_USER_INPUT,
-   * TOO_MANY_SUBSCRIPTIONS or the first read's error (NOT_FOUND, UPSTREAM_*).
+   * TOO_MANY_SUBSCRIPTIONS or the first read's error (NOT_FOUND, UPSTREAM_*). `client` names
+   * whose subscriptions count together against the per-client limit; `null` counts against the
+   * per-process limit only (a federation router, through which every supergraph client comes).
    */
-  subscribe(key: JobKey, client: string): Promise<JobStream>;
+  subscribe(key: JobKey, client: string | null): Promise<JobStream>;
   /**
    * Reads a job now around the cache (through the single-flight) and tells every subscriber in
    * the cluster if it changed. Rejects with the read's error.
@@ -90,7 +98,7 @@ export interface LiveJobs {
 
 interface Subscriber {
   stream: JobStream;
-  client: string;
+  client: string | null;
   /** Fingerprint of the last snapshot sent (the watch already drops older repeats). */
   lastId: string | null;
   progress: Progress;
@@ -107,6 +115,8 @@ interface Watch {
   last: JobRecord | null;
   lastAt: number;
   polling: boolean;
+  /** A read for events is waiting for the event-read interval to end. */
+  eventReadPending: boolean;
   unlisten: () => void;
 }
 
@@ -136,6 +146,9 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
   let timer: NodeJS.Timeout | null = null;
   let backoffFactor = 1;
   const counters = { polls: 0, claimsLost: 0, refreshes: 0, received: 0 };
+  const eventReadIntervalMs = options.eventReadIntervalMs ?? 1_000;
+  /** Reads for events waiting for their interval to end (at most one per watched job). */
+  const deferred = new Set<NodeJS.Timeout>();
 
   const interval = () =>
     Math.min(options.pollIntervalMs * backoffFactor, options.maxPollIntervalMs);
@@ -149,8 +162,9 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
     return promise;
   };
 
-  function countChanged(delta: number, client: string): void {
+  function countChanged(delta: number, client: string | null): void {
     open += delta;
+    if (client === null) return;
     const mine = (perClient.get(client) ?? 0) + delta;
     if (mine <= 0) perClient.delete(client);
     else perClient.set(client, mine);
@@ -211,6 +225,7 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
       last: null,
       lastAt: 0,
       polling: false,
+      eventReadPending: false,
       unlisten: () => {},
     };
     watch.unlisten = channel.listen(topic, (message) => {
@@ -253,11 +268,35 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
     schedule();
   }
 
-  /** An event about a watched job: the first replica to claim it reads the job. */
+  /**
+   * An event about a watched job: the first replica to claim it reads the job, unless a read for
+   * an event of this job happened within the event-read interval (anywhere in the cluster): then
+   * one read follows when the interval ends, for however many events came meanwhile.
+   */
   async function onEvent(watch: Watch, eventId: string): Promise<void> {
     try {
       if (!(await claims.claim(`refresh:${eventId}`, EVENT_CLAIM_MS))) return;
-      await refresh(watch.key);
+      if (await claims.claim(`event-read:${watch.id}`, eventReadIntervalMs)) {
+        await refresh(watch.key);
+        return;
+      }
+      if (watch.eventReadPending || closed) return;
+      watch.eventReadPending = true;
+      const timer = setTimeout(() => {
+        deferred.delete(timer);
+        watch.eventReadPending = false;
+        if (closed || watches.get(watch.id) !== watch) return;
+        // Another replica's read at the same moment covers these events just as well.
+        void track(
+          claims
+            .claim(`event-read:${watch.id}`, eventReadIntervalMs)
+            .then((claimed) => (claimed ? refresh(watch.key) : undefined))
+            .catch((error: unknown) =>
+              log.warn({ err: error, job: watch.key }, 'reading a job after its events failed'),
+            ),
+        );
+      }, eventReadIntervalMs);
+      deferred.add(timer);
     } catch (error) {
       log.warn({ err: error, job: watch.key, eventId }, 'reading a job after its event failed');
     }
@@ -335,10 +374,10 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
           `This gateway already holds ${options.maxSubscriptions} live subscriptions; try again later.`,
         );
       }
-      if ((perClient.get(client) ?? 0) >= options.maxSubscriptionsPerClient) {
+      if (client !== null && (perClient.get(client) ?? 0) >= options.maxSubscriptionsPerClient) {
         throw new GatewayError(
           ErrorCode.TOO_MANY_SUBSCRIPTIONS,
-          `You already hold ${options.maxSubscriptionsPerClient} live subscriptions on this gateway; close one first.`,
+          `You already hold ${options.maxSubscriptionsPerClient} live subscriptions on this replica (LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT); close one first.`,
         );
       }
       const watch = watchOf(key);
@@ -393,6 +432,8 @@ export function createLiveJobs(options: LiveJobsOptions): LiveJobs {
       closed = true;
       if (timer !== null) clearTimeout(timer);
       timer = null;
+      for (const waiting of deferred) clearTimeout(waiting);
+      deferred.clear();
       for (const watch of [...watches.values()]) {
         for (const subscriber of [...watch.subscribers]) subscriber.stream.end();
       }

@@ -75,13 +75,19 @@ function perKey<K, V>(
 export interface LoaderOptions {
   /** Most upstream calls in flight at once for this request. */
   maxConcurrency: number;
-  /** Most upstream calls this request may make in all (MAX_UPSTREAM_CALLS_PER_OPERATION). */
-  maxUpstreamCalls: number;
+  /**
+   * Most upstream calls this request may make in all (MAX_UPSTREAM_CALLS_PER_OPERATION); `null`
+   * when `shared` is already counted against the request's budget (createCallBudget).
+   */
+  maxUpstreamCalls: number | null;
 }
 
 export function createLoaders(shared: AmplifyUpstream, options: LoaderOptions): Loaders {
   const limit = createLimiter(options.maxConcurrency);
-  const { upstream } = createCallBudget(shared, options.maxUpstreamCalls);
+  const upstream =
+    options.maxUpstreamCalls === null
+      ? shared
+      : createCallBudget(shared, options.maxUpstreamCalls).upstream;
   const appKeyId = (key: AppKey) => key.appId;
   const app = perKey(
     limit,

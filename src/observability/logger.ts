@@ -1,24 +1,59 @@
-import { type Logger, pino } from 'pino';
+import { type DestinationStream, type Logger, pino } from 'pino';
 import type { LogLevel } from '../config.js';
 import type { WireProblem } from '../upstream/wire-check.js';
 
-/** Structured JSON logs on stdout. Credentials and secrets never reach them. */
-export function createLogger(level: LogLevel): Logger {
-  return pino({
+/** Request headers that carry a credential: API keys, tokens, the router and events secrets. */
+const SECRET_HEADERS = [
+  'authorization',
+  'cookie',
+  '["x-api-key"]',
+  '["x-router-secret"]',
+  '["x-amplify-events-secret"]',
+];
+
+/**
+ * Where a secret could sit in a logged object: request headers (at the top or one level down, as
+ * `req.headers`), AWS credentials, and the configuration's secrets (the metrics bearer token, the
+ * router, cursor and events secrets, a Redis URL with its password). Values are replaced, the keys
+ * stay, so a line still says that a header was sent.
+ */
+export const REDACTED_PATHS: readonly string[] = [
+  ...SECRET_HEADERS.flatMap((name) => {
+    const path = name.startsWith('[') ? `headers${name}` : `headers.${name}`;
+    return [path, `*.${path}`];
+  }),
+  'credentials',
+  '*.credentials',
+  '*.secretAccessKey',
+  '*.sessionToken',
+  'metricsToken',
+  '*.metricsToken',
+  'metrics.token',
+  '*.metrics.token',
+  'routerSecret',
+  '*.routerSecret',
+  'cursorSecret',
+  '*.cursorSecret',
+  'amplifyEvents.secret',
+  '*.amplifyEvents.secret',
+  'redis.url',
+  '*.redis.url',
+  'password',
+  '*.password',
+];
+
+/**
+ * Structured JSON logs, on stdout unless `destination` is given. Credentials and secrets never
+ * reach them: {@link REDACTED_PATHS} are censored, and errors from Redis are logged without the
+ * arguments of their command (see src/shared-state/redis.ts).
+ */
+export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
+  const options = {
     level,
     base: { service: 'amplify-jobs-graphql' },
-    redact: {
-      paths: [
-        'headers.authorization',
-        'headers["x-router-secret"]',
-        'headers.cookie',
-        'credentials',
-        '*.secretAccessKey',
-        '*.sessionToken',
-      ],
-      censor: '[redacted]',
-    },
-  });
+    redact: { paths: [...REDACTED_PATHS], censor: '[redacted]' },
+  };
+  return destination === undefined ? pino(options) : pino(options, destination);
 }
 
 /**

@@ -71,6 +71,10 @@ export type OperationLimit =
   | 'directives'
   | 'cost'
   | 'upstream_calls'
+  | 'response_bytes'
+  | 'entities'
+  | 'introspection'
+  | 'control_fields'
   | 'trusted_documents';
 
 const OPERATION_LIMITS: ReadonlySet<string> = new Set<OperationLimit>([
@@ -80,6 +84,10 @@ const OPERATION_LIMITS: ReadonlySet<string> = new Set<OperationLimit>([
   'directives',
   'cost',
   'upstream_calls',
+  'response_bytes',
+  'entities',
+  'introspection',
+  'control_fields',
   'trusted_documents',
 ]);
 const isOperationLimit = (value: unknown): value is OperationLimit =>

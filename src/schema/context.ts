@@ -6,6 +6,7 @@
  */
 import type { Logger } from 'pino';
 import type { LiveJobs } from '../live/live-jobs.js';
+import { type CallBudget, createCallBudget } from '../loaders/call-budget.js';
 import { createLoaders, type Loaders } from '../loaders/index.js';
 import { ReadLog, recordReads } from '../loaders/reads.js';
 import type { AmplifyControl, AmplifyUpstream } from '../upstream/upstream.js';
@@ -19,9 +20,11 @@ export interface GatewayContext {
   caller: CallerIdentity;
   /**
    * Whose subscriptions count together against LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: the caller's
-   * principal, or the peer address for anonymous callers (who all share one principal).
+   * credentials and the peer address they come from (one leaked or shared key does not hold every
+   * holder's quota), the peer address alone for anonymous callers; `null` for a federation router
+   * (every supergraph client comes through it: only the per-process limit applies).
    */
-  client: string;
+  client: string | null;
   loaders: Loaders;
   /** Signs and checks connection cursors. */
   cursors: CursorCodec;
@@ -34,15 +37,24 @@ export interface GatewayContext {
   /** What this request read from Amplify (through the caches), for Cache-Control. */
   reads: ReadLog;
   live: LiveJobs;
-  /** StartJob/StopJob, each sent once; only when `controlMutations` is on. */
+  /**
+   * StartJob/StopJob, each sent once; only when `controlMutations` is on. Counted against the
+   * request's upstream-call budget like every read.
+   */
   control: AmplifyControl;
   controlMutations: boolean;
+  /** The request's upstream-call budget, shared by its loaders and its control calls. */
+  budget: CallBudget;
   /**
    * Starts a new event of a subscription, whose context lives as long as it does: fresh loaders
-   * (nothing cached from an earlier event, a fresh upstream-call budget) and a new `now`.
+   * (nothing cached from an earlier event) and a new `now`. The upstream-call budget is the
+   * subscription's for one poll interval, whatever the number of events in it, then starts again.
    */
   renewForEvent(this: GatewayContext): void;
 }
+
+/** A subscription's budget window when the deps name none: LIVE_POLL_INTERVAL_MS's default. */
+const DEFAULT_SUBSCRIPTION_BUDGET_WINDOW_MS = 5_000;
 
 export interface ContextDeps {
   upstream: AmplifyUpstream;
@@ -54,6 +66,12 @@ export interface ContextDeps {
   clock?: () => number;
   live: LiveJobs;
   controlMutations: boolean;
+  /**
+   * How long one upstream-call budget lasts for a subscription (LIVE_POLL_INTERVAL_MS): each of
+   * its jobs changes at most once per poll interval, so the estimate made as it starts covers one
+   * interval's events. Default 5000.
+   */
+  subscriptionBudgetWindowMs?: number;
 }
 
 /** What the HTTP edge knows about a request before GraphQL runs. */
@@ -65,33 +83,48 @@ export interface RequestFacts {
   clientAddress?: string | undefined;
 }
 
+/** See {@link GatewayContext.client}. */
+function clientOf(request: RequestFacts): string | null {
+  const address = `address:${request.clientAddress ?? 'unknown'}`;
+  switch (request.caller.kind) {
+    case 'router':
+      return null;
+    case 'anonymous':
+      return address;
+    default:
+      return `${request.caller.principal} ${address}`;
+  }
+}
+
 export function createGatewayContext(deps: ContextDeps, request: RequestFacts): GatewayContext {
   const reads = new ReadLog();
   const clock = deps.clock ?? Date.now;
+  const budget = createCallBudget(recordReads(deps.upstream, reads), deps.maxUpstreamCalls);
+  const budgetWindowMs = deps.subscriptionBudgetWindowMs ?? DEFAULT_SUBSCRIPTION_BUDGET_WINDOW_MS;
+  let budgetSince = clock();
   const loaders = () =>
-    createLoaders(recordReads(deps.upstream, reads), {
-      maxConcurrency: deps.maxConcurrency,
-      maxUpstreamCalls: deps.maxUpstreamCalls,
-    });
+    createLoaders(budget.upstream, { maxConcurrency: deps.maxConcurrency, maxUpstreamCalls: null });
   const context: GatewayContext = {
     requestId: request.requestId,
     log: request.log,
     caller: request.caller,
-    client:
-      request.caller.kind === 'anonymous'
-        ? `address:${request.clientAddress ?? 'unknown'}`
-        : request.caller.principal,
+    client: clientOf(request),
     loaders: loaders(),
     cursors: deps.cursors,
     now: clock(),
     reads,
     live: deps.live,
-    control: deps.upstream,
+    control: budget.upstream,
     controlMutations: deps.controlMutations,
+    budget,
     // `this`: Yoga merges this object into the context it executes with, a different object.
     renewForEvent() {
       this.loaders = loaders();
       this.now = clock();
+      if (this.now - budgetSince >= budgetWindowMs) {
+        budget.reset();
+        budgetSince = this.now;
+      }
     },
   };
   return context;

@@ -101,8 +101,10 @@ builder.mutationField('stopJob', (t) =>
       const key = toJobKey(args);
       const summary = await context.control.stopJob(key);
       // One fresh read shows the steps as stopped and tells every subscriber (CANCELLING now;
-      // CANCELLED reaches them through polling or a pushed event).
+      // CANCELLED reaches them through polling or a pushed event). It goes around the loaders,
+      // so it is counted against the budget here.
       try {
+        context.budget.charge('getJob');
         return await context.live.refresh(key);
       } catch (error) {
         // The stop happened: answer with Amplify's summary; `steps`, if asked for, is read again

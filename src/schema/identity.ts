@@ -32,13 +32,13 @@ export const ANONYMOUS_CALLER: CallerIdentity = Object.freeze({
 
 /**
  * The caller behind a federation router that proved the shared ROUTER_SECRET, when no API keys or
- * JWTs are configured: the router authorizes its own clients, so the subgraph trusts it fully.
+ * JWTs are configured: every supergraph client reaches the subgraph as this one caller, so it
+ * holds only the scopes the operator trusts the router's own authorization with (ROUTER_SCOPES:
+ * `read` by default, `read` and `write` to let the router's clients start and stop jobs).
  */
-export const ROUTER_CALLER: CallerIdentity = Object.freeze({
-  kind: 'router',
-  principal: 'router',
-  scopes: EVERY_SCOPE,
-});
+export function routerCaller(scopes: Iterable<Scope>): CallerIdentity {
+  return Object.freeze({ kind: 'router', principal: 'router', scopes: new Set<Scope>(scopes) });
+}
 
 /**
  * A caller with no scopes, for a request that reached GraphQL without an identity (a GraphiQL page

@@ -35,3 +35,9 @@ export const LIST_FIELD_COSTS = {
 } as const satisfies Record<string, ListFieldCost>;
 
 export type ListField = keyof typeof LIST_FIELD_COSTS;
+
+/**
+ * Most jobs one `jobsUpdated` subscription follows: a board's worth, far below the per-client
+ * limit. More are refused (BAD_USER_INPUT) before anything is read.
+ */
+export const MAX_JOBS_PER_SUBSCRIPTION = 50;

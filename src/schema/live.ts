@@ -12,10 +12,8 @@ import type { JobKey } from '../upstream/shapes.js';
 import { builder } from './builder.js';
 import type { GatewayContext } from './context.js';
 import { jobKeyArgs, jobKeyOf, toJobKey } from './key-args.js';
+import { MAX_JOBS_PER_SUBSCRIPTION } from './list-costs.js';
 import { JobRef } from './refs.js';
-
-/** Most jobs one `jobsUpdated` follows: a board's worth, far below the per-client limit. */
-export const MAX_JOBS_PER_SUBSCRIPTION = 50;
 
 const JobKeyInput = builder.inputType('JobKeyInput', {
   description: 'Names one job: its app, its branch and its number.',

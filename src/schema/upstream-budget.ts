@@ -1,7 +1,9 @@
 /**
  * The estimate half of the upstream-call budget (MAX_UPSTREAM_CALLS_PER_OPERATION): before an
  * operation runs, count the most Amplify calls it can cause from its document and variables, so
- * an operation over budget is refused without a single call. The loaders enforce the same budget
+ * an operation over budget is refused without a single call. The same walk counts what else an
+ * operation is bounded by before it runs ({@link Tally}: the bytes of step logs it can answer,
+ * federation representations, control fields; and introspection root fields). The loaders enforce the same budget
  * while it runs (src/loaders/call-budget.ts).
  *
  * What each field costs comes from an {@link UpstreamCostTable}; fields not in it cost nothing
@@ -40,6 +42,15 @@ export interface Ancestor {
   times: number;
 }
 
+/**
+ * Quantities an operation is bounded by besides its calls, counted once per copy of the field in
+ * the answer (aliases, list entries and repeated representations included):
+ * - `responseBytes`: the most bytes the field can put in the answer (a step log's text);
+ * - `representations`: federation representations `_entities` resolves;
+ * - `controlFields`: fields that change something in Amplify (`startJob`, `stopJob`).
+ */
+export type Tally = 'responseBytes' | 'representations' | 'controlFields';
+
 /** How one field turns into Amplify calls each time it resolves. */
 export interface FieldUpstreamCost {
   /**
@@ -68,6 +79,20 @@ export interface FieldUpstreamCost {
    * (its `first` argument or default). The calls of every field below are multiplied by it.
    */
   fanOut?: (args: Args) => number;
+  /**
+   * How many copies of the selection under this field the answer holds per resolution, when that
+   * is more than `fanOut`: `_entities` resolves a repeated representation once (one call) but
+   * answers it as often as it was asked (its bytes count every time). Default: `fanOut`.
+   */
+  copies?: (args: Args) => number;
+  /** What one copy of this field adds to each {@link Tally}. */
+  tally?: Readonly<Partial<Record<Tally, (args: Args) => number>>>;
+  /**
+   * What is wrong with the arguments that execution would not answer as the caller's mistake
+   * (federation representations of no entity type, or holding more than scalars): the operation
+   * is refused with BAD_USER_INPUT before it runs.
+   */
+  problems?: (args: Args) => readonly string[];
 }
 
 /** Costs by `Type.field` (e.g. `Query.job`, `Branch.jobs`). */
@@ -81,8 +106,18 @@ export type UpstreamCostTable = Readonly<Record<string, FieldUpstreamCost>>;
 const MAX_SELECTIONS_WALKED = 100_000;
 
 export type UpstreamEstimate =
-  /** The most calls the operation can make. */
-  | { kind: 'estimate'; calls: number }
+  /**
+   * The most calls the operation can make; its {@link Tally} totals; how many introspection
+   * root fields (`__schema`, `__type`) it asks for, copies included; and the problems of its
+   * arguments, if any.
+   */
+  | {
+      kind: 'estimate';
+      calls: number;
+      tallies: Record<Tally, number>;
+      introspection: number;
+      problems: string[];
+    }
   /** Variables do not coerce (execution will refuse them with its own error, making no call). */
   | { kind: 'invalid' }
   /** Too large to walk: treat as over budget. */
@@ -117,6 +152,9 @@ export function estimateUpstreamCalls(
   const keyed = new Set<string>();
   let unkeyed = 0;
   let walked = 0;
+  let introspection = 0;
+  const tallies: Record<Tally, number> = { responseBytes: 0, representations: 0, controlFields: 0 };
+  const problems: string[] = [];
 
   const included = (node: Parameters<typeof getDirectiveValues>[1]): boolean => {
     if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
@@ -126,10 +164,15 @@ export function estimateUpstreamCalls(
   /** The fields from the operation down to the selection being walked. */
   const ancestors: Ancestor[] = [];
 
+  /**
+   * `times`: how many times the selection resolves (for calls); `copies`: how many times it is in
+   * the answer (for tallies), at least `times`.
+   */
   const walk = (
     selectionSet: SelectionSetNode,
     parent: GraphQLCompositeType,
     times: number,
+    copies: number,
   ): boolean => {
     const producer = ancestors.at(-1)?.field;
     for (const selection of selectionSet.selections) {
@@ -138,7 +181,8 @@ export function estimateUpstreamCalls(
       if (!included(selection)) continue;
       if (selection.kind === Kind.FIELD) {
         const name = selection.name.value;
-        // Introspection and __typename never reach Amplify.
+        // Introspection and __typename never reach Amplify; introspection is counted.
+        if (name === '__schema' || name === '__type') introspection += copies;
         if (name.startsWith('__')) continue;
         if (!isObjectType(parent) && !isInterfaceType(parent)) continue;
         const field = parent.getFields()[name];
@@ -155,7 +199,12 @@ export function estimateUpstreamCalls(
           }
         }
         let fanOut = 1;
+        let copiesEach = 1;
         if (cost !== undefined) {
+          problems.push(...(cost.problems?.(args) ?? []));
+          for (const [tally, count] of Object.entries(cost.tally ?? {})) {
+            tallies[tally as Tally] += copies * (count?.(args) ?? 0);
+          }
           if (cost.onlyFrom === undefined || (producer && cost.onlyFrom.includes(producer))) {
             const keys = cost.keys?.(args, ancestors) ?? [];
             for (const key of keys) keyed.add(key);
@@ -167,11 +216,12 @@ export function estimateUpstreamCalls(
             }
           }
           fanOut = cost.fanOut?.(args) ?? 1;
+          copiesEach = Math.max(fanOut, cost.copies?.(args) ?? fanOut);
         }
         const type = getNamedType(field.type);
         if (selection.selectionSet !== undefined && isCompositeType(type)) {
           ancestors.push({ field: coordinate, args, times });
-          const finished = walk(selection.selectionSet, type, times * fanOut);
+          const finished = walk(selection.selectionSet, type, times * fanOut, copies * copiesEach);
           ancestors.pop();
           if (!finished) return false;
         }
@@ -179,7 +229,7 @@ export function estimateUpstreamCalls(
         const condition = selection.typeCondition
           ? schema.getType(selection.typeCondition.name.value)
           : parent;
-        if (isCompositeType(condition) && !walk(selection.selectionSet, condition, times)) {
+        if (isCompositeType(condition) && !walk(selection.selectionSet, condition, times, copies)) {
           return false;
         }
       } else {
@@ -188,7 +238,7 @@ export function estimateUpstreamCalls(
         if (
           fragment &&
           isCompositeType(condition) &&
-          !walk(fragment.selectionSet, condition, times)
+          !walk(fragment.selectionSet, condition, times, copies)
         ) {
           return false;
         }
@@ -197,6 +247,6 @@ export function estimateUpstreamCalls(
     return true;
   };
 
-  if (!walk(operation.selectionSet, root, 1)) return { kind: 'too-large' };
-  return { kind: 'estimate', calls: keyed.size + unkeyed };
+  if (!walk(operation.selectionSet, root, 1, 1)) return { kind: 'too-large' };
+  return { kind: 'estimate', calls: keyed.size + unkeyed, tallies, introspection, problems };
 }

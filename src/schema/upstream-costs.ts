@@ -10,7 +10,12 @@
  * be, and the loaders enforce the budget again while the operation runs.
  */
 import { appIdProblems, branchKeyProblems, jobKeyId, jobKeyProblems } from '../upstream/keys.js';
-import { LIST_FIELD_COSTS, type ListField, type ListFieldCost } from './list-costs.js';
+import {
+  LIST_FIELD_COSTS,
+  type ListField,
+  type ListFieldCost,
+  MAX_JOBS_PER_SUBSCRIPTION,
+} from './list-costs.js';
 import type { Ancestor, FieldUpstreamCost, UpstreamCostTable } from './upstream-budget.js';
 
 /**
@@ -85,48 +90,144 @@ const JOB_FROM_A_PAGE = ['JobConnection.nodes', 'JobEdge.node'];
 
 const list = (field: ListField) => listFieldCost(LIST_FIELD_COSTS[field]);
 
-export const UPSTREAM_COSTS: UpstreamCostTable = {
-  // One call per distinct key, however many aliases name it.
-  'Query.job': { keys: (args) => getJob(args) },
-  'Query.app': { keys: (args) => getApp(args.appId) },
-  'Query.branch': { keys: (args) => getBranch(args) },
-  // One call per distinct representation, through the same loaders as the fields above.
-  'Query._entities': {
-    keys: (args) => {
-      const representations = Array.isArray(args.representations) ? args.representations : [];
-      return representations.flatMap((representation: unknown) => {
-        if (typeof representation !== 'object' || representation === null) return [];
-        const fields = representation as Record<string, unknown>;
-        if (fields.__typename === 'Job') return getJob(fields);
-        if (fields.__typename === 'Branch') return getBranch(fields);
-        if (fields.__typename === 'App') return getApp(fields.appId);
-        return [`_entities ${JSON.stringify(representation)}`];
-      });
-    },
-  },
-  // Lists: one call per page; everything below once per entry.
-  'Query.apps': list('Query.apps'),
-  'App.branches': list('App.branches'),
-  'Branch.jobs': list('Branch.jobs'),
-  // Navigation.
-  'Branch.app': appOf,
-  'Branch.url': appOf,
-  'Job.app': appOf,
-  'Job.branch': {
-    keys: (_args, ancestors) => {
-      const branch = knownBranch(ancestors);
-      return branch === undefined ? [] : getBranch(branch);
-    },
-    // Branches that `branches` returned are in the loader already; else one GetBranch per page
-    // of jobs (they share their branch) or per entity.
-    calls: (_args, ancestors) => (under(ancestors, 'App.branches') ? 0 : 1),
-    sharedWithin: ['Branch.jobs'],
-  },
-  // The active job's id is known only once the branch is read: one GetJob per branch.
-  'Branch.activeJob': { calls: () => 1 },
-  // A job from a page is a summary: its steps are one GetJob (failedStep reads the same steps).
-  'Job.steps': { calls: () => 1, onlyFrom: JOB_FROM_A_PAGE, fanOut: () => STEPS_PER_JOB },
-  'Job.failedStep': { calls: () => 1, onlyFrom: JOB_FROM_A_PAGE },
-  // One read of the log per step.
-  'Step.log': { calls: () => 1 },
+/** The entity types of this subgraph, by `__typename`, and the call one representation costs. */
+const ENTITY_CALLS: Readonly<Record<string, (fields: Record<string, unknown>) => string[]>> = {
+  Job: (fields) => getJob(fields),
+  Branch: (fields) => getBranch(fields),
+  App: (fields) => getApp(fields.appId),
 };
+
+/** Problems reported per field at most: enough to act on, never a wall of text. */
+const MAX_PROBLEMS = 5;
+
+const representationsOf = (args: Record<string, unknown>): unknown[] =>
+  Array.isArray(args.representations) ? args.representations : [];
+
+const isPlainObject = (value: unknown): value is Record<string, unknown> =>
+  typeof value === 'object' && value !== null && !Array.isArray(value);
+
+/**
+ * What is wrong with `_entities` representations: each must be an object naming one of this
+ * subgraph's entity types in `__typename`, with scalar members only (key fields are strings).
+ * Checked without recursion, so a representation nested 45,000 levels deep costs one look.
+ */
+function representationProblems(args: Record<string, unknown>): string[] {
+  const problems: string[] = [];
+  for (const [index, representation] of representationsOf(args).entries()) {
+    if (problems.length >= MAX_PROBLEMS) break;
+    const where = `representations[${index}]`;
+    if (!isPlainObject(representation)) {
+      problems.push(`${where} must be an object with __typename and the key fields`);
+      continue;
+    }
+    const typename = representation.__typename;
+    if (typeof typename !== 'string' || !Object.hasOwn(ENTITY_CALLS, typename)) {
+      const shown = typeof typename === 'string' ? JSON.stringify(typename.slice(0, 64)) : 'none';
+      problems.push(
+        `${where}: __typename must be one of this subgraph's entity types, ${Object.keys(ENTITY_CALLS).join(', ')} (got ${shown})`,
+      );
+      continue;
+    }
+    for (const [name, value] of Object.entries(representation)) {
+      if (value !== null && typeof value === 'object') {
+        problems.push(
+          `${where}.${name.slice(0, 64)} must be a string (a key field), not a list or object`,
+        );
+        break;
+      }
+    }
+  }
+  return problems;
+}
+
+/** The representations that cost a call: distinct ones of a known entity type. */
+function distinctRepresentations(args: Record<string, unknown>): string[] {
+  const keys = new Set<string>();
+  for (const representation of representationsOf(args)) {
+    if (!isPlainObject(representation)) continue;
+    const { __typename: typename } = representation;
+    if (typeof typename !== 'string' || !Object.hasOwn(ENTITY_CALLS, typename)) continue;
+    for (const key of ENTITY_CALLS[typename]?.(representation) ?? []) keys.add(key);
+  }
+  return [...keys];
+}
+
+/**
+ * The distinct, well-formed job keys of `jobsUpdated(jobs: ...)`; none for a list over the
+ * maximum, which the field refuses before reading anything.
+ */
+function subscribedJobs(args: Record<string, unknown>): string[] {
+  const jobs = Array.isArray(args.jobs) ? args.jobs : [];
+  if (jobs.length > MAX_JOBS_PER_SUBSCRIPTION) return [];
+  return [...new Set(jobs.flatMap((job: unknown) => (isPlainObject(job) ? getJob(job) : [])))];
+}
+
+/** What the upstream-call estimate needs to know of the configuration. */
+export interface UpstreamCostOptions {
+  /** STEP_LOG_MAX_BYTES: the most bytes one step log's `text` can hold. */
+  stepLogMaxBytes: number;
+}
+
+/** The cost table of this schema (see the module comment). */
+export function createUpstreamCosts(options: UpstreamCostOptions): UpstreamCostTable {
+  return {
+    // One call per distinct key, however many aliases name it.
+    'Query.job': { keys: (args) => getJob(args) },
+    'Query.app': { keys: (args) => getApp(args.appId) },
+    'Query.branch': { keys: (args) => getBranch(args) },
+    // One call per distinct representation, through the same loaders as the fields above; what is
+    // selected below resolves once per distinct representation and is answered once per
+    // representation, repeats included.
+    'Query._entities': {
+      keys: distinctRepresentations,
+      fanOut: (args) => distinctRepresentations(args).length,
+      copies: (args) => representationsOf(args).length,
+      tally: { representations: (args) => representationsOf(args).length },
+      problems: representationProblems,
+    },
+    // A subscription reads each of its jobs once as it starts (through the cache), then resolves
+    // what is selected below once per event: counted once per job, the most one poll interval can
+    // bring (each job changes at most once per interval).
+    'Subscription.jobUpdated': { keys: (args) => getJob(args) },
+    'Subscription.jobsUpdated': {
+      keys: subscribedJobs,
+      fanOut: (args) => subscribedJobs(args).length,
+    },
+    // StartJob; StopJob and the fresh GetJob that shows the job stopped. Each changes something in
+    // Amplify: an operation may hold one.
+    'Mutation.startJob': { calls: () => 1, tally: { controlFields: () => 1 } },
+    'Mutation.stopJob': { calls: () => 2, tally: { controlFields: () => 1 } },
+    // Lists: one call per page; everything below once per entry.
+    'Query.apps': list('Query.apps'),
+    'App.branches': list('App.branches'),
+    'Branch.jobs': list('Branch.jobs'),
+    // Navigation.
+    'Branch.app': appOf,
+    'Branch.url': appOf,
+    'Job.app': appOf,
+    'Job.branch': {
+      keys: (_args, ancestors) => {
+        const branch = knownBranch(ancestors);
+        return branch === undefined ? [] : getBranch(branch);
+      },
+      // Branches that `branches` returned are in the loader already; else one GetBranch per page
+      // of jobs (they share their branch) or per entity.
+      calls: (_args, ancestors) => (under(ancestors, 'App.branches') ? 0 : 1),
+      sharedWithin: ['Branch.jobs'],
+    },
+    // The active job's id is known only once the branch is read: one GetJob per branch.
+    'Branch.activeJob': { calls: () => 1 },
+    // A job from a page is a summary: its steps are one GetJob (failedStep reads the same steps).
+    'Job.steps': { calls: () => 1, onlyFrom: JOB_FROM_A_PAGE, fanOut: () => STEPS_PER_JOB },
+    'Job.failedStep': { calls: () => 1, onlyFrom: JOB_FROM_A_PAGE },
+    // One read of the log per step.
+    'Step.log': { calls: () => 1 },
+    // Each copy of a log's text in the answer may be STEP_LOG_MAX_BYTES, repeats included.
+    'StepLog.text': { tally: { responseBytes: () => options.stepLogMaxBytes } },
+  };
+}
+
+/** The cost table with STEP_LOG_MAX_BYTES at its default (1 MiB). */
+export const UPSTREAM_COSTS: UpstreamCostTable = createUpstreamCosts({
+  stepLogMaxBytes: 1024 * 1024,
+});

@@ -99,6 +99,22 @@ export interface SharedStateOptions {
   onAvailabilityChange?: (available: boolean) => void;
 }
 
+/**
+ * A Redis error as the log may show it: its kind, message and code, and the name of the command
+ * that failed, never the command's arguments. ioredis puts them on the error (`command.args`), and
+ * they hold the password for AUTH (sent again on every reconnection) and the values for SET.
+ */
+export function redisErrorForLog(error: unknown): Record<string, unknown> {
+  if (!(error instanceof Error)) return { type: typeof error };
+  const { code, command } = error as { code?: unknown; command?: { name?: unknown } };
+  return {
+    type: error.name,
+    message: error.message,
+    ...(typeof code === 'string' ? { code } : {}),
+    ...(typeof command?.name === 'string' ? { command: command.name } : {}),
+  };
+}
+
 /** Consecutive failed or timed-out commands after which Redis is skipped for a while. */
 const FAILURES_BEFORE_SKIPPING = 3;
 /** How long Redis is skipped after that before one command tries it again. */
@@ -177,7 +193,9 @@ export function createSharedState(options: SharedStateOptions): SharedState {
         report('connection closed');
       });
       // Without a listener ioredis prints every connection error; the state change is logged once.
-      redis.on('error', (error: Error) => log.debug({ err: error }, 'Redis connection error'));
+      redis.on('error', (error: Error) =>
+        log.debug({ redisError: redisErrorForLog(error) }, 'Redis connection error'),
+      );
       const policy = cockatiel.circuitBreaker(cockatiel.handleAll, {
         halfOpenAfter: SKIP_MS,
         breaker: new cockatiel.ConsecutiveBreaker(FAILURES_BEFORE_SKIPPING),
@@ -196,7 +214,10 @@ export function createSharedState(options: SharedStateOptions): SharedState {
       breaker = policy;
     },
     (error: unknown) => {
-      log.error({ err: error }, 'could not load the Redis client: caching in this process only');
+      log.error(
+        { redisError: redisErrorForLog(error) },
+        'could not load the Redis client: caching in this process only',
+      );
     },
   );
 
@@ -270,9 +291,11 @@ export function createSharedState(options: SharedStateOptions): SharedState {
         const channelsHeld = new Set<string>();
         // The event target awaits nothing: keep its rejections (an outage) out of the process.
         const quiet = (promise: Promise<unknown>, what: string) =>
-          promise.catch((error: unknown) => log.debug({ err: error }, `Redis ${what} failed`));
+          promise.catch((error: unknown) =>
+            log.debug({ redisError: redisErrorForLog(error) }, `Redis ${what} failed`),
+          );
         listening.on('error', (error: Error) =>
-          log.debug({ err: error }, 'Redis subscriber connection error'),
+          log.debug({ redisError: redisErrorForLog(error) }, 'Redis subscriber connection error'),
         );
         listening.on('ready', () => {
           if (channelsHeld.size > 0) quiet(listening.subscribe(...channelsHeld), 'SUBSCRIBE');

@@ -134,6 +134,21 @@ describe('CORS off and CORS for any origin', () => {
     expect(allowHeaders(response)).toEqual({});
   });
 
+  it('answers a cross-origin preflight with 204 and no Access-Control-Allow-* header when CORS is off', async () => {
+    const server = await stack.listen();
+    const response = await fetch(`${server.url}/graphql`, {
+      method: 'OPTIONS',
+      headers: {
+        origin: A,
+        'access-control-request-method': 'POST',
+        'access-control-request-headers': 'content-type',
+      },
+    });
+    expect(response.status).toBe(204);
+    expect(allowHeaders(response)).toEqual({});
+    expect(await response.text()).toBe('');
+  });
+
   it('allows any origin with *, and varies on Origin', async () => {
     const server = await any.listen();
     const response = await fetch(`${server.url}/graphql`, {

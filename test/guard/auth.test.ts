@@ -281,15 +281,71 @@ describe('access control over real HTTP', () => {
       );
     });
 
-    it('refuses an unsigned token (alg none)', async () => {
+    // Both are refused by the algorithm allow-list, before any key is looked at; without it,
+    // jose would refuse them later, as "malformed", and a key set holding a symmetric key would
+    // verify an HS256 token.
+    it('refuses an unsigned token (alg none) by its algorithm', async () => {
       const header = Buffer.from(JSON.stringify({ alg: 'none', typ: 'JWT' })).toString('base64url');
       const payload = Buffer.from(
         JSON.stringify({ iss: ISSUER, aud: AUDIENCE, sub: 'x', scope: 'read write', exp: 9e9 }),
       ).toString('base64url');
       expectUnauthenticated(
         await post({ authorization: `Bearer ${header}.${payload}.c2ln` }),
-        /algorithm is not accepted|malformed/,
+        /^The token's signature algorithm is not accepted\.$/,
       );
+    });
+
+    it('refuses an HS256 token signed with the public key (algorithm confusion) by its algorithm', async () => {
+      const publicJwk = JSON.stringify(keyA.jwk);
+      const now = Math.floor(Date.now() / 1000);
+      const forged = await new SignJWT({ scope: 'read write' })
+        .setProtectedHeader({ alg: 'HS256', kid: keyA.kid })
+        .setIssuer(ISSUER)
+        .setAudience(AUDIENCE)
+        .setSubject('attacker')
+        .setExpirationTime(now + 300)
+        .sign(new TextEncoder().encode(publicJwk));
+      expectUnauthenticated(
+        await post({ authorization: `Bearer ${forged}` }),
+        /^The token's signature algorithm is not accepted\.$/,
+      );
+    });
+
+    it("keeps the fast path's answers per scope: a token of the same subject without read gets 403, never the stored answer", async () => {
+      const gateway = await stack.gateway({
+        JWT_JWKS_URL: jwks.url,
+        JWT_ISSUER: ISSUER,
+        JWT_AUDIENCE: AUDIENCE,
+        RESPONSE_CACHE_MAX_BYTES: String(1024 * 1024),
+      });
+      const target = await gateway.listen();
+      const finished = stack.la.world.listJobKeys({ status: 'SUCCEED' })[0];
+      if (finished === undefined) throw new Error('no finished job');
+      const ask = async (scope: string) => {
+        const response = await fetch(`${target.url}/graphql`, {
+          method: 'POST',
+          headers: {
+            'content-type': 'application/json',
+            authorization: `Bearer ${await token(keyA, { sub: 'same-user', scope })}`,
+          },
+          body: JSON.stringify({
+            query: JOB_QUERY,
+            variables: { a: finished.appId, b: finished.branchName, j: finished.jobId },
+          }),
+        });
+        return { status: response.status, body: await response.text() };
+      };
+
+      const first = await ask('read');
+      expect(first.status).toBe(200);
+      expect(await ask('read')).toEqual(first);
+      // Answered from the fast path the second time: one call in all.
+      expect(stack.la.stats.calls('GetJob')).toBe(1);
+
+      const unscoped = await ask('');
+      expect(unscoped.status).toBe(403);
+      expect(unscoped.body).toContain('FORBIDDEN');
+      expect(stack.la.stats.calls('GetJob')).toBe(1);
     });
 
     it('follows a key rotation: the new key is fetched on its first token, the retired one refused', async () => {

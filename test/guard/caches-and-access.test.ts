@@ -72,3 +72,59 @@ describe('the fast path behind access control', () => {
     expect(await metricValue(metrics, 'gateway_cache_misses_total', { cache: 'response' })).toBe(2);
   });
 });
+
+describe('the fast path and browser origins', () => {
+  const LISTED = 'https://dashboard.example.com';
+  let stack: Stack;
+  let server: RunningServer;
+  let finished: JobKeyInfo;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      env: {
+        CORS_ORIGINS: LISTED,
+        CACHE_MAX_ENTRIES: '0',
+        RESPONSE_CACHE_MAX_BYTES: String(1024 * 1024),
+      },
+    });
+    server = await stack.listen();
+    const job = stack.la.world.listJobKeys({ status: 'SUCCEED' })[0];
+    if (job === undefined) throw new Error('the demo world has no finished job');
+    finished = job;
+  });
+  afterAll(() => stack?.close());
+
+  /** The same body each time; only the Origin header changes. */
+  const ask = (origin: string | null) =>
+    fetch(`${server.url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...(origin ? { origin } : {}) },
+      body: JSON.stringify({
+        query: `{ job(appId: "${finished.appId}", branchName: ${JSON.stringify(finished.branchName)}, jobId: "${finished.jobId}") { jobId } }`,
+      }),
+    });
+
+  it("keeps each origin's answer apart, so a replay never grants another origin access", async () => {
+    const sequence: Array<[string | null, string | null]> = [
+      [LISTED, LISTED],
+      ['https://evil.example', null],
+      [null, null],
+      // Each again, now from the fast path.
+      [LISTED, LISTED],
+      ['https://evil.example', null],
+      [null, null],
+    ];
+    for (const [origin, allowed] of sequence) {
+      const response = await ask(origin);
+      expect(response.status).toBe(200);
+      expect(response.headers.get('access-control-allow-origin'), String(origin)).toBe(allowed);
+      expect(response.headers.get('vary')).toMatch(/Origin/);
+      await response.arrayBuffer();
+    }
+    // One execution per origin (three), the repeats replayed.
+    expect(stack.la.stats.calls('GetJob')).toBe(3);
+    expect(
+      await metricValue(stack.app.metrics, 'gateway_cache_hits_total', { cache: 'response' }),
+    ).toBe(3);
+  });
+});

@@ -168,7 +168,7 @@ describe('operation limits with their defaults', () => {
     expect(stack.la.stats.calls('GetJob')).toBe(30);
   });
 
-  it('counts federation representations: 51 distinct are refused, 200 over 10 distinct jobs cost 10 calls', async () => {
+  it('counts federation representations: 51 distinct are refused, 100 over 10 distinct jobs cost 10 calls', async () => {
     const ten = twelve.slice(0, 10);
     const query = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Job { jobId } } }';
     const distinct = Array.from({ length: 51 }, (_, i) => ({
@@ -180,7 +180,7 @@ describe('operation limits with their defaults', () => {
     expectRefused(await stack.graphql(query, { r: distinct }), 'upstream_calls');
     expect(stack.la.stats.calls()).toBe(0);
 
-    const repeated = Array.from({ length: 200 }, (_, i) => ({
+    const repeated = Array.from({ length: 100 }, (_, i) => ({
       __typename: 'Job',
       ...ten[i % 10],
     }));

@@ -115,6 +115,38 @@ describe('trusted documents', () => {
     expect(stack.la.stats.calls()).toBe(0);
   });
 
+  it('without a manifest, answers an operation sent by hash only with the standard PERSISTED_QUERY_NOT_SUPPORTED, so routers fall back to the text', async () => {
+    const server = await stack.listen();
+    const hashOnly = {
+      variables: variables(),
+      extensions: { persistedQuery: { version: 1, sha256Hash: sha256(JOB) } },
+    };
+    const ask = (body: object) =>
+      fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+
+    const refused = await ask(hashOnly);
+    expect(refused.status).toBe(200);
+    expect(await refused.json()).toEqual({
+      errors: [
+        {
+          message: 'PersistedQueryNotSupported',
+          extensions: { code: 'PERSISTED_QUERY_NOT_SUPPORTED', retryable: false },
+        },
+      ],
+    });
+    expect(stack.la.stats.calls()).toBe(0);
+
+    // The router's retry: the same request with the text runs.
+    const retried = await ask({ ...hashOnly, query: JOB });
+    expect(await retried.json()).toEqual({
+      data: { job: { jobId: job.jobId, summary: { status: expect.any(String) } } },
+    });
+  });
+
   it('refuses to start on a manifest that is unreadable, empty, or whose ids are not its hashes', () => {
     const bad = join(dir, 'bad.json');
     writeFileSync(bad, '{ not json');

@@ -170,6 +170,28 @@ describe('pushed Amplify events', () => {
     expect(s.app.live.stats().refreshes).toBe(1);
   });
 
+  it('reads a job at most once per CACHE_ACTIVE_TTL_MS for events, however many new ids arrive', async () => {
+    stack = await live.start({ env: ENV });
+    const s = stack;
+    const server = await s.listen();
+    const key = await startJob(s);
+    await live.follow(s, key);
+    const url = `${server.url}/events/amplify`;
+    const auth = { [EVENTS_SECRET_HEADER]: SECRET };
+    const calls0 = getJobCallsFor(s.la, key);
+
+    // Twenty events with ids never seen: accepted (EventBridge must not retry them)...
+    const answers = await Promise.all(
+      Array.from({ length: 20 }, (_, i) => post(url, event(key, `burst-${i}`), auth)),
+    );
+    expect(answers.every((a) => a.status === 202)).toBe(true);
+    // ...and read once at once, then once more when the interval (1 s) ends, for the others.
+    await until(() => getJobCallsFor(s.la, key) === calls0 + 2, 'the trailing read', 5_000);
+    await new Promise((resolve) => setTimeout(resolve, 1_500));
+    expect(getJobCallsFor(s.la, key)).toBe(calls0 + 2);
+    expect(s.app.live.stats().refreshes).toBe(2);
+  });
+
   it('costs nothing for a job nobody follows', async () => {
     stack = await live.start({ env: ENV });
     const s = stack;
@@ -193,8 +215,14 @@ describe('pushed Amplify events', () => {
     expect(s.app.live.stats().refreshes).toBe(1);
   });
 
-  it('is not served at all when no secret is configured', async () => {
-    stack = await live.start({ env: { LIVE_POLL_INTERVAL_MS: '600000' } });
+  it('is not served at all when no secret is configured, whatever the credentials', async () => {
+    // With API keys configured, an unauthenticated request is still told the route is not here.
+    stack = await live.start({
+      env: {
+        LIVE_POLL_INTERVAL_MS: '600000',
+        API_KEYS: `k:read:${'0'.repeat(64)}`,
+      },
+    });
     const server = await stack.listen();
     const key = stack.la.world.listJobKeys({ status: 'RUNNING' })[0]!;
     const answer = await fetch(`${server.url}/events/amplify`, {

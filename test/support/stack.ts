@@ -210,7 +210,17 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
       return (await post({ query, ...(variables ? { variables } : {}) }, headers)).body;
     },
     listen() {
-      server ??= listen(app, { port: 0, host: '127.0.0.1', shutdownTimeoutMs: 1000 }, log);
+      server ??= listen(
+        app,
+        {
+          port: 0,
+          host: '127.0.0.1',
+          shutdownTimeoutMs: 1000,
+          responseDrainTimeoutMs: config.responseDrainTimeoutMs,
+          maxConnections: config.maxConnections,
+        },
+        log,
+      );
       return server;
     },
     async close() {
