@@ -367,7 +367,20 @@ async function main(): Promise<void> {
   await ceiling?.process.stop();
   await mercurius?.process.stop();
   let w3Result: W3Result | null = null;
-  if (want('W3') && floor) w3Result = await runW3(ctx, [gateway, floor], w3, maxConcurrency);
+  if (want('W3') && floor) {
+    // W3 measures batching and the concurrency cap of one request (issue #5), not the cache: its
+    // jobs are unfinished, and a gateway keeping them for CACHE_ACTIVE_TTL_MS would answer the
+    // repeats from memory. Its own gateway keeps no unfinished job (the floor keeps nothing).
+    const w3Gateway = await startTarget('gateway', args.node, ROOT, SERVER_CPU, {
+      ...env,
+      CACHE_ACTIVE_TTL_MS: '0',
+    });
+    try {
+      w3Result = await runW3(ctx, [w3Gateway, floor], w3, maxConcurrency);
+    } finally {
+      await w3Gateway.process.stop();
+    }
+  }
   await floor?.process.stop();
   let w4Result: W4Result | null = null;
   if (want('W4')) w4Result = await measureW4(ctx, w4, intervalMs);
