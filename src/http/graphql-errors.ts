@@ -99,9 +99,37 @@ function classify(
   return { code: ErrorCode.INTERNAL_SERVER_ERROR, level: 'error' };
 }
 
+/**
+ * Logs the errors of a refused request (syntax, validation, a limit) at debug: they are the
+ * client's, and the answer says what they are.
+ */
+export function logRequestErrors(
+  log: Logger,
+  errors: readonly Error[],
+  fallbackCode = 'GRAPHQL_REQUEST_ERROR',
+): void {
+  if (!log.isLevelEnabled('debug')) return;
+  for (const error of errors) {
+    const code = error instanceof GraphQLError ? error.extensions.code : undefined;
+    log.debug({ code: typeof code === 'string' ? code : fallbackCode }, error.message);
+  }
+}
+
 /** Logs each error of a result once, at a level that fits its code, with the request's logger. */
 export function useErrorLog(): Plugin<GatewayContext> {
   return {
+    // Request errors (nothing runs): the client's, logged at debug with the request id.
+    onParse() {
+      return ({ result, context }) => {
+        if (result instanceof Error)
+          logRequestErrors(context.log, [result], 'GRAPHQL_PARSE_FAILED');
+      };
+    },
+    onValidate() {
+      return ({ valid, result, context }) => {
+        if (!valid) logRequestErrors(context.log, result, 'GRAPHQL_VALIDATION_FAILED');
+      };
+    },
     onExecute() {
       return {
         onExecuteDone({ args, result }) {

@@ -36,7 +36,9 @@ import type { Plugin } from 'graphql-yoga';
 import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import type { OperationLimit } from '../observability/metrics.js';
+import type { GatewayContext } from '../schema/context.js';
 import { estimateUpstreamCalls, type UpstreamCostTable } from '../schema/upstream-budget.js';
+import { logRequestErrors } from './graphql-errors.js';
 
 /** graphql-armor's rejection callback, as its plugin's options declare it. */
 type ArmorRejectCallback = NonNullable<
@@ -212,6 +214,12 @@ export interface OperationLimitsOptions {
   costs: UpstreamCostTable;
 }
 
+/** Logs a refused operation at debug with its request's logger (the gateway's context has one). */
+function logRefusal(context: object, refused: readonly Error[]): void {
+  const { log } = context as Partial<GatewayContext>;
+  if (log !== undefined) logRequestErrors(log, refused);
+}
+
 export function useOperationLimits(options: OperationLimitsOptions): Plugin[] {
   const { limits } = options;
 
@@ -276,6 +284,7 @@ export function useOperationLimits(options: OperationLimitsOptions): Plugin[] {
       onExecute({ args, setResultAndStopExecution }) {
         const refused = refusals(args);
         if (refused.length > 0) {
+          logRefusal(args.contextValue, refused);
           setResultAndStopExecution({ errors: refused });
           return;
         }
@@ -289,6 +298,7 @@ export function useOperationLimits(options: OperationLimitsOptions): Plugin[] {
       onSubscribe({ args, setResultAndStopExecution }) {
         const refused = refusals(args);
         if (refused.length > 0) {
+          logRefusal(args.contextValue, refused);
           setResultAndStopExecution({ errors: refused });
           return;
         }
@@ -349,7 +359,7 @@ export function useOperationLimits(options: OperationLimitsOptions): Plugin[] {
         ),
       ];
     }
-    if (estimate.problems.length > 0) return [badInput(estimate.problems.join('; '))];
+    if (estimate.problems.length > 0) return [badInput([...new Set(estimate.problems)].join('; '))];
     const refused: GraphQLError[] = [];
     const { calls, tallies, introspection } = estimate;
     if (introspection > MAX_INTROSPECTION_FIELDS) {

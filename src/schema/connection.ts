@@ -12,6 +12,7 @@
  * fewer than `first` entries (when `skip + first` passes the operation's maximum) and
  * `hasNextPage` says whether more follow.
  */
+
 import {
   GraphQLIncludeDirective,
   type GraphQLResolveInfo,
@@ -25,6 +26,7 @@ import {
 } from 'graphql';
 import { ErrorCode, GatewayError } from '../errors.js';
 import type { Page, PageRequest } from '../upstream/page-shapes.js';
+import { firstProblem } from './argument-checks.js';
 import type { GatewayContext } from './context.js';
 import { type CursorCodec, type CursorPosition, MAX_CURSOR_LENGTH } from './cursors.js';
 import { LIST_FIELD_COSTS, type ListField } from './list-costs.js';
@@ -90,14 +92,9 @@ export function checkConnectionArgs(
   args: ConnectionArgs,
   codec: CursorCodec,
 ): PageSpec {
-  const cost = LIST_FIELD_COSTS[field];
-  const first = args.first ?? cost.defaultSize;
-  if (!Number.isInteger(first) || first < 1 || first > cost.maxSize) {
-    throw new GatewayError(
-      ErrorCode.BAD_USER_INPUT,
-      `first must be from 1 to ${cost.maxSize} for ${field} (Amplify's ${cost.operation} returns at most ${cost.maxSize} per call); got ${first}.`,
-    );
-  }
+  const first = args.first ?? LIST_FIELD_COSTS[field].defaultSize;
+  const problem = firstProblem(field, first);
+  if (problem !== null) throw new GatewayError(ErrorCode.BAD_USER_INPUT, problem);
   if (args.after === null || args.after === undefined) return { first, position: null };
   const position = args.after.length <= MAX_CURSOR_LENGTH ? codec.decode(list, args.after) : null;
   if (position === null) {

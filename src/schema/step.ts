@@ -6,6 +6,7 @@ import {
   type StepRecord,
 } from '../upstream/shapes.js';
 import type { StepLogRecord } from '../upstream/step-log.js';
+import { MAX_TAIL_LINES, tailLinesProblem } from './argument-checks.js';
 import { builder } from './builder.js';
 import { durationSeconds, lastLines } from './derived.js';
 import { JobStatusEnum } from './enums.js';
@@ -20,9 +21,6 @@ export interface StepParent extends StepRecord {
  * in the words of its GraphQL description; a test keeps them equal to the config's defaults.
  */
 export const LOG_DEFAULTS_IN_WORDS = { maxBytes: '1 MiB', timeout: '10 seconds' } as const;
-
-/** Most lines `Step.log(tailLines)` accepts: far more than a screen, far less than abuse. */
-export const MAX_TAIL_LINES = 100_000;
 
 const INT_MAX = 2 ** 31 - 1;
 
@@ -155,12 +153,8 @@ export const StepRef = builder.objectRef<StepParent>('Step').implement({
       },
       resolve: async (step, args, context) => {
         const tailLines = args.tailLines ?? null;
-        if (tailLines !== null && (tailLines < 1 || tailLines > MAX_TAIL_LINES)) {
-          throw new GatewayError(
-            ErrorCode.BAD_USER_INPUT,
-            `tailLines must be from 1 to ${MAX_TAIL_LINES} (got ${tailLines}).`,
-          );
-        }
+        const problem = tailLinesProblem(tailLines);
+        if (problem !== null) throw new GatewayError(ErrorCode.BAD_USER_INPUT, problem);
         if (step.logUrl === null) return null;
         const record = await context.loaders.stepLog.load({
           url: step.logUrl,

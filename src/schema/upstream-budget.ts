@@ -89,10 +89,11 @@ export interface FieldUpstreamCost {
   tally?: Readonly<Partial<Record<Tally, (args: Args) => number>>>;
   /**
    * What is wrong with the arguments that execution would not answer as the caller's mistake
-   * (federation representations of no entity type, or holding more than scalars): the operation
-   * is refused with BAD_USER_INPUT before it runs.
+   * (federation representations of no entity type, or holding more than scalars), or would
+   * answer only after its ancestors' calls (an out-of-range `first` or `tailLines` below another
+   * field): the operation is refused with BAD_USER_INPUT before it runs.
    */
-  problems?: (args: Args) => readonly string[];
+  problems?: (args: Args, ancestors: readonly Ancestor[]) => readonly string[];
 }
 
 /** Costs by `Type.field` (e.g. `Query.job`, `Branch.jobs`). */
@@ -201,7 +202,7 @@ export function estimateUpstreamCalls(
         let fanOut = 1;
         let copiesEach = 1;
         if (cost !== undefined) {
-          problems.push(...(cost.problems?.(args) ?? []));
+          problems.push(...(cost.problems?.(args, ancestors) ?? []));
           for (const [tally, count] of Object.entries(cost.tally ?? {})) {
             tallies[tally as Tally] += copies * (count?.(args) ?? 0);
           }

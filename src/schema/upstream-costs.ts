@@ -10,6 +10,7 @@
  * be, and the loaders enforce the budget again while the operation runs.
  */
 import { appIdProblems, branchKeyProblems, jobKeyId, jobKeyProblems } from '../upstream/keys.js';
+import { firstProblem, tailLinesProblem } from './argument-checks.js';
 import {
   LIST_FIELD_COSTS,
   type ListField,
@@ -88,7 +89,19 @@ const appOf: FieldUpstreamCost = {
 /** Jobs that come from a page of `Branch.jobs` carry no steps: reading them is one GetJob. */
 const JOB_FROM_A_PAGE = ['JobConnection.nodes', 'JobEdge.node'];
 
-const list = (field: ListField) => listFieldCost(LIST_FIELD_COSTS[field]);
+/**
+ * A list field's cost; its `first`, below another field, checked before the operation runs (at
+ * the root, the field refuses it itself before any call, as a field error).
+ */
+const list = (field: ListField): FieldUpstreamCost => ({
+  ...listFieldCost(LIST_FIELD_COSTS[field]),
+  problems: (args, ancestors) => {
+    if (ancestors.length === 0) return [];
+    const first = args.first;
+    const problem = typeof first === 'number' ? firstProblem(field, first) : null;
+    return problem === null ? [] : [problem];
+  },
+});
 
 /** The entity types of this subgraph, by `__typename`, and the call one representation costs. */
 const ENTITY_CALLS: Readonly<Record<string, (fields: Record<string, unknown>) => string[]>> = {
@@ -221,7 +234,14 @@ export function createUpstreamCosts(options: UpstreamCostOptions): UpstreamCostT
     'Job.steps': { calls: () => 1, onlyFrom: JOB_FROM_A_PAGE, fanOut: () => STEPS_PER_JOB },
     'Job.failedStep': { calls: () => 1, onlyFrom: JOB_FROM_A_PAGE },
     // One read of the log per step.
-    'Step.log': { calls: () => 1 },
+    'Step.log': {
+      calls: () => 1,
+      problems: (args) => {
+        const tailLines = typeof args.tailLines === 'number' ? args.tailLines : null;
+        const problem = tailLinesProblem(tailLines);
+        return problem === null ? [] : [problem];
+      },
+    },
     // Each copy of a log's text in the answer may be STEP_LOG_MAX_BYTES, repeats included.
     'StepLog.text': { tally: { responseBytes: () => options.stepLogMaxBytes } },
   };
