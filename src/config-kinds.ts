@@ -102,7 +102,7 @@ export const origins = z.string().transform((text, ctx) => {
 export const secret = z
   .string()
   .refine((s) => s === '' || (s.length >= 16 && /^[\x21-\x7e]+$/.test(s)), {
-    error: 'must be at least 16 printable ASCII characters when set',
+    error: 'must be at least 16 printable ASCII characters, without spaces, when set',
   })
   .transform((s) => (s === '' ? null : s))
   .describe(

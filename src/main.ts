@@ -42,26 +42,26 @@ function composeHint(config: Config, url: string): string {
   return `${base} --schema ./schema.graphql --router-config router.yaml, where router.yaml ${header} (docs/federation.md, "rover dev")`;
 }
 
+/** Prints every problem that keeps the gateway from starting, then exits 1. */
+function refuseToStart(problems: readonly string[]): never {
+  console.error(
+    `Invalid configuration:\n${problems.map((p) => `  - ${p}`).join('\n')}\nSee the README's configuration table.`,
+  );
+  process.exit(1);
+}
+
 async function main(): Promise<void> {
   // Node 22.1+ keeps compiled modules on disk between starts (in the OS temp folder): a faster
   // cold start for a scaled-out replica. Absent on Node 20, where this does nothing.
   module.enableCompileCache?.();
   const loaded = loadConfig();
-  if (!loaded.ok) {
-    console.error(
-      `Invalid configuration:\n${loaded.problems.map((p) => `  - ${p}`).join('\n')}\nSee the README's configuration table.`,
-    );
-    process.exit(1);
-  }
+  if (!loaded.ok) refuseToStart(loaded.problems);
   const { config } = loaded;
+  const problems: string[] = [];
   // Secure by default: no access control configured and none explicitly waived.
   const refusal = accessControlProblem(config);
-  if (refusal !== null) {
-    console.error(refusal);
-    process.exit(1);
-  }
+  if (refusal !== null) problems.push(refusal);
   const log = createLogger(config.logLevel);
-  for (const warning of [...loaded.warnings, ...productionWarnings(config)]) log.warn(warning);
   const observability = await createObservability(config, { processMetrics: true });
   const upstream = createSdkUpstream({
     config: config.upstream,
@@ -69,16 +69,17 @@ async function main(): Promise<void> {
     onWireProblem: wireProblemLogger(log),
     observers: observability.upstreamObservers,
   });
-
-  let region: string;
+  let region = '';
   try {
     region = await upstream.region();
   } catch {
-    console.error(
-      'No AWS Region is configured. Set AWS_REGION (e.g. AWS_REGION=us-east-1), or a `region` in the AWS profile named by AWS_PROFILE.\nTo try the gateway without AWS, run `npm run demo`.',
+    problems.push(
+      'No AWS Region is configured. Set AWS_REGION (e.g. AWS_REGION=us-east-1), or a `region` in the AWS profile named by AWS_PROFILE. To try the gateway without AWS, run `npm run demo`.',
     );
-    process.exit(1);
   }
+  // Every problem of a valid configuration at once (access control and the Region together).
+  if (problems.length > 0) refuseToStart(problems);
+  for (const warning of [...loaded.warnings, ...productionWarnings(config)]) log.warn(warning);
 
   const app = createGatewayApp({
     config,

@@ -344,7 +344,7 @@ describe('ROUTER_SECRET', () => {
   ])('is rejected when %s', (_why, value) => {
     const loaded = loadConfig({}, { ROUTER_SECRET: value });
     expect(loaded.ok ? [] : loaded.problems).toEqual([
-      'ROUTER_SECRET must be at least 16 printable ASCII characters when set',
+      'ROUTER_SECRET must be at least 16 printable ASCII characters, without spaces, when set',
     ]);
   });
 });

@@ -79,7 +79,7 @@ describe('production start (compiled JavaScript)', () => {
       .split('\n')
       .filter((line) => /access control/.test(line));
     expect(lines).toEqual([
-      'Refusing to start without access control: set API_KEYS, JWT_JWKS_URL (with JWT_ISSUER and JWT_AUDIENCE) or ROUTER_SECRET, or AUTH=none to serve anyone who can reach the port.',
+      '  - Refusing to start without access control: set API_KEYS, JWT_JWKS_URL (with JWT_ISSUER and JWT_AUDIENCE) or ROUTER_SECRET, or AUTH=none to serve anyone who can reach the port.',
     ]);
     expect(proc.output()).not.toMatch(/listening/);
   });
@@ -88,6 +88,16 @@ describe('production start (compiled JavaScript)', () => {
     const proc = run(await bareEnv({ AUTH: 'none' }));
     expect(await proc.exited).toBe(1);
     expect(proc.output()).toMatch(/No AWS Region is configured\. Set AWS_REGION/);
+  });
+
+  it('reports a missing Region and missing access control together, not one per start', async () => {
+    const proc = run(await bareEnv({}));
+    expect(await proc.exited).toBe(1);
+    const report = proc.output().slice(proc.output().indexOf('Invalid configuration:'));
+    expect(report).toMatch(
+      /^Invalid configuration:\n {2}- Refusing to start without access control/,
+    );
+    expect(report).toMatch(/\n {2}- No AWS Region is configured\. Set AWS_REGION/);
   });
 
   it('exits listing every configuration problem at once', async () => {
