@@ -48,6 +48,7 @@ export const GATEWAY_VARIABLES = {
   MAX_BODY_BYTES: declare(int(1024, 10 * 1024 * 1024), '102400', 'Largest request body accepted; larger ones get HTTP 413.'),
   RESPONSE_DRAIN_TIMEOUT_MS: declare(int(0, 600_000), '30000', 'Milliseconds a client may take to read a response once the gateway has written it; then its connection is closed, so a client that stops reading holds no memory longer (0: no limit).'),
   MAX_CONNECTIONS: declare(int(0, 1_000_000), '0', 'Most HTTP connections open at once (SSE streams included); further ones are closed on arrival. 0: no cap.'),
+  REQUEST_TIMEOUT_MS: declare(int(0, 600_000), '30000', 'Milliseconds a client may take to send a whole request (headers and body); then it gets 408 and its connection is closed, so a slow sender holds no connection longer (checked every few seconds; 0: no limit). Subscriptions are not affected: their request ends with its headers.'),
   SHUTDOWN_TIMEOUT_MS: declare(int(0, 600_000), '10000', 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections are cut.'),
   ROUTER_SECRET: declare(secret, '', 'If set, every GraphQL request must carry it in the `x-router-secret` header (router-to-subgraph).'),
   ROUTER_SCOPES: declare(oneOf(['read', 'read+write']), 'read', 'Scopes of a caller that shows the router secret alone (no API key or JWT configured): `read`, or `read+write` to trust the router\'s own authorization for `startJob` / `stopJob`.'),
@@ -61,7 +62,7 @@ export const GATEWAY_VARIABLES = {
   JWT_JWKS_COOLDOWN_MS: declare(int(0, 3_600_000), '30000', 'Least milliseconds between two fetches of the key set (a token with an unknown `kid` causes one); keys are kept 10 minutes.'),
   INTROSPECTION: declare(bool, 'true', 'Answer introspection (`__schema`, `__type`). Off also hides every "Did you mean" suggestion (fields, arguments, types, enum values); `_service { sdl }` stays for routers and federation tooling.'),
   TRUSTED_DOCUMENTS: declare(optionalText, '', 'Path of a persisted-operations manifest: when set, only its operations run, sent by hash (trusted documents).'),
-  MAX_ALIASES: declare(int(1, 100_000), '100', 'Most aliases in one operation (fragments included).'),
+  MAX_ALIASES: declare(int(1, 100_000), '100', 'Most aliases in one operation (fragments included); aliases of `__typename`, which cost nothing, are not counted (MAX_TOKENS bounds them).'),
   MAX_DEPTH: declare(int(1, 1000), '16', 'Deepest field nesting in one operation, introspection included (fragments do not add depth).'),
   MAX_TOKENS: declare(int(1, 1_000_000), '8000', 'Most lexical tokens in one document; checked while parsing.'),
   MAX_DIRECTIVES: declare(int(1, 100_000), '50', 'Most directives in one operation.'),
@@ -205,6 +206,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
     shutdownTimeoutMs: v.SHUTDOWN_TIMEOUT_MS,
     /** Slow readers: see RESPONSE_DRAIN_TIMEOUT_MS (0: no limit). */
     responseDrainTimeoutMs: v.RESPONSE_DRAIN_TIMEOUT_MS,
+    /** Slow senders: see REQUEST_TIMEOUT_MS (0: no limit). */
+    requestTimeoutMs: v.REQUEST_TIMEOUT_MS,
     /** 0: no cap on open connections. */
     maxConnections: v.MAX_CONNECTIONS,
     /** `null`: no router secret required. */

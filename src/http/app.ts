@@ -154,6 +154,57 @@ function graphQLErrorBody(message: string, code: string, retryable = false) {
   return { errors: [{ message, extensions: { code, retryable } }] };
 }
 
+/**
+ * A GraphQL error answered by the edge (401, 403, 411, 413, 400) in the media type the client
+ * accepts, as Yoga answers its own: `application/json` for a client that asks for it and not for
+ * `application/graphql-response+json`; the latter otherwise (no Accept, any type, or named).
+ */
+function sendGraphQLError(
+  req: IncomingMessage,
+  res: ServerResponse,
+  status: number,
+  body: ReturnType<typeof graphQLErrorBody>,
+  extra?: Record<string, string>,
+): void {
+  const accept = (req.headers.accept ?? '').toLowerCase();
+  const legacy = accept.includes('application/json') && !accept.includes(GRAPHQL_RESPONSE_JSON);
+  const mediaType = legacy
+    ? 'application/json; charset=utf-8'
+    : `${GRAPHQL_RESPONSE_JSON}; charset=utf-8`;
+  sendJson(res, status, body, { ...extra, 'content-type': mediaType });
+}
+
+const GRAPHQL_RESPONSE_JSON = 'application/graphql-response+json';
+
+/** A Content-Type with its media type (not its parameters, e.g. a boundary) in lower case. */
+function lowerCaseMediaType(contentType: string): string {
+  const semicolon = contentType.indexOf(';');
+  return semicolon === -1
+    ? contentType.toLowerCase()
+    : contentType.slice(0, semicolon).toLowerCase() + contentType.slice(semicolon);
+}
+
+/** Whether an error is the client's connection ending (reset, aborted upload). */
+function isConnectionReset(error: unknown): boolean {
+  const code = errorCodeOf(error);
+  return code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'EPIPE';
+}
+
+function errorCodeOf(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  if (typeof code === 'string') return code;
+  return message === 'aborted' ? 'ECONNABORTED' : undefined;
+}
+
+/**
+ * Whether the request target and Host make a URL: Yoga builds one from them, and a bad Host
+ * (`[x`, `a b`) would otherwise end in an unhandled 500 with a stack trace.
+ */
+function hasParsableUrl(req: IncomingMessage): boolean {
+  return URL.canParse(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`);
+}
+
 const ROUTES: Record<string, Route> = {
   '/graphql': 'graphql',
   '/health': 'health',
@@ -439,9 +490,32 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       return;
     }
 
+    // Only /graphql and the EventBridge receiver go further: an unknown path (or a disabled
+    // /metrics) is not found whatever the credentials, and never reaches the fast path or Yoga.
+    if (route !== 'graphql' && route !== 'events') {
+      sendJson(res, 404, { error: 'Not found.' });
+      req.resume();
+      return;
+    }
+    if (!hasParsableUrl(req)) {
+      sendGraphQLError(
+        req,
+        res,
+        400,
+        graphQLErrorBody('The Host header is not a valid host.', ErrorCode.BAD_USER_INPUT),
+        { connection: 'close' },
+      );
+      req.resume();
+      return;
+    }
+    // Media types ignore case (RFC 9110): `Application/JSON` is JSON to Yoga's parser too.
+    const contentType = req.headers['content-type'];
+    if (contentType !== undefined) req.headers['content-type'] = lowerCaseMediaType(contentType);
+
     const length = req.headers['content-length'];
     if (length !== undefined && Number(length) > config.maxBodyBytes) {
-      sendJson(
+      sendGraphQLError(
+        req,
         res,
         413,
         graphQLErrorBody(
@@ -455,7 +529,8 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     }
     if (length === undefined && req.headers['transfer-encoding'] !== undefined) {
       // Without a length the size cannot be checked up front; clients here always know it.
-      sendJson(
+      sendGraphQLError(
+        req,
         res,
         411,
         graphQLErrorBody('Send a Content-Length header.', ErrorCode.BAD_USER_INPUT),
@@ -509,7 +584,8 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
         { reqId: requestId, reason: outcome.reason, status: outcome.status },
         'request refused',
       );
-      sendJson(
+      sendGraphQLError(
+        req,
         res,
         outcome.status,
         graphQLErrorBody(outcome.message, outcome.code, outcome.retryable),
@@ -522,10 +598,14 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   }
 
   function drop(error: unknown, requestId: string, res: ServerResponse): void {
-    // Only reading the body or identifying the caller can fail here; Yoga handles its own.
-    log.warn({ err: error, reqId: requestId }, 'request dropped before GraphQL');
+    // Only reading the body or identifying the caller can fail here; Yoga handles its own. A
+    // client that went away mid-upload is its own business (debug), not the operator's (warn).
+    const gone = res.req.destroyed || res.req.aborted || isConnectionReset(error);
+    if (gone) log.debug({ reqId: requestId, reason: errorCodeOf(error) }, 'client went away');
+    else log.warn({ err: error, reqId: requestId }, 'request dropped before GraphQL');
     if (!res.headersSent) {
-      sendJson(
+      sendGraphQLError(
+        res.req,
         res,
         400,
         graphQLErrorBody('The request could not be read.', ErrorCode.BAD_USER_INPUT),

@@ -31,6 +31,11 @@ export interface ListenOptions {
    * connection is closed (0: no limit). Streams (SSE) are not written in full until they end.
    */
   responseDrainTimeoutMs: number;
+  /**
+   * Milliseconds a client may take to send its whole request (headers and body); then Node
+   * answers 408 and closes the connection (0: no limit).
+   */
+  requestTimeoutMs: number;
   /** Most connections open at once; further ones are closed on arrival (0: no cap). */
   maxConnections: number;
 }
@@ -56,14 +61,27 @@ export async function listen(
   options: ListenOptions,
   log: Logger,
 ): Promise<RunningServer> {
-  const server = createServer({ keepAliveTimeout: 65_000 }, app.handle);
+  const requestTimeout = options.requestTimeoutMs;
+  const server = createServer(
+    {
+      keepAliveTimeout: 65_000,
+      requestTimeout,
+      // Node looks for requests past their time at this interval (30 s by default): a tenth of the
+      // timeout, so one is closed within 10% of it.
+      ...(requestTimeout > 0
+        ? { connectionsCheckingInterval: Math.max(100, Math.min(30_000, requestTimeout / 10)) }
+        : {}),
+    },
+    app.handle,
+  );
   if (options.responseDrainTimeoutMs > 0) {
     const timeoutMs = options.responseDrainTimeoutMs;
     server.on('request', (_req, res: ServerResponse) => bindDrainTimeout(res, timeoutMs));
   }
   if (options.maxConnections > 0) server.maxConnections = options.maxConnections;
-  // Longer than common load balancer idle timeouts (60 s), so the balancer closes first.
-  server.headersTimeout = 66_000;
+  // Longer than common load balancer idle timeouts (60 s), so the balancer closes first; never
+  // past the whole request's time.
+  server.headersTimeout = requestTimeout > 0 ? Math.min(66_000, requestTimeout) : 66_000;
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
     server.listen(options.port, options.host, () => {

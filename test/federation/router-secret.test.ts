@@ -58,7 +58,7 @@ describe('the router secret, over real HTTP', () => {
 
   function expectUnauthenticated(reply: Reply) {
     expect(reply.status).toBe(401);
-    expect(reply.contentType).toMatch(/^application\/json/);
+    expect(reply.contentType).toMatch(/^application\/graphql-response\+json/);
     expect(reply.body.errors?.[0]?.extensions?.code).toBe('UNAUTHENTICATED');
     expect(reply.body.data).toBeUndefined();
     expect(la.stats.calls()).toBe(0);

@@ -217,6 +217,7 @@ export async function createGateway(options: GatewayOptions): Promise<Gateway> {
           host: '127.0.0.1',
           shutdownTimeoutMs: 1000,
           responseDrainTimeoutMs: config.responseDrainTimeoutMs,
+          requestTimeoutMs: config.requestTimeoutMs,
           maxConnections: config.maxConnections,
         },
         log,
