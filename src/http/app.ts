@@ -326,7 +326,8 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       },
     ]),
   ) as Record<Route, (this: ServerResponse) => void>;
-  const responseCacheCounters = metrics.cache('response');
+  // Made on the first lookup, as before: /metrics shows the fast path's counters once it ran.
+  let responseCacheCounters: ReturnType<GatewayMetrics['cache']> | null = null;
 
   /**
    * Every answer names its request; a replica that was draining when the request came asks the
@@ -445,6 +446,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     if (responseCache === null) throw new Error('no response cache');
     const key = responseCache.keyOf(req, body, caller);
     const stored = responseCache.get(key);
+    responseCacheCounters ??= metrics.cache('response');
     if (stored !== undefined) {
       sendStored(req, res, stored, requestId, closing);
       responseCacheCounters.hit();
