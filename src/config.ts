@@ -96,7 +96,7 @@ export const GATEWAY_VARIABLES = {
   CONTROL_MUTATIONS: declare(bool, 'false', 'Let `startJob` and `stopJob` run (the caller also needs the `write` scope). Off: they answer FORBIDDEN.'),
   LIVE_POLL_INTERVAL_MS: declare(int(100, 600_000), '5000', 'Milliseconds between two reads of a running job that has live subscribers: one poller per job for the whole cluster.'),
   LIVE_POLL_MAX_INTERVAL_MS: declare(int(100, 3_600_000), '60000', 'Longest poll interval while backing off (Amplify throttling, failing, or its circuit breaker open); at least LIVE_POLL_INTERVAL_MS.'),
-  LIVE_MAX_SUBSCRIPTIONS: declare(int(1, 1_000_000), '10000', 'Live subscriptions one process holds at most; more answer TOO_MANY_SUBSCRIPTIONS.'),
+  LIVE_MAX_SUBSCRIPTIONS: declare(int(1, 1_000_000), '500', 'Live subscriptions one process holds at most; more answer TOO_MANY_SUBSCRIPTIONS. Each costs about 50 KB of heap and up to 100 KB of RSS (measured on Node 24), so 500 fits the image\'s 128 MiB heap cap and a 256 MiB container with both caches full; per 1,000 more, raise `--max-old-space-size` by 50 MiB and the container\'s memory limit by 100 MiB.'),
   LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: declare(int(1, 1_000_000), '100', 'Live subscriptions one client (its credentials and address, or its address when anonymous) holds at most in one process; the router secret\'s caller is held to LIVE_MAX_SUBSCRIPTIONS only.'),
   SSE_KEEPALIVE_MS: declare(int(1000, 300_000), '15000', 'Milliseconds between keep-alive comments on an open SSE stream, so idle proxies do not cut it.'),
   AMPLIFY_EVENTS_SECRET: declare(secret, '', 'Shared secret EventBridge sends in the `x-amplify-events-secret` header to POST /events/amplify. Empty: the route answers 404.'),

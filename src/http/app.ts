@@ -34,7 +34,7 @@ import {
   createAmplifyEventReceiver,
   EVENTS_PATH,
 } from './amplify-events.js';
-import { createAuthenticator } from './auth.js';
+import { type AuthOutcome, createAuthenticator } from './auth.js';
 import {
   createGraphiQLPage,
   DEFAULT_EXAMPLE,
@@ -44,7 +44,7 @@ import {
 } from './graphiql.js';
 import { createHttpCaching } from './http-caching.js';
 import { createReadiness, type Readiness } from './readiness.js';
-import { readBody } from './request-body.js';
+import { readBodyThen } from './request-body.js';
 import {
   type CallerKey,
   createResponseCache,
@@ -205,28 +205,38 @@ function hasParsableUrl(req: IncomingMessage): boolean {
   return URL.canParse(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`);
 }
 
-const ROUTES: Record<string, Route> = {
-  '/graphql': 'graphql',
-  '/health': 'health',
-  '/ready': 'ready',
-  '/metrics': 'metrics',
-  [EVENTS_PATH]: 'events',
-};
+const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
+  ['/graphql', 'graphql'],
+  ['/health', 'health'],
+  ['/ready', 'ready'],
+  ['/metrics', 'metrics'],
+  [EVENTS_PATH, 'events'],
+]);
+const ROUTE_NAMES: readonly Route[] = [...ROUTES.values(), 'other'];
 
 /** GraphiQL's page is for exactly these requests (as Yoga's use-graphiql.js): they execute nothing. */
 function isGraphiQLPage(req: IncomingMessage): boolean {
   return req.method === 'GET' && (req.headers.accept ?? '').includes('text/html');
 }
 
+const callerKeys = new WeakMap<CallerIdentity, CallerKey>();
+
 /**
  * The caches' name for an authenticated caller: its principal and its scopes (two tokens of one
  * subject with different scopes must not share answers), private when credentials were shown.
+ * Worked out once per identity object (identities are frozen once made): the anonymous and router
+ * callers and each API key's caller are made once (auth.ts), a JWT's caller per request.
  */
 export function cacheKeyOf(caller: CallerIdentity): CallerKey {
-  return {
-    principal: `${caller.principal} [${[...caller.scopes].sort().join(' ')}]`,
-    authenticated: caller.kind === 'apiKey' || caller.kind === 'jwt',
-  };
+  let key = callerKeys.get(caller);
+  if (key === undefined) {
+    key = {
+      principal: `${caller.principal} [${[...caller.scopes].sort().join(' ')}]`,
+      authenticated: caller.kind === 'apiKey' || caller.kind === 'jwt',
+    };
+    if (Object.isFrozen(caller)) callerKeys.set(caller, key);
+  }
+  return key;
 }
 
 const REQUEST_ID = /^[\w.:-]{1,128}$/;
@@ -348,17 +358,36 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     cache?: 'hit',
   ) => {
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
-    // Who asked (a key id, a token's issuer and subject: never a secret).
-    const fields = {
-      reqId: requestId,
-      method: req.method,
-      path,
-      status: res.statusCode,
-      caller,
-      ms,
-    };
-    access.info(cache === undefined ? fields : { ...fields, cache }, 'request');
+    // Who asked (a key id, a token's issuer and subject: never a secret). Two literals rather
+    // than a spread: the same fields in the same order, without copying an object per line.
+    access.info(
+      cache === undefined
+        ? { reqId: requestId, method: req.method, path, status: res.statusCode, caller, ms }
+        : { reqId: requestId, method: req.method, path, status: res.statusCode, caller, ms, cache },
+      'request',
+    );
   };
+
+  /** Counts a finished response by route and status (`this` is the response): one per route. */
+  const countResponse = Object.fromEntries(
+    ROUTE_NAMES.map((route) => [
+      route,
+      function (this: ServerResponse) {
+        metrics.httpResponse(route, this.statusCode);
+      },
+    ]),
+  ) as Record<Route, (this: ServerResponse) => void>;
+  // Made on the first lookup, as before: /metrics shows the fast path's counters once it ran.
+  let responseCacheCounters: ReturnType<GatewayMetrics['cache']> | null = null;
+
+  /**
+   * Every answer names its request; a replica that was draining when the request came asks the
+   * client to close the connection.
+   */
+  function stamp(res: ServerResponse, requestId: string, closing: boolean): void {
+    res.setHeader('x-request-id', requestId);
+    if (closing) res.setHeader('connection', 'close');
+  }
 
   /** Hands the request to Yoga; `body` when the edge has already read it. */
   function toYoga(
@@ -379,51 +408,111 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     void yoga(req, res, context);
   }
 
-  /**
-   * Answers from the fast path when the same caller asked the same thing before and the answer was
-   * immutable; otherwise on to Yoga, with the key under which the HTTP caching plugin may store
-   * this answer. `identity` is who the credentials say is asking.
-   */
-  async function throughCaches(
+  function contextOf(
     req: IncomingMessage,
-    res: ServerResponse,
     requestId: string,
-    path: string,
     identity: CallerIdentity,
-  ): Promise<void> {
-    const started = process.hrtime.bigint();
-    const identified = identify === undefined ? cacheKeyOf(identity) : identify(req);
-    // The default is synchronous: no need to wait a turn for it.
-    const caller: CallerKey | null = identified instanceof Promise ? await identified : identified;
-    const context = (): ServerContext => ({
+    caller: CallerKey | null,
+  ): ServerContext {
+    return {
       requestId,
       log: log.child({ reqId: requestId }),
       caller: identity,
       ...(caller === null ? {} : { cacheCaller: caller }),
       clientAddress: req.socket.remoteAddress,
-    });
-    const eligible =
-      responseCache !== null &&
-      caller !== null &&
-      (req.method === 'GET' || req.method === 'POST') &&
-      req.headers[TRACE_HEADER] === undefined;
-    if (!eligible) {
-      toYoga(req, res, context(), path, null);
+    };
+  }
+
+  /**
+   * Answers from the fast path when the same caller asked the same thing before and the answer was
+   * immutable; otherwise on to Yoga, with the key under which the HTTP caching plugin may store
+   * this answer. `identity` is who the credentials say is asking. When `replayable`, the response
+   * has no headers yet (see `handle`): a replayed answer is written with all of them at once.
+   * Synchronous unless a custom `identify` answers with a promise; errors reach `drop`.
+   */
+  function throughCaches(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    closing: boolean,
+    path: string,
+    identity: CallerIdentity,
+    replayable: boolean,
+  ): void {
+    const started = process.hrtime.bigint();
+    const identified = identify === undefined ? cacheKeyOf(identity) : identify(req);
+    if (identified instanceof Promise) {
+      identified
+        .then((caller) =>
+          lookUp(req, res, requestId, closing, path, identity, replayable, caller, started),
+        )
+        .catch((error: unknown) => drop(error, requestId, closing, res));
+    } else {
+      lookUp(req, res, requestId, closing, path, identity, replayable, identified, started);
+    }
+  }
+
+  function lookUp(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    closing: boolean,
+    path: string,
+    identity: CallerIdentity,
+    replayable: boolean,
+    caller: CallerKey | null,
+    started: bigint,
+  ): void {
+    if (!replayable || caller === null || req.headers[TRACE_HEADER] !== undefined) {
+      if (replayable) stamp(res, requestId, closing);
+      toYoga(req, res, contextOf(req, requestId, identity, caller), path, null);
       return;
     }
-    const body = req.method === 'POST' ? await readBody(req, config.maxBodyBytes) : null;
+    if (req.method !== 'POST') {
+      replayOrRun(req, res, requestId, closing, path, identity, caller, started, null);
+      return;
+    }
+    readBodyThen(req, config.maxBodyBytes, (error, body) => {
+      try {
+        if (body === undefined) drop(error, requestId, closing, res);
+        else replayOrRun(req, res, requestId, closing, path, identity, caller, started, body);
+      } catch (thrown) {
+        drop(thrown, requestId, closing, res);
+      }
+    });
+  }
+
+  function replayOrRun(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    closing: boolean,
+    path: string,
+    identity: CallerIdentity,
+    caller: CallerKey,
+    started: bigint,
+    body: Buffer | null,
+  ): void {
+    // `replayable` (handle) holds only with a response cache.
+    if (responseCache === null) throw new Error('no response cache');
     const key = responseCache.keyOf(req, body, caller);
     const stored = responseCache.get(key);
+    responseCacheCounters ??= metrics.cache('response');
     if (stored !== undefined) {
-      sendStored(req, res, stored);
-      onCacheEvent?.({ cache: 'response', outcome: 'hit' });
+      sendStored(req, res, stored, requestId, closing);
+      responseCacheCounters.hit();
+      options.onCacheEvent?.({ cache: 'response', outcome: 'hit' });
       if (log.isLevelEnabled('info')) {
         accessLog(req, res, requestId, path, started, identity.principal, 'hit');
       }
       return;
     }
-    onCacheEvent?.({ cache: 'response', outcome: 'miss' });
-    toYoga(req, res, { ...context(), responseCacheKey: key }, path, body);
+    responseCacheCounters.miss();
+    options.onCacheEvent?.({ cache: 'response', outcome: 'miss' });
+    stamp(res, requestId, closing);
+    const context = contextOf(req, requestId, identity, caller);
+    context.responseCacheKey = key;
+    toYoga(req, res, context, path, body);
   }
 
   function serveMetrics(req: IncomingMessage, res: ServerResponse, token: string | null): void {
@@ -461,11 +550,20 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     const headerId = req.headers['x-request-id'];
     const requestId =
       typeof headerId === 'string' && REQUEST_ID.test(headerId) ? headerId : randomUUID();
-    res.setHeader('x-request-id', requestId);
-    if (draining) res.setHeader('connection', 'close');
-    const path = (req.url ?? '/').split('?', 1)[0] ?? '/';
-    const route = ROUTES[path] ?? 'other';
-    res.once('finish', () => metrics.httpResponse(route, res.statusCode));
+    const closing = draining;
+    const url = req.url ?? '/';
+    const query = url.indexOf('?');
+    const path = query === -1 ? url : url.slice(0, query);
+    const route = ROUTES.get(path) ?? 'other';
+    res.on('finish', countResponse[route]);
+    // A request the fast path may answer gets its headers once the edge knows which way it goes,
+    // so that a replayed answer is written with one writeHead; every other request gets them now.
+    const replayable =
+      responseCache !== null &&
+      route === 'graphql' &&
+      (req.method === 'GET' || req.method === 'POST') &&
+      !(graphiql !== null && isGraphiQLPage(req));
+    if (!replayable) stamp(res, requestId, closing);
 
     if (route === 'health') {
       sendJson(res, 200, { status: 'ok' });
@@ -498,6 +596,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       return;
     }
     if (!hasParsableUrl(req)) {
+      if (replayable) stamp(res, requestId, closing);
       sendGraphQLError(
         req,
         res,
@@ -514,6 +613,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
 
     const length = req.headers['content-length'];
     if (length !== undefined && Number(length) > config.maxBodyBytes) {
+      if (replayable) stamp(res, requestId, closing);
       sendGraphQLError(
         req,
         res,
@@ -529,6 +629,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     }
     if (length === undefined && req.headers['transfer-encoding'] !== undefined) {
       // Without a length the size cannot be checked up front; clients here always know it.
+      if (replayable) stamp(res, requestId, closing);
       sendGraphQLError(
         req,
         res,
@@ -572,38 +673,58 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       );
       return;
     }
-    authenticator.authenticate(req.headers).then((outcome) => {
-      if (outcome.ok) {
-        throughCaches(req, res, requestId, path, outcome.caller).catch((error: unknown) =>
-          drop(error, requestId, res),
-        );
-        return;
-      }
-      metrics.authFailed(outcome.reason);
-      log.info(
-        { reqId: requestId, reason: outcome.reason, status: outcome.status },
-        'request refused',
-      );
-      sendGraphQLError(
-        req,
-        res,
-        outcome.status,
-        graphQLErrorBody(outcome.message, outcome.code, outcome.retryable),
-        outcome.status === 401 && authenticator.challenge !== null
-          ? { 'www-authenticate': authenticator.challenge }
-          : undefined,
-      );
-      req.resume();
-    });
+    const outcome = authenticator.authenticate(req.headers);
+    if (outcome instanceof Promise) {
+      outcome.then((settled) => admit(req, res, requestId, closing, path, replayable, settled));
+    } else {
+      admit(req, res, requestId, closing, path, replayable, outcome);
+    }
   }
 
-  function drop(error: unknown, requestId: string, res: ServerResponse): void {
+  /** On with an authenticated request, or its refusal. */
+  function admit(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    closing: boolean,
+    path: string,
+    replayable: boolean,
+    outcome: AuthOutcome,
+  ): void {
+    if (outcome.ok) {
+      try {
+        throughCaches(req, res, requestId, closing, path, outcome.caller, replayable);
+      } catch (error) {
+        drop(error, requestId, closing, res);
+      }
+      return;
+    }
+    if (replayable) stamp(res, requestId, closing);
+    metrics.authFailed(outcome.reason);
+    log.info(
+      { reqId: requestId, reason: outcome.reason, status: outcome.status },
+      'request refused',
+    );
+    sendGraphQLError(
+      req,
+      res,
+      outcome.status,
+      graphQLErrorBody(outcome.message, outcome.code, outcome.retryable),
+      outcome.status === 401 && authenticator.challenge !== null
+        ? { 'www-authenticate': authenticator.challenge }
+        : undefined,
+    );
+    req.resume();
+  }
+
+  function drop(error: unknown, requestId: string, closing: boolean, res: ServerResponse): void {
     // Only reading the body or identifying the caller can fail here; Yoga handles its own. A
     // client that went away mid-upload is its own business (debug), not the operator's (warn).
     const gone = res.req.destroyed || res.req.aborted || isConnectionReset(error);
     if (gone) log.debug({ reqId: requestId, reason: errorCodeOf(error) }, 'client went away');
     else log.warn({ err: error, reqId: requestId }, 'request dropped before GraphQL');
     if (!res.headersSent) {
+      if (!res.hasHeader('x-request-id')) stamp(res, requestId, closing);
       sendGraphQLError(
         res.req,
         res,

@@ -52,8 +52,12 @@ export type AuthOutcome =
     };
 
 export interface Authenticator {
-  /** Who is calling, or why the request is refused. Never throws. */
-  authenticate(headers: IncomingHttpHeaders): Promise<AuthOutcome>;
+  /**
+   * Who is calling, or why the request is refused. Never throws, and a returned promise never
+   * rejects. The outcome comes at once (no promise, no turn of the event loop) except when a JWT
+   * must be verified, which may need the identity provider's key set.
+   */
+  authenticate(headers: IncomingHttpHeaders): AuthOutcome | Promise<AuthOutcome>;
   /** The `WWW-Authenticate` challenge for 401 answers; `null` when only a router secret is used. */
   readonly challenge: string | null;
 }
@@ -212,28 +216,44 @@ export function createAuthenticator(
     }
   }
 
+  // One identity per configured key, made once: the caches' name for a caller is then worked out
+  // once per identity object (cacheKeyOf in app.ts), not once per request.
+  const apiKeyOutcomes = new Map<ApiKeyEntry, AuthOutcome>(
+    (apiKeys ?? []).map((entry) => [
+      entry,
+      {
+        ok: true,
+        caller: Object.freeze({
+          kind: 'apiKey',
+          principal: `key:${entry.id}`,
+          scopes: new Set(entry.scopes),
+        }),
+      },
+    ]),
+  );
+
   function checkApiKey(key: string): AuthOutcome {
     if (apiKeys === null) return refuse('unknown_key', 'API keys are not accepted here.');
     const entry = findApiKey(apiKeys, key);
     if (entry === null) return refuse('unknown_key', 'Unknown API key.');
-    return {
-      ok: true,
-      caller: { kind: 'apiKey', principal: `key:${entry.id}`, scopes: new Set(entry.scopes) },
-    };
+    return apiKeyOutcomes.get(entry) ?? refuse('unknown_key', 'Unknown API key.');
   }
+
+  const withoutCredentials: AuthOutcome = {
+    ok: true,
+    caller: routerSecret !== null ? router : ANONYMOUS_CALLER,
+  };
 
   return {
     challenge: apiKeys === null && jwt === null ? null : 'Bearer realm="amplify-jobs-graphql"',
-    async authenticate(headers) {
+    authenticate(headers) {
       if (routerSecret !== null) {
         const given = header(headers, 'x-router-secret');
         if (given === undefined || !sameSecret(given, routerSecret)) {
           return refuse('router_secret', 'Missing or wrong x-router-secret header.');
         }
       }
-      if (apiKeys === null && jwt === null) {
-        return { ok: true, caller: routerSecret !== null ? router : ANONYMOUS_CALLER };
-      }
+      if (apiKeys === null && jwt === null) return withoutCredentials;
       const apiKey = header(headers, 'x-api-key');
       if (apiKey !== undefined) return checkApiKey(apiKey);
       const authorization = header(headers, 'authorization');

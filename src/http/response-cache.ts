@@ -215,22 +215,39 @@ export function notModifiedHeaders(headers: Array<[string, string]>): Array<[str
   });
 }
 
-/** Writes a stored answer, or 304 when a GET's If-None-Match matches it; returns the status. */
+/**
+ * `headers` after this request's own, in the order the edge used to set them: its id, then
+ * `connection: close` from a draining replica.
+ */
+function withRequestHeaders(headers: string[], requestId: string, closing: boolean): string[] {
+  return closing
+    ? ['x-request-id', requestId, 'connection', 'close', ...headers]
+    : ['x-request-id', requestId, ...headers];
+}
+
+/**
+ * Writes a stored answer, or 304 when a GET's If-None-Match matches it, with the request's id
+ * (and `connection: close` when `closing`) first, all in one writeHead: `res` must have no
+ * headers set yet (Node takes a slower path when writeHead's headers meet earlier setHeader
+ * calls). Returns the status.
+ */
 export function sendStored(
   req: IncomingMessage,
   res: ServerResponse,
   stored: ReadyResponse,
+  requestId: string,
+  closing: boolean,
 ): number {
   if (
     stored.etag !== null &&
     req.method === 'GET' &&
     matchesIfNoneMatch(header(req, 'if-none-match'), stored.etag)
   ) {
-    res.writeHead(304, stored.notModifiedHeaders);
+    res.writeHead(304, withRequestHeaders(stored.notModifiedHeaders, requestId, closing));
     res.end();
     return 304;
   }
-  res.writeHead(stored.status, stored.flatHeaders);
+  res.writeHead(stored.status, withRequestHeaders(stored.flatHeaders, requestId, closing));
   res.end(stored.body);
   return stored.status;
 }

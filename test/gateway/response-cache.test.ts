@@ -3,6 +3,7 @@
  * is off here (CACHE_MAX_ENTRIES=0), so a request that does reach GraphQL costs a GetJob: zero
  * calls means the answer came from the fast path.
  */
+import { request } from 'node:http';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -251,5 +252,68 @@ describe('the immutable-response fast path', () => {
     expect(cache).not.toBeNull();
     expect(cache!.size).toBeGreaterThan(0);
     expect(cache!.size).toBeLessThan(40);
+  });
+  it('replays with the headers of the first answer and its own request id, closing when draining', async () => {
+    // The default identification (the authenticated caller's principal and scopes), no `identify`.
+    const other: Gateway = await stack.gateway({
+      CACHE_MAX_ENTRIES: '0',
+      RESPONSE_CACHE_MAX_BYTES: String(1024 * 1024),
+      ROUTER_SECRET: SECRET,
+    });
+    const otherServer = await other.listen();
+    const body = JSON.stringify({ query: QUERY, variables: vars(finished[3]!) });
+    const raw = (headers: Record<string, string>) =>
+      new Promise<{ status: number; headers: string[]; body: string }>((resolve, reject) => {
+        const req = request(
+          `${otherServer.url}/graphql`,
+          {
+            method: 'POST',
+            headers: { 'content-type': 'application/json', 'x-router-secret': SECRET, ...headers },
+          },
+          (res) => {
+            const chunks: Buffer[] = [];
+            res.on('data', (chunk: Buffer) => chunks.push(chunk));
+            res.on('end', () =>
+              resolve({
+                status: res.statusCode ?? 0,
+                headers: res.rawHeaders,
+                body: Buffer.concat(chunks).toString(),
+              }),
+            );
+          },
+        );
+        req.on('error', reject);
+        req.end(body);
+      });
+    /** `name: value` lines without Date (it moves), names lowercased. */
+    const lines = (headers: string[]) => {
+      const out: string[] = [];
+      for (let i = 0; i < headers.length; i += 2) {
+        const name = headers[i]!.toLowerCase();
+        if (name !== 'date') out.push(`${name}: ${headers[i + 1]}`);
+      }
+      return out;
+    };
+    const first = await raw({ 'x-request-id': 'first-1' });
+    expect(stack.la.stats.calls('GetJob')).toBe(1);
+    const second = await raw({ 'x-request-id': 'second-2' });
+    expect(stack.la.stats.calls('GetJob')).toBe(1);
+    expect(second.status).toBe(200);
+    expect(second.body).toBe(first.body);
+    // The request id comes first, as the edge sets it before anything else.
+    expect(lines(first.headers)[0]).toBe('x-request-id: first-1');
+    expect(lines(second.headers)[0]).toBe('x-request-id: second-2');
+    expect(lines(second.headers).slice(1).sort()).toEqual(lines(first.headers).slice(1).sort());
+    expect(lines(second.headers)).toContain('connection: keep-alive');
+
+    other.app.startDraining();
+    const third = await raw({ 'x-request-id': 'third-3' });
+    expect(stack.la.stats.calls('GetJob')).toBe(1);
+    expect(third.body).toBe(first.body);
+    expect(lines(third.headers).slice(0, 2)).toEqual([
+      'x-request-id: third-3',
+      'connection: close',
+    ]);
+    expect(lines(third.headers)).not.toContain('connection: keep-alive');
   });
 });

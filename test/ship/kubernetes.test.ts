@@ -307,6 +307,25 @@ describe('Kubernetes manifests', () => {
     expect(heapMiB).toBeLessThanOrEqual(Number.parseInt(limit, 10) - 96);
   });
 
+  it('hold LIVE_MAX_SUBSCRIPTIONS inside the heap cap, beside the idle gateway and a full cache', () => {
+    const loaded = loadConfig({}, configData);
+    expect(loaded.ok).toBe(true);
+    if (!loaded.ok) return;
+    const options = String(
+      at(
+        list(container.env).find((entry) => at(entry, 'name') === 'NODE_OPTIONS'),
+        'value',
+      ),
+    );
+    const heapMiB = Number(/--max-old-space-size=(\d+)/.exec(options)?.[1]);
+    // Measured on Node 24 with these flags (README, "Caches, Redis and memory"): about 50 KB of
+    // heap per open SSE subscription, about 36 MiB for the idle gateway, and up to three times
+    // CACHE_MAX_BYTES for a full cache of Amplify answers.
+    const subscriptionsMiB = (loaded.config.live.maxSubscriptions * 50) / 1024;
+    const cacheMiB = (3 * (loaded.config.cache?.maxBytes ?? 0)) / 1024 / 1024;
+    expect(36 + cacheMiB + subscriptionsMiB).toBeLessThanOrEqual(heapMiB);
+  });
+
   it('give pods time to leave the endpoints and drain before they are killed', () => {
     const preStopSeconds = Number(at(container, 'lifecycle', 'preStop', 'sleep', 'seconds'));
     expect(preStopSeconds).toBeGreaterThanOrEqual(3);
