@@ -33,7 +33,7 @@ FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 ENV NODE_ENV=production \
     PORT=4000 \
     GRAPHIQL=false \
-    NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=1" \
+    NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=4" \
     MALLOC_ARENA_MAX=2
 WORKDIR /app
 # Files stay owned by root and read-only for the app user: the process cannot rewrite its own code,

@@ -136,7 +136,7 @@ export const OTEL_SDK_VARIABLES = {
 /** Read by Node itself; declared so the README and the manifests name them. */
 // biome-ignore format: one variable per line, read as a table
 export const NODE_VARIABLES = {
-  NODE_OPTIONS: foreign('Node', 'Node flags. The image sets `--max-old-space-size=128 --max-semi-space-size=1` for its 256 MiB container; raise them with the memory limit.'),
+  NODE_OPTIONS: foreign('Node', 'Node flags. The image sets `--max-old-space-size=128 --max-semi-space-size=4` for its 256 MiB container; raise them with the memory limit.'),
   MALLOC_ARENA_MAX: foreign('Node', 'glibc malloc arenas; the image sets 2 (less memory than one per thread).'),
 };
 
