@@ -675,7 +675,9 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     }
     const outcome = authenticator.authenticate(req.headers);
     if (outcome instanceof Promise) {
-      outcome.then((settled) => admit(req, res, requestId, closing, path, replayable, settled));
+      outcome
+        .then((settled) => admit(req, res, requestId, closing, path, replayable, settled))
+        .catch((error: unknown) => drop(error, requestId, closing, res));
     } else {
       admit(req, res, requestId, closing, path, replayable, outcome);
     }
