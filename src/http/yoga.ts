@@ -75,6 +75,7 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
         log: requestLog,
         caller: caller ?? UNIDENTIFIED_CALLER,
         clientAddress,
+        signal: request.signal,
       });
       httpCaching.track(request, context.reads);
       return context;

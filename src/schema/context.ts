@@ -25,6 +25,12 @@ export interface GatewayContext {
    * (every supergraph client comes through it: only the per-process limit applies).
    */
   client: string | null;
+  /**
+   * Aborted when the client goes away; null when the request has none (tests, the reference
+   * executor). A subscription still waiting for its first answer listens to it: the HTTP layer
+   * drops a response it can no longer send, so nothing else would close its stream.
+   */
+  signal: AbortSignal | null;
   loaders: Loaders;
   /** Signs and checks connection cursors. */
   cursors: CursorCodec;
@@ -81,6 +87,8 @@ export interface RequestFacts {
   caller: CallerIdentity;
   /** The peer's address, for per-client limits of anonymous callers. */
   clientAddress?: string | undefined;
+  /** Aborted when the client goes away (the HTTP request's signal). */
+  signal?: AbortSignal | undefined;
 }
 
 /** See {@link GatewayContext.client}. */
@@ -109,6 +117,7 @@ export function createGatewayContext(deps: ContextDeps, request: RequestFacts): 
     log: request.log,
     caller: request.caller,
     client: clientOf(request),
+    signal: request.signal ?? null,
     loaders: loaders(),
     cursors: deps.cursors,
     now: clock(),

@@ -6,7 +6,7 @@
  */
 import { Repeater } from 'graphql-yoga';
 import { ErrorCode, GatewayError } from '../errors.js';
-import type { JobStreamItem } from '../live/job-stream.js';
+import type { JobStream, JobStreamItem } from '../live/job-stream.js';
 import { jobKeyId, jobKeyProblems } from '../upstream/keys.js';
 import type { JobKey } from '../upstream/shapes.js';
 import { builder } from './builder.js';
@@ -52,6 +52,19 @@ function perEvent(
   };
 }
 
+/**
+ * Returns (closes) a job's stream when the client goes away, also before its first answer: the
+ * HTTP layer drops a response it can no longer send, so nothing would ever read or return a
+ * stream whose first Amplify read was still in flight when the client left, and its
+ * subscription (a slot of the per-client and per-process limits, and a poller) would stay.
+ */
+function closedOnAbort(stream: JobStream, signal: AbortSignal | null): JobStream {
+  if (signal === null) return stream;
+  if (signal.aborted) void stream.return();
+  else signal.addEventListener('abort', () => void stream.return(), { once: true });
+  return stream;
+}
+
 /** One queued error, as a stream of its own (a job of several that could not be followed). */
 async function* failed(error: GatewayError): AsyncGenerator<JobStreamItem> {
   yield error;
@@ -65,7 +78,9 @@ async function* failed(error: GatewayError): AsyncGenerator<JobStreamItem> {
  */
 async function followAll(keys: JobKey[], context: GatewayContext) {
   const settled = await Promise.allSettled(
-    keys.map((key) => context.live.subscribe(key, context.client)),
+    keys.map((key) =>
+      context.live.subscribe(key, context.client).then((s) => closedOnAbort(s, context.signal)),
+    ),
   );
   const streams = settled.flatMap((result) =>
     result.status === 'fulfilled' ? [result.value] : [],
@@ -106,7 +121,7 @@ builder.subscriptionField('jobUpdated', (t) =>
     subscribe: (_root, args, context) => {
       const key = toJobKey(args);
       return context.live.subscribe(key, context.client).then(
-        (stream) => perEvent(stream, context),
+        (stream) => perEvent(closedOnAbort(stream, context.signal), context),
         (error: unknown) => {
           throw aboutJob(error, key);
         },

@@ -230,6 +230,46 @@ describe('jobUpdated over real SSE', () => {
     expect(new Set(finals).size).toBe(1);
   });
 
+  it('frees a subscription whose client left while its first read was in flight (jobUpdated, jobsUpdated)', async () => {
+    stack = await live.start({ env: FAST });
+    const s = stack;
+    const server = await s.listen();
+    const key = runningJob(s.la);
+    s.la.faults.add({ kind: 'latency', latencyMs: 1_000, operations: 'GetJob' });
+    const leaveEarly = async (query: string, variables: Record<string, unknown>) => {
+      const before = s.la.stats.calls('GetJob');
+      const abort = new AbortController();
+      const answer = fetch(`${server.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept: 'text/event-stream' },
+        body: JSON.stringify({ query, variables }),
+        signal: abort.signal,
+      }).catch(() => null);
+      await until(() => s.la.stats.calls('GetJob') > before, 'the first read to start');
+      abort.abort();
+      await answer;
+    };
+    await leaveEarly(
+      'subscription($appId: ID!, $branchName: String!, $jobId: ID!) { jobUpdated(appId: $appId, branchName: $branchName, jobId: $jobId) { jobId } }',
+      { ...key },
+    );
+    await leaveEarly(
+      'subscription($jobs: [JobKeyInput!]!) { jobsUpdated(jobs: $jobs) { jobId } }',
+      {
+        jobs: [key],
+      },
+    );
+    // Once the slow reads are answered, nothing is held and nothing is polled for nobody.
+    await until(
+      () => s.app.live.stats().subscriptions === 0 && s.app.live.stats().watchedJobs === 0,
+      'the subscriptions to be freed',
+      5_000,
+    );
+    const calls = s.la.stats.calls('GetJob');
+    await new Promise((resolve) => setTimeout(resolve, 500));
+    expect(s.la.stats.calls('GetJob')).toBe(calls);
+  });
+
   it('frees everything a client held when it disconnects', async () => {
     // No write may reveal the closed socket here: Yoga pings every 12 s outside NODE_ENV=test
     // and ours are 5 min apart, so only noticing the disconnect itself frees within the waits.
