@@ -78,8 +78,21 @@ const under = (ancestors: readonly Ancestor[], field: string) =>
   ancestors.some((a) => a.field === field);
 
 /** `app` of a job or branch: known from an enclosing `app`/`branch`/`job`, or primed by `apps`. */
+/**
+ * The representations of the nearest enclosing `_entities`: everything below an entity belongs to
+ * its app (and a job's branch is in its representation), so those calls are keyed by them.
+ */
+function entityRepresentations(ancestors: readonly Ancestor[]): Record<string, unknown>[] {
+  const entities = ancestors.findLast((a) => a.field === 'Query._entities');
+  return entities === undefined ? [] : representationsOf(entities.args).filter(isPlainObject);
+}
+
 const appOf: FieldUpstreamCost = {
-  keys: (_args, ancestors) => getApp(knownApp(ancestors)),
+  keys: (_args, ancestors) => {
+    const app = knownApp(ancestors);
+    if (app !== undefined) return getApp(app);
+    return [...new Set(entityRepresentations(ancestors).flatMap((r) => getApp(r.appId)))];
+  },
   // Apps that `apps` returned are in the loader already; else one GetApp per page of jobs or
   // branches (they all share their app) or per entity.
   calls: (_args, ancestors) => (under(ancestors, 'Query.apps') ? 0 : 1),
@@ -221,7 +234,10 @@ export function createUpstreamCosts(options: UpstreamCostOptions): UpstreamCostT
     'Job.branch': {
       keys: (_args, ancestors) => {
         const branch = knownBranch(ancestors);
-        return branch === undefined ? [] : getBranch(branch);
+        if (branch !== undefined) return getBranch(branch);
+        // A job of an entity (not of a page of an app's branches) is on its representation's branch.
+        if (under(ancestors, 'App.branches')) return [];
+        return [...new Set(entityRepresentations(ancestors).flatMap((r) => getBranch(r)))];
       },
       // Branches that `branches` returned are in the loader already; else one GetBranch per page
       // of jobs (they share their branch) or per entity.

@@ -166,6 +166,30 @@ describe('the cost table of this schema (apps, branches, jobs, steps, logs)', ()
     ).toMatchObject({ kind: 'estimate', calls: 4 });
   });
 
+  it("keys a Job entity's app and branch by its representation, as job(...) aliases are keyed by their arguments", () => {
+    const jobs = Array.from({ length: 20 }, (_, i) => ({
+      __typename: 'Job',
+      appId: 'd1',
+      branchName: 'main',
+      jobId: String(i + 1),
+    }));
+    // 20 GetJob, one GetApp and one GetBranch: all twenty jobs share their app and branch.
+    expect(
+      real(
+        'query($r: [_Any!]!) { _entities(representations: $r) { ... on Job { jobId app { name } branch { displayName app { name } } } } }',
+        { r: jobs },
+      ),
+    ).toMatchObject({ kind: 'estimate', calls: 22 });
+    // Two branches of two apps: two of each.
+    const other = { __typename: 'Job', appId: 'd2', branchName: 'dev', jobId: '1' };
+    expect(
+      real(
+        'query($r: [_Any!]!) { _entities(representations: $r) { ... on Job { app { name } branch { displayName } } } }',
+        { r: [...jobs.slice(0, 3), other] },
+      ),
+    ).toMatchObject({ kind: 'estimate', calls: 4 + 2 + 2 });
+  });
+
   it("counts each copy of a step log's text as STEP_LOG_MAX_BYTES, repeated representations included", () => {
     const job = { __typename: 'Job', appId: 'd1', branchName: 'main', jobId: '1' };
     const estimate = real(
