@@ -433,7 +433,7 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   );
   const livePolls = new Counter({
     name: 'gateway_live_polls_total',
-    help: 'Live poll ticks of watched jobs: read (this replica polled), claimed_elsewhere (another replica did), failed.',
+    help: 'Live poll ticks of watched jobs: read (this replica polled), claimed_elsewhere (the claim was held: another replica polled, or a replica is backing off), failed.',
     labelNames: ['outcome'],
     registers,
   });

@@ -40,10 +40,16 @@ export function appIdProblems(appId: unknown): string[] {
   return appIdProblem(appId);
 }
 
+/** `jobId must be a string`, `appId and jobId must be strings`: the fields missing or not text. */
+function mustBeStrings(fields: readonly string[]): string {
+  if (fields.length === 1) return `${fields[0]} must be a string`;
+  return `${fields.slice(0, -1).join(', ')} and ${fields.at(-1)} must be strings`;
+}
+
 /** Returns one message per problem; an empty list means the key is well formed. */
 export function branchKeyProblems(key: BranchKey): string[] {
   const wrong = notStrings(key, ['appId', 'branchName']);
-  if (wrong.length > 0) return [`${wrong.join(', ')} must be strings`];
+  if (wrong.length > 0) return [mustBeStrings(wrong)];
   return [...appIdProblem(key.appId), ...branchNameProblem(key.branchName)];
 }
 
@@ -52,7 +58,7 @@ export function jobKeyProblems(key: JobKey): string[] {
   // Keys can come from untyped places (federation representations): check types first so a bad
   // key fails on its own instead of throwing inside a batch.
   const wrong = notStrings(key, ['appId', 'branchName', 'jobId']);
-  if (wrong.length > 0) return [`${wrong.join(', ')} must be strings`];
+  if (wrong.length > 0) return [mustBeStrings(wrong)];
   return [
     ...appIdProblem(key.appId),
     ...branchNameProblem(key.branchName),

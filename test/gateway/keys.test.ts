@@ -30,7 +30,7 @@ describe('job key checks', () => {
 
   it('reports a key whose members are not strings instead of throwing', () => {
     const key = { appId: 'd1', branchName: 7, jobId: null } as unknown as JobKey;
-    expect(jobKeyProblems(key)).toEqual(['branchName, jobId must be strings']);
+    expect(jobKeyProblems(key)).toEqual(['branchName and jobId must be strings']);
   });
 
   it('cuts a huge value short in the message', () => {
