@@ -381,7 +381,7 @@ export function createSdkUpstream(options: SdkUpstreamOptions): AmplifyUpstream 
     stopJob(key) {
       return read(
         'StopJob',
-        `stopping ${describeJob(key)}`,
+        describeJob(key),
         () => control.send(new StopJobCommand(key)),
         (answer, context) =>
           toJobSummaryRecord(
