@@ -176,6 +176,17 @@ function sendGraphQLError(
 
 const GRAPHQL_RESPONSE_JSON = 'application/graphql-response+json';
 
+/**
+ * Refuses a request the edge cannot take (bad Host, body too large or of unknown length) with a
+ * BAD_USER_INPUT error, closing the connection; whatever body was sent is drained, unread.
+ */
+function refuseAtEdge(req: IncomingMessage, res: ServerResponse, status: number, message: string) {
+  sendGraphQLError(req, res, status, graphQLErrorBody(message, ErrorCode.BAD_USER_INPUT), {
+    connection: 'close',
+  });
+  req.resume();
+}
+
 /** A Content-Type with its media type (not its parameters, e.g. a boundary) in lower case. */
 function lowerCaseMediaType(contentType: string): string {
   const semicolon = contentType.indexOf(';');
@@ -597,14 +608,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     }
     if (!hasParsableUrl(req)) {
       if (replayable) stamp(res, requestId, closing);
-      sendGraphQLError(
-        req,
-        res,
-        400,
-        graphQLErrorBody('The Host header is not a valid host.', ErrorCode.BAD_USER_INPUT),
-        { connection: 'close' },
-      );
-      req.resume();
+      refuseAtEdge(req, res, 400, 'The Host header is not a valid host.');
       return;
     }
     // Media types ignore case (RFC 9110): `Application/JSON` is JSON to Yoga's parser too.
@@ -614,30 +618,13 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     const length = req.headers['content-length'];
     if (length !== undefined && Number(length) > config.maxBodyBytes) {
       if (replayable) stamp(res, requestId, closing);
-      sendGraphQLError(
-        req,
-        res,
-        413,
-        graphQLErrorBody(
-          `Request body is larger than ${config.maxBodyBytes} bytes.`,
-          ErrorCode.BAD_USER_INPUT,
-        ),
-        { connection: 'close' },
-      );
-      req.resume();
+      refuseAtEdge(req, res, 413, `Request body is larger than ${config.maxBodyBytes} bytes.`);
       return;
     }
     if (length === undefined && req.headers['transfer-encoding'] !== undefined) {
       // Without a length the size cannot be checked up front; clients here always know it.
       if (replayable) stamp(res, requestId, closing);
-      sendGraphQLError(
-        req,
-        res,
-        411,
-        graphQLErrorBody('Send a Content-Length header.', ErrorCode.BAD_USER_INPUT),
-        { connection: 'close' },
-      );
-      req.resume();
+      refuseAtEdge(req, res, 411, 'Send a Content-Length header.');
       return;
     }
     if (route === 'events') {

@@ -282,12 +282,7 @@ export function useOperationLimits(options: OperationLimitsOptions): Plugin[] {
         }
       },
       onExecute({ args, setResultAndStopExecution }) {
-        const refused = refusals(args);
-        if (refused.length > 0) {
-          logRefusal(args.contextValue, refused);
-          setResultAndStopExecution({ errors: refused });
-          return;
-        }
+        if (refusedEarly(args, setResultAndStopExecution)) return;
         return {
           onExecuteDone({ result, setResult }) {
             if (Symbol.asyncIterator in result) return;
@@ -296,12 +291,7 @@ export function useOperationLimits(options: OperationLimitsOptions): Plugin[] {
         };
       },
       onSubscribe({ args, setResultAndStopExecution }) {
-        const refused = refusals(args);
-        if (refused.length > 0) {
-          logRefusal(args.contextValue, refused);
-          setResultAndStopExecution({ errors: refused });
-          return;
-        }
+        if (refusedEarly(args, setResultAndStopExecution)) return;
         return {
           onSubscribeResult() {
             return {
@@ -333,6 +323,21 @@ export function useOperationLimits(options: OperationLimitsOptions): Plugin[] {
         ),
       ],
     };
+  }
+
+  /**
+   * Refuses an operation the walk finds over a limit before it executes or subscribes: its
+   * errors are the result (logged at debug); true when refused.
+   */
+  function refusedEarly(
+    args: Parameters<typeof refusals>[0] & { contextValue: object },
+    stop: (result: { errors: GraphQLError[] }) => void,
+  ): boolean {
+    const refused = refusals(args);
+    if (refused.length === 0) return false;
+    logRefusal(args.contextValue, refused);
+    stop({ errors: refused });
+    return true;
   }
 
   /** Why the operation may not run, from the walk of its document and variables; [] if it may. */
