@@ -28,6 +28,7 @@ import {
   createSharedStateFor,
   type UpstreamStackEvent,
 } from '../upstream/compose.js';
+import { CONNECTION_RESET_CODES } from '../upstream/errors.js';
 import type { AmplifyUpstream } from '../upstream/upstream.js';
 import {
   type AmplifyEventReceiver,
@@ -198,7 +199,7 @@ function lowerCaseMediaType(contentType: string): string {
 /** Whether an error is the client's connection ending (reset, aborted upload). */
 function isConnectionReset(error: unknown): boolean {
   const code = errorCodeOf(error);
-  return code === 'ECONNRESET' || code === 'ECONNABORTED' || code === 'EPIPE';
+  return code !== undefined && CONNECTION_RESET_CODES.has(code);
 }
 
 function errorCodeOf(error: unknown): string | undefined {
@@ -208,12 +209,20 @@ function errorCodeOf(error: unknown): string | undefined {
   return message === 'aborted' ? 'ECONNABORTED' : undefined;
 }
 
+/** The last Host found parsable: clients send the same one again and again. */
+let lastParsableHost: string | undefined;
+
 /**
- * Whether the request target and Host make a URL: Yoga builds one from them, and a bad Host
- * (`[x`, `a b`) would otherwise end in an unhandled 500 with a stack trace.
+ * Whether the Host makes a URL: Yoga builds one from it and the request target (a known path
+ * here: only /graphql and /events/amplify get this far), and a bad Host (`[x`, `a b`) would
+ * otherwise end in an unhandled 500 with a stack trace. Parsed once per new Host, not per request.
  */
-function hasParsableUrl(req: IncomingMessage): boolean {
-  return URL.canParse(`http://${req.headers.host ?? 'localhost'}${req.url ?? '/'}`);
+function hasParsableHost(req: IncomingMessage): boolean {
+  const host = req.headers.host ?? 'localhost';
+  if (host === lastParsableHost) return true;
+  if (!URL.canParse(`http://${host}/`)) return false;
+  lastParsableHost = host;
+  return true;
 }
 
 const ROUTES: ReadonlyMap<string, Route> = new Map<string, Route>([
@@ -606,7 +615,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       req.resume();
       return;
     }
-    if (!hasParsableUrl(req)) {
+    if (!hasParsableHost(req)) {
       if (replayable) stamp(res, requestId, closing);
       refuseAtEdge(req, res, 400, 'The Host header is not a valid host.');
       return;

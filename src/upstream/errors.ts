@@ -44,8 +44,13 @@ const UNAUTHORIZED = new Set([
   'RequestExpired',
 ]);
 
-/** Node and undici codes of a connection reset or closed mid-answer. */
-const RESET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'UND_ERR_SOCKET']);
+/** Node and undici codes of a connection reset or closed mid-answer (either side's). */
+export const CONNECTION_RESET_CODES: ReadonlySet<string> = new Set([
+  'ECONNRESET',
+  'EPIPE',
+  'ECONNABORTED',
+  'UND_ERR_SOCKET',
+]);
 /** A connection that could not be opened: refused, or no route to the host. */
 const REFUSED: Record<string, string> = {
   ECONNREFUSED: 'refused the connection',
@@ -121,7 +126,11 @@ export function toGatewayError(error: unknown, subject: Subject): GatewayError {
 
   // Failures below HTTP: the code says what happened (the SDK names resets "TimeoutError" so its
   // retry logic treats them alike; the code tells them apart).
-  if (RESET.has(code) || message.startsWith('socket hang up') || message.startsWith('aborted')) {
+  if (
+    CONNECTION_RESET_CODES.has(code) ||
+    message.startsWith('socket hang up') ||
+    message.startsWith('aborted')
+  ) {
     return make(
       ErrorCode.UPSTREAM_CONNECTION_RESET,
       `The connection to Amplify was reset before the answer for ${subject} was complete${after}; try again later.`,

@@ -21,6 +21,7 @@ import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
 import { BlockList, isIP, type LookupFunction } from 'node:net';
 import { ErrorCode, GatewayError, type UpstreamDetails } from '../errors.js';
+import { CONNECTION_RESET_CODES } from './errors.js';
 import type { JobKey } from './shapes.js';
 
 /** What to fetch, and what a cache needs to know about it. */
@@ -291,7 +292,6 @@ function statusError(status: number, response: IncomingMessage): GatewayError {
 }
 
 /** Node's codes of a connection that could not be opened, broke, or failed its TLS handshake. */
-const RESET = new Set(['ECONNRESET', 'EPIPE', 'ECONNABORTED']);
 const REFUSED = new Set(['ECONNREFUSED', 'EHOSTUNREACH', 'ENETUNREACH', 'EADDRNOTAVAIL']);
 const DNS = new Set(['ENOTFOUND', 'EAI_AGAIN', 'EAI_FAIL', 'EAI_NODATA', 'EAI_NONAME']);
 const TLS =
@@ -334,7 +334,7 @@ function connectionError(error: unknown, timedOut: boolean, timeoutMs: number): 
   }
   return make(
     ErrorCode.UPSTREAM_CONNECTION_RESET,
-    `The connection to the log store broke before the end of the step's log${RESET.has(code) ? ` (${code})` : ''}; try again later.`,
+    `The connection to the log store broke before the end of the step's log${CONNECTION_RESET_CODES.has(code) ? ` (${code})` : ''}; try again later.`,
   );
 }
 
