@@ -42,7 +42,13 @@ export interface LiveCoordination {
  * the age on read; no timer runs). An evicted claim only allows one early poll.
  */
 export function createMemoryClaims(maxEntries = 100_000): Claims {
-  const held = new LRUCache<string, true>({ max: maxEntries, ttl: 60_000 });
+  // Bounded by count through maxSize rather than `max`: lru-cache allocates `max`-long arrays up
+  // front (about 4 MB for 100,000), while a process that follows a few jobs holds a few claims.
+  const held = new LRUCache<string, true>({
+    maxSize: maxEntries,
+    sizeCalculation: () => 1,
+    ttl: 60_000,
+  });
   return {
     async claim(name, ttlMs) {
       if (held.has(name)) return false;
