@@ -12,7 +12,9 @@ ARG NODE_VERSION=24.22.3
 FROM node:${NODE_VERSION}-bookworm-slim AS build
 WORKDIR /app
 # Lockfile first so the dependency layer is reused while only sources change.
+# patches/ too: npm ci's postinstall applies them (patch-package; see patches/README.md).
 COPY package.json package-lock.json ./
+COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
@@ -23,7 +25,8 @@ RUN npm run build \
 FROM node:${NODE_VERSION}-bookworm-slim AS runtime
 # Memory for the 256 MiB container of deploy/kubernetes/deployment.yaml (keep the two together):
 # the old generation capped at 128 MiB (about 30 MiB of code and schema, the caches' default
-# budgets, headroom under load) and a 1 MiB semi-space so the young generation stays small; two
+# budgets, headroom under load) and a 4 MiB semi-space, the young generation's ceiling (a young
+# collection every few thousand requests rather than every few hundred: docs/performance.md); two
 # malloc arenas instead of one per thread. Idle RSS and peak RSS under load are measured with
 # exactly these settings (npm run bench reads them from here). Raise them with the memory limit
 # and CACHE_MAX_BYTES / RESPONSE_CACHE_MAX_BYTES (README, "Running in production").
@@ -49,4 +52,4 @@ EXPOSE 4000
 HEALTHCHECK --interval=30s --timeout=5s --start-period=15s --retries=3 \
   CMD ["node", "-e", "fetch('http://127.0.0.1:'+(process.env.PORT||4000)+'/health',{signal:AbortSignal.timeout(4000)}).then(r=>process.exit(r.ok?0:1),()=>process.exit(1))"]
 # Node is PID 1 and handles SIGTERM itself (graceful drain); no shell in between to swallow it.
-CMD ["node", "dist/main.js"]
+CMD ["node", "dist/server/main.js"]
