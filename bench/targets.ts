@@ -32,7 +32,8 @@ export const TARGET_SCRIPTS: Record<TargetName, string> = {
   ceiling: join(SERVERS_OUT, 'bench/servers/ceiling.js'),
   floor: join(SERVERS_OUT, 'bench/servers/floor.js'),
   mercurius: join(SERVERS_OUT, 'bench/servers/mercurius.js'),
-  gateway: 'dist/main.js',
+  // What `npm start` and the image run: the bundle of scripts/bundle.ts.
+  gateway: 'dist/server/main.js',
 };
 
 /** The runtime settings the container image gives Node (its `ENV` lines). */

@@ -1,6 +1,7 @@
 /**
- * `npm start` runs the compiled JavaScript: these tests compile src/ like `npm run build` does and
- * start dist/main.js as a real process.
+ * `npm start` runs the compiled, bundled JavaScript: these tests build like `npm run build` does
+ * (tsc, then scripts/bundle.ts) and start dist/server/main.js, the file the image runs, as a real
+ * process.
  */
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -13,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
-const main = join(root, 'dist', 'main.js');
+const main = join(root, 'dist', 'server', 'main.js');
 const API_KEY = 'ajg_production_test_key_0123456789';
 const API_KEYS = `prod-test:read:${createHash('sha256').update(API_KEY).digest('hex')}`;
 
@@ -67,6 +68,9 @@ describe('production start (compiled JavaScript)', () => {
         cwd: root,
       },
     );
+    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/bundle.ts'], {
+      cwd: root,
+    });
     la = await startLocalAmplify({ port: 0, host: '127.0.0.1', seed: 1, speed: 0 });
   }, 120_000);
   afterAll(() => la?.close());

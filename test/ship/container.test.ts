@@ -221,7 +221,7 @@ describe.skipIf(!runTests)('the container image', () => {
         /^(AWS_|ROUTER_SECRET|API_KEYS|METRICS_TOKEN|AUTH=|REDIS_URL|NPM_TOKEN)/.test(e),
       ),
     ).toEqual([]);
-    expect(config.Cmd).toEqual(['node', 'dist/main.js']);
+    expect(config.Cmd).toEqual(['node', 'dist/server/main.js']);
     expect(Object.keys(config.ExposedPorts ?? {})).toEqual(['4000/tcp']);
   });
 
