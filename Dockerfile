@@ -18,6 +18,7 @@ COPY patches ./patches
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
+COPY scripts/bundle.ts ./scripts/bundle.ts
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 

@@ -464,7 +464,7 @@ export interface IdleResult {
 export async function runIdle(ctx: BenchContext, count: number): Promise<IdleResult> {
   const settleMs = 3_000;
   console.log(`
-idle RSS: ${count} x spawn node dist/main.js, RSS ${settleMs} ms after listening`);
+idle RSS: ${count} x spawn node dist/server/main.js, RSS ${settleMs} ms after listening`);
   const runsMb: number[] = [];
   for (let i = 0; i < count; i++) {
     const server = await spawnServer(
@@ -492,7 +492,7 @@ export interface ColdStartResult {
     firstAnswerMs: number;
     correct: boolean;
   }[];
-  /** Spawn of `node dist/main.js` to the first correct job(...) answer: median. */
+  /** Spawn of `node dist/server/main.js` to the first correct job(...) answer: median. */
   firstAnswerMs: number;
   /** Spawn to the "listening" log line as the runner read it: median. */
   listeningMs: number;
@@ -506,7 +506,7 @@ export async function runColdStarts(
   workload: Workload,
 ): Promise<ColdStartResult> {
   console.log(
-    `\ncold start: ${ctx.args.coldStarts} x spawn node dist/main.js -> first correct job(...) answer`,
+    `\ncold start: ${ctx.args.coldStarts} x spawn node dist/server/main.js -> first correct job(...) answer`,
   );
   const runs: ColdStartResult['runs'] = [];
   for (let i = 0; i < ctx.args.coldStarts; i++) {

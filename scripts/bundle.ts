@@ -14,8 +14,9 @@
  * zone memory for one 2.6 MB file) stays in the process's RSS after it is freed.
  *
  * Left out and loaded from node_modules when used: GraphiQL's page (GRAPHIQL=true) and
- * OpenTelemetry (TRACING_ENDPOINT). Source maps are written beside the chunks and point at
- * src/*.ts through tsc's maps; `NODE_OPTIONS=--enable-source-maps` turns them on for stack traces.
+ * OpenTelemetry's SDK (OTEL_EXPORTER_OTLP_ENDPOINT). Source maps are written beside the chunks and
+ * point at src/*.ts through tsc's maps; `NODE_OPTIONS=--enable-source-maps` turns them on for
+ * stack traces.
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { build, type Plugin } from 'esbuild';

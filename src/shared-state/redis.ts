@@ -6,11 +6,17 @@
  * bounded by `timeoutMs`; while the connection is down, or commands keep timing out, each
  * operation answers {@link UNAVAILABLE} at once and the caller carries on from memory and Amplify.
  * Each change of state is logged once (warn when Redis is lost, info when it is back), and the
- * client reconnects by itself. ioredis and cockatiel are loaded only when Redis is configured, so a
- * gateway without Redis does not pay their memory.
+ * client reconnects by itself. ioredis and the Redis event target are loaded only when Redis is
+ * configured, so a gateway without Redis does not pay their memory (cockatiel is loaded anyway: the
+ * upstream circuit breaker uses it).
  */
 import { randomUUID } from 'node:crypto';
-import type { CircuitBreakerPolicy } from 'cockatiel';
+import {
+  type CircuitBreakerPolicy,
+  ConsecutiveBreaker,
+  circuitBreaker,
+  handleAll,
+} from 'cockatiel';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 
@@ -163,11 +169,13 @@ export function createSharedState(options: SharedStateOptions): SharedState {
   };
 
   const loading = Promise.all([
-    import('ioredis'),
-    import('cockatiel'),
+    // ioredis is CommonJS: `default` (its module.exports) carries `Redis` both in Node's own
+    // import and in the bundle (scripts/bundle.ts), where a dynamic import of a CommonJS chunk
+    // has no named exports.
+    import('ioredis').then((module) => module.default.Redis),
     import('@graphql-yoga/redis-event-target'),
   ]).then(
-    ([{ Redis }, cockatiel, eventTarget]) => {
+    ([Redis, eventTarget]) => {
       createEventTarget = eventTarget.createRedisEventTarget;
       if (closed) return;
       const redis = new Redis(options.url, {
@@ -196,9 +204,9 @@ export function createSharedState(options: SharedStateOptions): SharedState {
       redis.on('error', (error: Error) =>
         log.debug({ redisError: redisErrorForLog(error) }, 'Redis connection error'),
       );
-      const policy = cockatiel.circuitBreaker(cockatiel.handleAll, {
+      const policy = circuitBreaker(handleAll, {
         halfOpenAfter: SKIP_MS,
-        breaker: new cockatiel.ConsecutiveBreaker(FAILURES_BEFORE_SKIPPING),
+        breaker: new ConsecutiveBreaker(FAILURES_BEFORE_SKIPPING),
       });
       policy.onBreak(() => {
         skipping = true;

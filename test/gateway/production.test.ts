@@ -6,12 +6,17 @@
 import { type ChildProcess, execFile, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
+import { Redis } from 'ioredis';
+import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
+import { redisTestsRun, startRedis, type TestRedis } from '../support/redis.js';
 
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const main = join(root, 'dist', 'server', 'main.js');
@@ -57,22 +62,24 @@ async function waitFor(predicate: () => boolean, what: string, ms = 10_000) {
   }
 }
 
+// Once for the file, whichever tests run: what `npm run build` does.
+beforeAll(async () => {
+  await promisify(execFile)(
+    process.execPath,
+    [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
+    { cwd: root },
+  );
+  await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/bundle.ts'], {
+    cwd: root,
+  });
+}, 120_000);
+
 describe('production start (compiled JavaScript)', () => {
   let la: LocalAmplify;
 
   beforeAll(async () => {
-    await promisify(execFile)(
-      process.execPath,
-      [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-      {
-        cwd: root,
-      },
-    );
-    await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/bundle.ts'], {
-      cwd: root,
-    });
     la = await startLocalAmplify({ port: 0, host: '127.0.0.1', seed: 1, speed: 0 });
-  }, 120_000);
+  });
   afterAll(() => la?.close());
 
   it('refuses to start without access control, in one line naming the options', async () => {
@@ -235,6 +242,89 @@ describe('production start (compiled JavaScript)', () => {
       proc.child.kill('SIGTERM');
       expect(await proc.exited).toBe(0);
     } finally {
+      proc.child.kill('SIGKILL');
+    }
+  });
+});
+
+/**
+ * The bundle loads some dependencies only when their feature is on (scripts/bundle.ts): each must
+ * still work from dist/server/. A CommonJS one imported on demand had no named exports there.
+ */
+describe.skipIf(!redisTestsRun())('production start with the features that load on demand', () => {
+  let la: LocalAmplify;
+  let redis: TestRedis;
+  let closeJwks: () => Promise<void>;
+  let jwksUrl: string;
+  let signer: Awaited<ReturnType<typeof generateKeyPair>>;
+
+  beforeAll(async () => {
+    [la, redis, signer] = await Promise.all([
+      startLocalAmplify({ port: 0, host: '127.0.0.1', seed: 1, speed: 0 }),
+      startRedis(),
+      generateKeyPair('ES256', { extractable: true }),
+    ]);
+    const jwk = { ...(await exportJWK(signer.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
+    const server = createServer((_req, res) => {
+      res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
+      res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+    closeJwks = () => new Promise<void>((resolve) => server.close(() => resolve()));
+  });
+  afterAll(async () => {
+    await Promise.all([la?.close(), redis?.close(), closeJwks?.()]);
+  });
+
+  it('shares its cache through Redis (ioredis) and checks JWTs against a JWKS (jose)', async () => {
+    const { endpoint, region, credentials } = la.clientConfig();
+    const proc = run(
+      await bareEnv({
+        AWS_REGION: region,
+        AWS_ENDPOINT_URL_AMPLIFY: endpoint,
+        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        PORT: '0',
+        HOST: '127.0.0.1',
+        REDIS_URL: redis.url,
+        CURSOR_SECRET: 'production-test-cursor-secret-0123',
+        JWT_JWKS_URL: jwksUrl,
+        JWT_ISSUER: 'https://issuer.test',
+        JWT_AUDIENCE: 'amplify-jobs',
+      }),
+    );
+    const client = new Redis(redis.url, { lazyConnect: true });
+    try {
+      await waitFor(() => /"msg":"connected to Redis/.test(proc.output()), 'the Redis connection');
+      const url = /"url":"(http:\/\/[^"]+\/graphql)"/.exec(proc.output())?.[1] ?? '';
+      const [job] = la.world.listJobKeys({ status: 'SUCCEED' });
+      const now = Math.floor(Date.now() / 1000);
+      const jwt = await new SignJWT({ scope: 'read' })
+        .setProtectedHeader({ alg: 'ES256', kid: 'k1' })
+        .setIssuer('https://issuer.test')
+        .setAudience('amplify-jobs')
+        .setSubject('user-1')
+        .setIssuedAt(now - 10)
+        .setExpirationTime(now + 300)
+        .sign(signer.privateKey);
+      const response = await fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` },
+        body: JSON.stringify({
+          query: `{ job(appId: "${job?.appId}", branchName: ${JSON.stringify(job?.branchName)}, jobId: "${job?.jobId}") { summary { jobId status } } }`,
+        }),
+      });
+      expect(await response.json()).toEqual({
+        data: { job: { summary: { jobId: job?.jobId, status: 'SUCCEED' } } },
+      });
+      await client.connect();
+      expect((await client.keys('amplify-jobs:cache:*')).length).toBeGreaterThan(0);
+      proc.child.kill('SIGTERM');
+      expect(await proc.exited).toBe(0);
+      expect(proc.output()).not.toMatch(/TypeError|is not a constructor/);
+    } finally {
+      client.disconnect();
       proc.child.kill('SIGKILL');
     }
   });
