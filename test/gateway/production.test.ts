@@ -255,7 +255,12 @@ describe.skipIf(!redisTestsRun())('production start with the features that load 
   let la: LocalAmplify;
   let redis: TestRedis;
   let closeJwks: () => Promise<void>;
-  let jwksUrl: string;
+  /**
+   * One loopback server for the identity provider's JWKS, container credentials (as EKS Pod
+   * Identity and ECS serve them) and an OTLP collector.
+   */
+  let side: string;
+  const received = { credentials: 0, traces: 0 };
   let signer: Awaited<ReturnType<typeof generateKeyPair>>;
 
   beforeAll(async () => {
@@ -265,33 +270,52 @@ describe.skipIf(!redisTestsRun())('production start with the features that load 
       generateKeyPair('ES256', { extractable: true }),
     ]);
     const jwk = { ...(await exportJWK(signer.publicKey)), kid: 'k1', alg: 'ES256', use: 'sig' };
-    const server = createServer((_req, res) => {
-      res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
-      res.end(JSON.stringify({ keys: [jwk] }));
+    const { credentials } = la.clientConfig();
+    const server = createServer((req, res) => {
+      if (req.url === '/credentials') {
+        received.credentials += 1;
+        res.writeHead(200, { 'content-type': 'application/json' });
+        res.end(
+          JSON.stringify({
+            AccessKeyId: credentials.accessKeyId,
+            SecretAccessKey: credentials.secretAccessKey,
+            Token: 'container-session-token',
+            Expiration: new Date(Date.now() + 3_600_000).toISOString(),
+          }),
+        );
+      } else if (req.url === '/v1/traces') {
+        received.traces += 1;
+        req.resume().on('end', () => res.writeHead(200).end());
+      } else {
+        res.writeHead(200, { 'content-type': 'application/jwk-set+json' });
+        res.end(JSON.stringify({ keys: [jwk] }));
+      }
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-    jwksUrl = `http://127.0.0.1:${(server.address() as AddressInfo).port}/jwks.json`;
+    side = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
     closeJwks = () => new Promise<void>((resolve) => server.close(() => resolve()));
   });
   afterAll(async () => {
     await Promise.all([la?.close(), redis?.close(), closeJwks?.()]);
   });
 
-  it('shares its cache through Redis (ioredis) and checks JWTs against a JWKS (jose)', async () => {
-    const { endpoint, region, credentials } = la.clientConfig();
+  it('shares its cache through Redis, checks JWTs, takes container credentials, serves GraphiQL and exports traces', async () => {
+    const { endpoint, region } = la.clientConfig();
     const proc = run(
       await bareEnv({
         AWS_REGION: region,
         AWS_ENDPOINT_URL_AMPLIFY: endpoint,
-        AWS_ACCESS_KEY_ID: credentials.accessKeyId,
-        AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
+        // The SDK's credential chain, bundled: container credentials as EKS Pod Identity gives them.
+        AWS_CONTAINER_CREDENTIALS_FULL_URI: `${side}/credentials`,
         PORT: '0',
         HOST: '127.0.0.1',
         REDIS_URL: redis.url,
         CURSOR_SECRET: 'production-test-cursor-secret-0123',
-        JWT_JWKS_URL: jwksUrl,
+        JWT_JWKS_URL: `${side}/jwks.json`,
         JWT_ISSUER: 'https://issuer.test',
         JWT_AUDIENCE: 'amplify-jobs',
+        GRAPHIQL: 'true',
+        OTEL_EXPORTER_OTLP_ENDPOINT: side,
       }),
     );
     const client = new Redis(redis.url, { lazyConnect: true });
@@ -318,10 +342,20 @@ describe.skipIf(!redisTestsRun())('production start with the features that load 
       expect(await response.json()).toEqual({
         data: { job: { summary: { jobId: job?.jobId, status: 'SUCCEED' } } },
       });
+      expect(received.credentials).toBeGreaterThan(0);
       await client.connect();
       expect((await client.keys('amplify-jobs:cache:*')).length).toBeGreaterThan(0);
+      // GraphiQL's page comes from node_modules, not the bundle.
+      const page = await fetch(url, {
+        headers: { accept: 'text/html', authorization: `Bearer ${jwt}` },
+      });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<html/i);
+      expect(proc.output()).toMatch(/"tracing":true/);
       proc.child.kill('SIGTERM');
       expect(await proc.exited).toBe(0);
+      // The OpenTelemetry SDK (from node_modules too) flushed the request's spans on the way out.
+      expect(received.traces).toBeGreaterThan(0);
       expect(proc.output()).not.toMatch(/TypeError|is not a constructor/);
     } finally {
       client.disconnect();
