@@ -15,6 +15,7 @@ WORKDIR /app
 # patches/ too: npm ci's postinstall applies them (patch-package; see patches/README.md).
 COPY package.json package-lock.json ./
 COPY patches ./patches
+COPY scripts/postinstall.mjs ./scripts/postinstall.mjs
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
