@@ -45,7 +45,9 @@ WORKDIR /app
 # which is also what lets Kubernetes run it with readOnlyRootFilesystem.
 COPY --from=build /app/package.json ./package.json
 COPY --from=build /app/node_modules ./node_modules
-COPY --from=build /app/dist ./dist
+# The bundle only (scripts/bundle.ts): the rest of dist/ (the unbundled server, the demo, the local
+# Amplify) is not run here.
+COPY --from=build /app/dist/server ./dist/server
 # uid/gid 1000 is the "node" user of the official image. Numeric, so Kubernetes' runAsNonRoot can
 # verify it without reading /etc/passwd.
 USER 1000:1000

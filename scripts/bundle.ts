@@ -79,6 +79,8 @@ await build({
   // names readable in stack traces.
   minifyWhitespace: true,
   sourcemap: 'linked',
+  // Positions only: the sources themselves would triple the maps' size (the image's layer budget).
+  sourcesContent: false,
   external: UNBUNDLED,
   plugins: [vendorEntries],
   // CommonJS dependencies `require` Node's built-ins; an ES module has no `require` of its own.
