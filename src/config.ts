@@ -38,6 +38,7 @@ export const GATEWAY_VARIABLES = {
   PORT: declare(int(0, 65535), '4000', 'TCP port to listen on (0 picks a free port).'),
   HOST: declare(nonEmpty, '0.0.0.0', 'Interface to listen on (the demo defaults to 127.0.0.1).'),
   LOG_LEVEL: declare(oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'fatal, error, warn, info, debug, trace or silent.'),
+  LOG_BUFFER_BYTES: declare(int(0, 16 * 1024), '4096', 'Bytes of log lines gathered before one write to stdout, a second late at most; 0 writes each line as it comes. Buffered lines are written when the process exits, even on a crash; only SIGKILL (an out-of-memory kill) loses them.'),
   UPSTREAM_CONNECT_TIMEOUT_MS: declare(int(1, 60_000), '1000', 'Milliseconds to open a connection to Amplify before giving up on that attempt.'),
   UPSTREAM_REQUEST_TIMEOUT_MS: declare(int(1, 300_000), '5000', 'Milliseconds one attempt of one Amplify call may take.'),
   UPSTREAM_MAX_ATTEMPTS: declare(int(1, 10), '3', 'Attempts per Amplify call, the first included (standard retry mode, 1..10).'),
@@ -189,6 +190,7 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
     port: v.PORT,
     host: v.HOST,
     logLevel: v.LOG_LEVEL,
+    logBufferBytes: v.LOG_BUFFER_BYTES,
     upstream: {
       connectTimeoutMs: v.UPSTREAM_CONNECT_TIMEOUT_MS,
       requestTimeoutMs: v.UPSTREAM_REQUEST_TIMEOUT_MS,

@@ -14,7 +14,12 @@ import { createGatewayApp } from './http/app.js';
 import { loadGraphiQLRenderer } from './http/graphiql.js';
 import { closeOnSignals, listen } from './http/server.js';
 import { createObservability } from './observability/index.js';
-import { createLogger, unknownValueLogger, wireProblemLogger } from './observability/logger.js';
+import {
+  createLogger,
+  logDestination,
+  unknownValueLogger,
+  wireProblemLogger,
+} from './observability/logger.js';
 import { createSdkUpstream } from './upstream/sdk-upstream.js';
 
 /** Which access-control mechanisms are on, for the start-up log line (never their values). */
@@ -61,7 +66,7 @@ async function main(): Promise<void> {
   // Secure by default: no access control configured and none explicitly waived.
   const refusal = accessControlProblem(config);
   if (refusal !== null) problems.push(refusal);
-  const log = createLogger(config.logLevel);
+  const log = createLogger(config.logLevel, logDestination(config.logBufferBytes));
   const observability = await createObservability(config, { processMetrics: true });
   const upstream = createSdkUpstream({
     config: config.upstream,
@@ -98,6 +103,8 @@ async function main(): Promise<void> {
     },
     `Amplify jobs GraphQL listening; compose it with: ${composeHint(config, running.url)}`,
   );
+  // The start's lines now, not when LOG_BUFFER_BYTES fill up: people and probes wait for them.
+  log.flush();
   closeOnSignals(running, log, () => {
     Promise.all([app.close(), observability.shutdown()]).then(
       () => {

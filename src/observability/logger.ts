@@ -42,6 +42,25 @@ export const REDACTED_PATHS: readonly string[] = [
   '*.password',
 ];
 
+/** Longest a gathered log line waits for its write (LOG_BUFFER_BYTES), in milliseconds. */
+export const LOG_FLUSH_INTERVAL_MS = 1_000;
+
+/**
+ * Where the logs go (standard output unless `dest`, a file descriptor or path, says otherwise),
+ * written asynchronously. With `bufferBytes` > 0, lines are gathered until that many bytes (or
+ * {@link LOG_FLUSH_INTERVAL_MS}) before one write: at thousands of requests a second, one `write`
+ * per line or two is a tenth of a cached answer's CPU. pino writes what is left when the process
+ * exits; `logger.flush()` writes it at once.
+ */
+export function logDestination(bufferBytes: number, dest: number | string = 1): DestinationStream {
+  return pino.destination({
+    dest,
+    sync: false,
+    minLength: bufferBytes,
+    ...(bufferBytes > 0 ? { periodicFlush: LOG_FLUSH_INTERVAL_MS } : {}),
+  });
+}
+
 /**
  * Structured JSON logs, on stdout unless `destination` is given. Credentials and secrets never
  * reach them: {@link REDACTED_PATHS} are censored, and errors from Redis are logged without the

@@ -1,8 +1,16 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RunningServer } from '../../src/http/server.js';
 import type { LocalAmplify } from '../../src/local-amplify/index.js';
+import {
+  createLogger,
+  LOG_FLUSH_INTERVAL_MS,
+  logDestination,
+} from '../../src/observability/logger.js';
 import { type Stack, startStack } from '../support/stack.js';
 
 const SECRET = 'router-secret-value-0123456789';
@@ -53,5 +61,39 @@ describe('structured logs', () => {
     expect(text).not.toContain(SECRET);
     expect(text).not.toContain('caller-token-should-not-appear');
     expect(text).not.toContain(la.clientConfig().credentials.secretAccessKey);
+  });
+});
+
+describe('LOG_BUFFER_BYTES: log lines gathered before a write', () => {
+  const dir = mkdtempSync(join(tmpdir(), 'gw-logs-'));
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+  const settle = () => new Promise((resolve) => setTimeout(resolve, 100));
+
+  it('writes each line at once with 0', async () => {
+    const file = join(dir, 'unbuffered.log');
+    const log = createLogger('info', logDestination(0, file));
+    log.info('first');
+    await settle();
+    expect(readFileSync(file, 'utf8')).toMatch(/"msg":"first"/);
+  });
+
+  it('gathers lines until the buffer fills, flush() or the interval', async () => {
+    const file = join(dir, 'buffered.log');
+    const log = createLogger('info', logDestination(4096, file));
+    log.info('first');
+    await settle();
+    expect(readFileSync(file, 'utf8')).toBe('');
+    log.flush();
+    await settle();
+    expect(readFileSync(file, 'utf8')).toMatch(/"msg":"first"/);
+
+    for (let i = 0; i < 40; i++) log.info({ i, padding: 'x'.repeat(100) }, 'line');
+    await settle();
+    // About 6 KB: the first 4 KB are out without waiting; the rest waits for the interval.
+    const written = readFileSync(file, 'utf8').split('\n').filter(Boolean).length;
+    expect(written).toBeGreaterThan(1);
+    expect(written).toBeLessThan(41);
+    await new Promise((resolve) => setTimeout(resolve, LOG_FLUSH_INTERVAL_MS + 200));
+    expect(readFileSync(file, 'utf8').split('\n').filter(Boolean)).toHaveLength(41);
   });
 });
