@@ -241,6 +241,10 @@ describe('production start (compiled JavaScript)', () => {
 
       proc.child.kill('SIGTERM');
       expect(await proc.exited).toBe(0);
+      // Again once every buffered line (LOG_BUFFER_BYTES) is out: the access lines included.
+      expect(proc.stdout()).toMatch(/"msg":"request"/);
+      expect(proc.output()).not.toContain(credentials.secretAccessKey);
+      expect(proc.output()).not.toContain(API_KEY);
     } finally {
       proc.child.kill('SIGKILL');
     }

@@ -1,5 +1,5 @@
 /**
- * The gateway as its own process (`src/main.ts` through tsx, as `npm start` runs dist/main.js),
+ * The gateway as its own process (`src/main.ts` through tsx; `npm start` runs its bundle),
  * pointed at a local Amplify, for tests that need replicas sharing nothing but the network: its
  * JSON log lines are collected, and it is stopped with SIGTERM (SIGKILL if it hangs).
  */
@@ -40,6 +40,9 @@ export async function startGatewayProcess(
       UPSTREAM_MAX_ATTEMPTS: '1',
       // Loopback only, like the in-process harness (stack.ts): no access control unless asked.
       AUTH: 'none',
+      // The tests read the log lines as they happen (test/gateway/logging.test.ts covers the
+      // buffer itself).
+      LOG_BUFFER_BYTES: '0',
       ...env,
     },
     stdio: ['ignore', 'pipe', 'pipe'],
