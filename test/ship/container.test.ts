@@ -264,7 +264,8 @@ describe.skipIf(!runTests)('the container image', () => {
     for (const path of [
       app,
       join(app, 'dist'),
-      join(app, 'dist', 'main.js'),
+      join(app, 'dist', 'server'),
+      join(app, 'dist', 'server', 'main.js'),
       join(app, 'node_modules'),
     ]) {
       const stat = statSync(path);
