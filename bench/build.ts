@@ -29,30 +29,22 @@ function mtime(path: string): number {
   return existsSync(path) ? statSync(path).mtimeMs : 0;
 }
 
-async function tsc(root: string, project: string): Promise<void> {
-  const result = await runToEnd(
-    process.execPath,
-    [join(root, 'node_modules/typescript/bin/tsc'), '-p', project],
-    { cwd: root, timeoutMs: 300_000 },
-  );
+/** Runs one build step with this Node; a failure stops the bench before anything is measured. */
+async function buildStep(root: string, label: string, args: string[]): Promise<void> {
+  const result = await runToEnd(process.execPath, args, { cwd: root, timeoutMs: 300_000 });
   if (result.code !== 0) {
     throw new Error(
-      `tsc -p ${project} failed (exit ${result.code}); nothing was measured:\n${result.stdout}${result.stderr}`,
+      `${label} failed (exit ${result.code}); nothing was measured:\n${result.stdout}${result.stderr}`,
     );
   }
 }
 
-/** scripts/bundle.ts: dist/main.js and its dependencies into dist/server/, as `npm start` runs. */
-async function bundleServer(root: string): Promise<void> {
-  const result = await runToEnd(process.execPath, ['--import', 'tsx', 'scripts/bundle.ts'], {
-    cwd: root,
-    timeoutMs: 300_000,
-  });
-  if (result.code !== 0) {
-    throw new Error(
-      `scripts/bundle.ts failed (exit ${result.code}); nothing was measured:\n${result.stdout}${result.stderr}`,
-    );
-  }
+function tsc(root: string, project: string): Promise<void> {
+  return buildStep(root, `tsc -p ${project}`, [
+    join(root, 'node_modules/typescript/bin/tsc'),
+    '-p',
+    project,
+  ]);
 }
 
 const SHARED_INPUTS = ['src', 'tsconfig.json', 'package-lock.json'];
@@ -67,7 +59,8 @@ export async function ensureBuilt(root: string): Promise<string[]> {
     console.log('build: dist/ is missing or older than src/: npm run build');
     // The same steps as `npm run build`, without npm's own start-up.
     await tsc(root, 'tsconfig.build.json');
-    await bundleServer(root);
+    // scripts/bundle.ts: dist/main.js and its dependencies into dist/server/, as `npm start` runs.
+    await buildStep(root, 'scripts/bundle.ts', ['--import', 'tsx', 'scripts/bundle.ts']);
     rebuilt.push('dist');
   }
   const out = join(root, SERVERS_OUT);

@@ -28,7 +28,7 @@ import {
   createSharedStateFor,
   type UpstreamStackEvent,
 } from '../upstream/compose.js';
-import { CONNECTION_RESET_CODES } from '../upstream/errors.js';
+import { connectionResetCode } from '../upstream/errors.js';
 import type { AmplifyUpstream } from '../upstream/upstream.js';
 import {
   type AmplifyEventReceiver,
@@ -194,19 +194,6 @@ function lowerCaseMediaType(contentType: string): string {
   return semicolon === -1
     ? contentType.toLowerCase()
     : contentType.slice(0, semicolon).toLowerCase() + contentType.slice(semicolon);
-}
-
-/** Whether an error is the client's connection ending (reset, aborted upload). */
-function isConnectionReset(error: unknown): boolean {
-  const code = errorCodeOf(error);
-  return code !== undefined && CONNECTION_RESET_CODES.has(code);
-}
-
-function errorCodeOf(error: unknown): string | undefined {
-  if (typeof error !== 'object' || error === null) return undefined;
-  const { code, message } = error as { code?: unknown; message?: unknown };
-  if (typeof code === 'string') return code;
-  return message === 'aborted' ? 'ECONNABORTED' : undefined;
 }
 
 /** The last Host found parsable: clients send the same one again and again. */
@@ -718,8 +705,9 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   function drop(error: unknown, requestId: string, closing: boolean, res: ServerResponse): void {
     // Only reading the body or identifying the caller can fail here; Yoga handles its own. A
     // client that went away mid-upload is its own business (debug), not the operator's (warn).
-    const gone = res.req.destroyed || res.req.aborted || isConnectionReset(error);
-    if (gone) log.debug({ reqId: requestId, reason: errorCodeOf(error) }, 'client went away');
+    const reset = connectionResetCode(error);
+    const gone = res.req.destroyed || res.req.aborted || reset !== undefined;
+    if (gone) log.debug({ reqId: requestId, reason: reset }, 'client went away');
     else log.warn({ err: error, reqId: requestId }, 'request dropped before GraphQL');
     if (!res.headersSent) {
       if (!res.hasHeader('x-request-id')) stamp(res, requestId, closing);

@@ -51,6 +51,30 @@ export const CONNECTION_RESET_CODES: ReadonlySet<string> = new Set([
   'ECONNABORTED',
   'UND_ERR_SOCKET',
 ]);
+/**
+ * Whether a Node error (`code`, `message`) is a connection reset or closed mid-message, by either
+ * side: a reset code, or Node's "socket hang up" / "aborted" without one.
+ */
+function isResetLike(code: string, message: string): boolean {
+  return (
+    CONNECTION_RESET_CODES.has(code) ||
+    message.startsWith('socket hang up') ||
+    message.startsWith('aborted')
+  );
+}
+
+/**
+ * The reset code of an error that is a connection reset (see above; `ECONNRESET` when Node gave
+ * only a message), undefined for any other error.
+ */
+export function connectionResetCode(error: unknown): string | undefined {
+  if (typeof error !== 'object' || error === null) return undefined;
+  const { code, message } = error as { code?: unknown; message?: unknown };
+  const codeText = stringOf(code);
+  if (!isResetLike(codeText, stringOf(message))) return undefined;
+  return codeText || 'ECONNRESET';
+}
+
 /** A connection that could not be opened: refused, or no route to the host. */
 const REFUSED: Record<string, string> = {
   ECONNREFUSED: 'refused the connection',
@@ -126,11 +150,7 @@ export function toGatewayError(error: unknown, subject: Subject): GatewayError {
 
   // Failures below HTTP: the code says what happened (the SDK names resets "TimeoutError" so its
   // retry logic treats them alike; the code tells them apart).
-  if (
-    CONNECTION_RESET_CODES.has(code) ||
-    message.startsWith('socket hang up') ||
-    message.startsWith('aborted')
-  ) {
+  if (isResetLike(code, message)) {
     return make(
       ErrorCode.UPSTREAM_CONNECTION_RESET,
       `The connection to Amplify was reset before the answer for ${subject} was complete${after}; try again later.`,
