@@ -46,19 +46,37 @@ export const REDACTED_PATHS: readonly string[] = [
 export const LOG_FLUSH_INTERVAL_MS = 1_000;
 
 /**
- * Where the logs go (standard output unless `dest`, a file descriptor or path, says otherwise),
- * written asynchronously. With `bufferBytes` > 0, lines are gathered until that many bytes (or
+ * Where the logs go (standard output unless `dest`, a file descriptor or path, says otherwise).
+ * With `bufferBytes` > 0, lines are gathered until that many bytes (or
  * {@link LOG_FLUSH_INTERVAL_MS}) before one write: at thousands of requests a second, one `write`
- * per line or two is a tenth of a cached answer's CPU. pino writes what is left when the process
- * exits; `logger.flush()` writes it at once.
+ * per line or two is a tenth of a cached answer's CPU. Writes are synchronous, pino's default:
+ * an asynchronous `fs.write` goes through libuv's thread pool, whose hand-off cost about 5% of a
+ * cached answer when the process has one CPU, and a log reader that stops reading would make its
+ * pending lines grow in memory without bound; a synchronous write makes the gateway wait for it
+ * instead. What is left is written when the process exits (an uncaught error included; not on
+ * SIGKILL); `logger.flush()` writes it at once.
  */
 export function logDestination(bufferBytes: number, dest: number | string = 1): DestinationStream {
-  return pino.destination({
+  const stream = pino.destination({
     dest,
-    sync: false,
+    sync: true,
     minLength: bufferBytes,
+    // sonic-boom refuses a buffer that is not smaller than one write (16 KB by default).
+    maxWrite: Math.max(16 * 1024, 2 * bufferBytes),
     ...(bufferBytes > 0 ? { periodicFlush: LOG_FLUSH_INTERVAL_MS } : {}),
   });
+  // pino flushes only its asynchronous destinations at exit; a synchronous one that gathers lines
+  // needs the same.
+  if (bufferBytes > 0) {
+    process.once('exit', () => {
+      try {
+        stream.flushSync();
+      } catch {
+        // Closed or broken standard output: nowhere left to write them.
+      }
+    });
+  }
+  return stream;
 }
 
 /**

@@ -1,3 +1,4 @@
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -95,5 +96,31 @@ describe('LOG_BUFFER_BYTES: log lines gathered before a write', () => {
     expect(written).toBeLessThan(41);
     await new Promise((resolve) => setTimeout(resolve, LOG_FLUSH_INTERVAL_MS + 200));
     expect(readFileSync(file, 'utf8').split('\n').filter(Boolean)).toHaveLength(41);
+  });
+
+  it('takes the largest buffer the configuration allows (16 KB)', () => {
+    const file = join(dir, 'largest.log');
+    const log = createLogger('info', logDestination(16 * 1024, file));
+    log.info('kept');
+    log.flush();
+    expect(readFileSync(file, 'utf8')).toMatch(/"msg":"kept"/);
+  });
+
+  it('writes the gathered lines when the process dies of an uncaught error', () => {
+    // A process of its own: the lines are on its stdout although it never flushed them.
+    const script = `
+      const { createLogger, logDestination } = await import('./src/observability/logger.ts');
+      const log = createLogger('info', logDestination(4096));
+      log.info('before the crash');
+      setImmediate(() => { throw new Error('crash on purpose'); });
+    `;
+    const child = spawnSync(
+      process.execPath,
+      ['--import', 'tsx', '--input-type=module', '-e', script],
+      { cwd: join(import.meta.dirname, '../..'), encoding: 'utf8', timeout: 30_000 },
+    );
+    expect(child.status).toBe(1);
+    expect(child.stderr).toContain('crash on purpose');
+    expect(child.stdout).toMatch(/"msg":"before the crash"/);
   });
 });
