@@ -44,14 +44,15 @@ export interface Loaders {
 
 type Limit = ReturnType<typeof createLimiter>;
 
-function asError(error: unknown): Error {
-  return error instanceof Error ? error : new Error(String(error));
-}
-
 /**
  * A loader whose keys are each one upstream call, made under the request's limiter. `problems`
  * is checked here as well as in resolvers so no caller (query, entity) reaches Amplify with a
  * malformed key.
+ *
+ * Each key settles on its own: the batch hands DataLoader one promise per key (a promise resolved
+ * with a promise takes on its outcome), not one promise for the whole batch, so the fields of a
+ * job whose answer is in are resolved while slower calls are still out. With more keys than
+ * UPSTREAM_MAX_CONCURRENCY, the first wave's GraphQL work then overlaps the second wave's wait.
  */
 function perKey<K, V>(
   limit: Limit,
@@ -61,13 +62,11 @@ function perKey<K, V>(
 ): DataLoader<K, V, string> {
   return new DataLoader<K, V, string>(
     async (keys) =>
-      Promise.all(
-        keys.map((key) => {
-          const found = problems(key);
-          if (found.length > 0) return new GatewayError(ErrorCode.BAD_USER_INPUT, found.join('; '));
-          return limit(() => call(key)).catch(asError);
-        }),
-      ),
+      keys.map((key): V | Promise<V> | Error => {
+        const found = problems(key);
+        if (found.length > 0) return new GatewayError(ErrorCode.BAD_USER_INPUT, found.join('; '));
+        return limit(() => call(key));
+      }) as Array<V | Error>,
     { cacheKeyFn, maxBatchSize: 1000 },
   );
 }

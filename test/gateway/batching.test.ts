@@ -1,6 +1,9 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLoaders } from '../../src/loaders/index.js';
+import { createLimiter } from '../../src/loaders/limiter.js';
 import type { JobKeyInfo } from '../../src/local-amplify/index.js';
-import { type Stack, startStack } from '../support/stack.js';
+import { createSdkUpstream } from '../../src/upstream/sdk-upstream.js';
+import { type Stack, startStack, testConfig } from '../support/stack.js';
 
 const CAP = 4;
 
@@ -42,6 +45,38 @@ describe('batching GetJob calls per request', () => {
     expect(stack.la.stats.inFlightHighWater).toBe(CAP);
   });
 
+  it("settles each job as its own answer comes in, not when the batch's slowest does", async () => {
+    const [fast, slow] = twelve as [JobKeyInfo, JobKeyInfo];
+    stack.la.faults.add({
+      operations: 'GetJob',
+      kind: 'latency',
+      latencyMs: 1_500,
+      labels: { jobId: slow.jobId, appId: slow.appId, branchName: slow.branchName },
+    });
+    const upstream = createSdkUpstream({
+      config: testConfig().upstream,
+      ...stack.la.clientConfig(),
+      onUnknownValue: () => undefined,
+      onWireProblem: () => undefined,
+    });
+    try {
+      const loaders = createLoaders(upstream, { maxConcurrency: CAP, maxUpstreamCalls: null });
+      // One batch: both keys are asked for in the same tick.
+      let slowDone = false;
+      const slowLoad = loaders.job.load(slow).then((job) => {
+        slowDone = true;
+        return job;
+      });
+      const fastJob = await loaders.job.load(fast);
+      expect(fastJob.key.jobId).toBe(fast.jobId);
+      expect(slowDone).toBe(false);
+      expect((await slowLoad).key.jobId).toBe(slow.jobId);
+      expect(stack.la.stats.calls('GetJob')).toBe(2);
+    } finally {
+      upstream.destroy();
+    }
+  });
+
   it('does not share loaders between requests', async () => {
     const query = aliasQuery([twelve[0] as JobKeyInfo]);
     await stack.graphql(query);
@@ -66,5 +101,31 @@ describe('batching GetJob calls per request', () => {
     expect(codes).toEqual({ j1: 'NOT_FOUND', j2: 'BAD_USER_INPUT' });
     // The malformed key never reached Amplify.
     expect(stack.la.stats.calls('GetJob')).toBe(3);
+  });
+});
+
+describe("a request's limiter of upstream calls", () => {
+  it('starts the next queued call before the caller of a settled one resumes', async () => {
+    const limit = createLimiter(1);
+    let secondStarted = false;
+    const first = limit(async () => 'first');
+    const second = limit(async () => {
+      secondStarted = true;
+      return 'second';
+    });
+    expect(secondStarted).toBe(false);
+    expect(await first).toBe('first');
+    expect(secondStarted).toBe(true);
+    expect(await second).toBe('second');
+  });
+
+  it('gives the place of a task that throws instead of rejecting back', async () => {
+    const limit = createLimiter(1);
+    await expect(
+      limit(() => {
+        throw new Error('thrown, not rejected');
+      }),
+    ).rejects.toThrow('thrown, not rejected');
+    expect(await limit(async () => 'after')).toBe('after');
   });
 });
