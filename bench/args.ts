@@ -9,7 +9,7 @@ export const HELP = `npm run bench -- [flags]
 
 Benchmarks the gateway (node dist/server/main.js, as npm start runs it) against a static ceiling, a raw-SDK floor and
 Mercurius+JIT, all on CPU 0 with the local Amplify (and W4's Redis), the load generator on CPU 1.
-Loopback only. Node runs with the container's flags (NODE_OPTIONS and MALLOC_ARENA_MAX from the
+Loopback only. Node runs with the container's flags (NODE_OPTIONS, LD_PRELOAD and MALLOC_* from the
 Dockerfile).
 
   --node PATH        Node binary for the targets and autocannon (default: this Node)

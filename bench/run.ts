@@ -64,7 +64,14 @@ import {
   JOB_OPERATION,
   JOB_QUERY,
 } from './servers/operations.js';
-import { containerRuntime, startTarget, TARGET_LABELS, type Target, targetEnv } from './targets.js';
+import {
+  containerRuntime,
+  preloadProblem,
+  startTarget,
+  TARGET_LABELS,
+  type Target,
+  targetEnv,
+} from './targets.js';
 import { busiestBranch, jobsWithStatus, startJobs, startUpstream } from './upstream-control.js';
 
 const ROOT = fileURLToPath(new URL('..', import.meta.url));
@@ -170,8 +177,10 @@ async function main(): Promise<void> {
     `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} CPUs, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
   );
   console.log(
-    `Node flags of the container (Dockerfile), for every target: NODE_OPTIONS="${runtime.NODE_OPTIONS}" MALLOC_ARENA_MAX=${runtime.MALLOC_ARENA_MAX}`,
+    `Node flags of the container (Dockerfile), for every target: NODE_OPTIONS="${runtime.NODE_OPTIONS}" LD_PRELOAD=${runtime.LD_PRELOAD} MALLOC_CONF=${runtime.MALLOC_CONF} MALLOC_ARENA_MAX=${runtime.MALLOC_ARENA_MAX}`,
   );
+  const preload = preloadProblem(args.node, runtime);
+  if (preload !== null) console.warn(`\n*** WARNING: ${preload} ***\n`);
   const rebuilt = await ensureBuilt(ROOT);
 
   // The local Amplify runs on the runner's Node whatever --node says, so only the targets change.

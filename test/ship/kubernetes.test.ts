@@ -292,7 +292,7 @@ describe('Kubernetes manifests', () => {
     const env = new Map(
       list(container.env).map((entry) => [String(at(entry, 'name')), String(at(entry, 'value'))]),
     );
-    for (const name of ['NODE_OPTIONS', 'MALLOC_ARENA_MAX']) {
+    for (const name of ['NODE_OPTIONS', 'MALLOC_CONF', 'MALLOC_ARENA_MAX']) {
       const image = new RegExp(`^\\s*(?:ENV\\s+)?${name}="?([^"\\n\\\\]*?)"?\\s*\\\\?$`, 'm').exec(
         dockerfile,
       )?.[1];
