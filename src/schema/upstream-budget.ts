@@ -158,6 +158,8 @@ export function estimateUpstreamCalls(
   const problems: string[] = [];
 
   const included = (node: Parameters<typeof getDirectiveValues>[1]): boolean => {
+    // Most selections carry no directive: nothing to look up.
+    if (node.directives === undefined || node.directives.length === 0) return true;
     if (getDirectiveValues(GraphQLSkipDirective, node, variables)?.if === true) return false;
     return getDirectiveValues(GraphQLIncludeDirective, node, variables)?.if !== false;
   };
@@ -202,9 +204,11 @@ export function estimateUpstreamCalls(
         let fanOut = 1;
         let copiesEach = 1;
         if (cost !== undefined) {
-          problems.push(...(cost.problems?.(args, ancestors) ?? []));
-          for (const [tally, count] of Object.entries(cost.tally ?? {})) {
-            tallies[tally as Tally] += copies * (count?.(args) ?? 0);
+          if (cost.problems !== undefined) problems.push(...cost.problems(args, ancestors));
+          if (cost.tally !== undefined) {
+            for (const [tally, count] of Object.entries(cost.tally)) {
+              tallies[tally as Tally] += copies * (count?.(args) ?? 0);
+            }
           }
           if (cost.onlyFrom === undefined || (producer && cost.onlyFrom.includes(producer))) {
             const keys = cost.keys?.(args, ancestors) ?? [];

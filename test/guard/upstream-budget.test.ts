@@ -38,6 +38,19 @@ describe('estimating Amplify calls before execution', () => {
     ).toMatchObject({ kind: 'estimate', calls: 211 });
   });
 
+  it('leaves out what @skip and @include leave out, with literals and variables', () => {
+    expect(
+      estimate('{ apps(first: 10) @skip(if: true) { branches { branchName } } }'),
+    ).toMatchObject({ kind: 'estimate', calls: 0 });
+    const query =
+      'query($more: Boolean!) { apps(first: 10) { appId branches(first: 5) @include(if: $more) { branchName } } }';
+    expect(estimate(query, { more: false })).toMatchObject({ kind: 'estimate', calls: 1 });
+    expect(estimate(query, { more: true })).toMatchObject({ kind: 'estimate', calls: 1 + 10 });
+    expect(
+      estimate('{ apps(first: 10) { ... @include(if: false) { branches { branchName } } } }'),
+    ).toMatchObject({ kind: 'estimate', calls: 1 });
+  });
+
   it('uses the default page size when the argument is absent, and variables when given', () => {
     expect(estimate('{ apps { appId } }')).toMatchObject({ kind: 'estimate', calls: 1 });
     expect(estimate('{ apps { branches { branchName } } }')).toMatchObject({
