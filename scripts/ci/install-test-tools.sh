@@ -3,7 +3,8 @@
 # without a Docker engine), Debian's Chromium (the browser playwright-core drives), redis-server
 # (the shared-cache tests start their own), promtool (Debian's prometheus package; checks the
 # gateway's /metrics output) and libjemalloc2 (the image's malloc; its stand-in base image copies
-# it from here, and the bench preloads it as the image does). Needs root (or sudo) and Debian's package mirrors. Safe to run again.
+# it from here, and the bench preloads it as the image does). Needs root (or sudo) and Debian's
+# package mirrors. Safe to run again.
 set -euo pipefail
 missing=()
 command -v buildah >/dev/null 2>&1 || missing+=(buildah)
