@@ -39,6 +39,8 @@ export const GATEWAY_VARIABLES = {
   HOST: declare(nonEmpty, '0.0.0.0', 'Interface to listen on (the demo defaults to 127.0.0.1).'),
   LOG_LEVEL: declare(oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'fatal, error, warn, info, debug, trace or silent.'),
   LOG_BUFFER_BYTES: declare(int(0, 16 * 1024), '4096', 'Bytes of log lines gathered before one write to stdout, a second late at most; 0 writes each line as it comes. Buffered lines are written when the process exits, even on a crash; only SIGKILL (an out-of-memory kill) loses them.'),
+  MEMORY_TRIM_IDLE_MS: declare(int(0, 3_600_000), '5000', 'After this many milliseconds without a new request to /graphql or /events/amplify (probes and scrapes do not count), if the resident set grew by MEMORY_TRIM_MIN_GROWTH_BYTES since the last trim, run one memory-reducing garbage collection so the memory a burst took goes back to the system (a pause of 50-150 ms; a request arriving meanwhile waits). 0: never. `npm start` and the image only, not the demo.'),
+  MEMORY_TRIM_MIN_GROWTH_BYTES: declare(int(MIB, 1024 * MIB), String(16 * MIB), 'Growth of the resident set since the last trim (or the start) that makes a quiet spell worth a trim (MEMORY_TRIM_IDLE_MS).'),
   UPSTREAM_CONNECT_TIMEOUT_MS: declare(int(1, 60_000), '1000', 'Milliseconds to open a connection to Amplify before giving up on that attempt.'),
   UPSTREAM_REQUEST_TIMEOUT_MS: declare(int(1, 300_000), '5000', 'Milliseconds one attempt of one Amplify call may take.'),
   UPSTREAM_MAX_ATTEMPTS: declare(int(1, 10), '3', 'Attempts per Amplify call, the first included (standard retry mode, 1..10).'),
@@ -193,6 +195,11 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
     host: v.HOST,
     logLevel: v.LOG_LEVEL,
     logBufferBytes: v.LOG_BUFFER_BYTES,
+    /** The idle memory trim (src/observability/memory-trim.ts); `null`: off. */
+    memoryTrim:
+      v.MEMORY_TRIM_IDLE_MS === 0
+        ? null
+        : { idleMs: v.MEMORY_TRIM_IDLE_MS, minGrowthBytes: v.MEMORY_TRIM_MIN_GROWTH_BYTES },
     upstream: {
       connectTimeoutMs: v.UPSTREAM_CONNECT_TIMEOUT_MS,
       requestTimeoutMs: v.UPSTREAM_REQUEST_TIMEOUT_MS,

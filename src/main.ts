@@ -20,6 +20,7 @@ import {
   unknownValueLogger,
   wireProblemLogger,
 } from './observability/logger.js';
+import { startIdleMemoryTrim } from './observability/memory-trim.js';
 import { createSdkUpstream } from './upstream/sdk-upstream.js';
 
 /** Which access-control mechanisms are on, for the start-up log line (never their values). */
@@ -105,7 +106,27 @@ async function main(): Promise<void> {
   );
   // The start's lines now, not when LOG_BUFFER_BYTES fill up: people and probes wait for them.
   log.flush();
+  const MB = 1024 * 1024;
+  const trim =
+    config.memoryTrim === null
+      ? null
+      : startIdleMemoryTrim({
+          ...config.memoryTrim,
+          requests: () => app.apiRequestsReceived,
+          onTrim: ({ beforeBytes, afterBytes, ms }) => {
+            observability.metrics.memoryTrimmed(ms / 1000);
+            log.info(
+              {
+                rssBeforeMb: Math.round(beforeBytes / MB),
+                rssAfterMb: Math.round(afterBytes / MB),
+                pauseMs: Math.round(ms),
+              },
+              'memory trimmed after a quiet spell',
+            );
+          },
+        });
   closeOnSignals(running, log, () => {
+    trim?.stop();
     Promise.all([app.close(), observability.shutdown()]).then(
       () => {
         upstream.destroy();

@@ -124,6 +124,11 @@ export interface GatewayApp {
   /** The node:http request listener. */
   handle(req: IncomingMessage, res: ServerResponse): void;
   /**
+   * Requests to /graphql and /events/amplify received so far; probes and scrapes (/health,
+   * /ready, /metrics) do not count. The idle memory trim watches it.
+   */
+  readonly apiRequestsReceived: number;
+  /**
    * From now on /ready answers 503, responses ask clients to close their connection, and every
    * SSE stream ends (without `complete`, so clients reconnect to another replica).
    */
@@ -553,6 +558,8 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     );
   }
 
+  let apiRequestsReceived = 0;
+
   function handle(req: IncomingMessage, res: ServerResponse): void {
     const headerId = req.headers['x-request-id'];
     const requestId =
@@ -562,6 +569,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     const query = url.indexOf('?');
     const path = query === -1 ? url : url.slice(0, query);
     const route = ROUTES.get(path) ?? 'other';
+    if (route === 'graphql' || route === 'events') apiRequestsReceived++;
     res.on('finish', countResponse[route]);
     // A request the fast path may answer gets its headers once the edge knows which way it goes,
     // so that a replayed answer is written with one writeHead; every other request gets them now.
@@ -735,6 +743,9 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     sseStreams,
     events,
     handle,
+    get apiRequestsReceived() {
+      return apiRequestsReceived;
+    },
     startDraining() {
       draining = true;
       sseStreams.closeAll();

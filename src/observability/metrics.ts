@@ -154,6 +154,8 @@ export interface GatewayMetrics {
   watchLive(read: () => LiveGauges): void;
   liveActivity(activity: LiveActivity): void;
   amplifyEvent(outcome: AmplifyEventOutcome): void;
+  /** Records one idle memory trim: its pause, in seconds (src/observability/memory-trim.ts). */
+  memoryTrimmed(pauseSeconds: number): void;
 }
 
 export interface MetricsOptions {
@@ -453,6 +455,12 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     labelNames: ['outcome'],
     registers,
   });
+  const memoryTrims = new Histogram({
+    name: 'gateway_memory_trim_pause_seconds',
+    help: 'Idle memory trims (one memory-reducing garbage collection after a burst, MEMORY_TRIM_IDLE_MS) and how long each held the event loop.',
+    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    registers,
+  });
   for (const outcome of ['read', 'claimed_elsewhere', 'failed']) livePolls.inc({ outcome }, 0);
   for (const outcome of ['accepted', 'duplicate', 'rejected', 'unauthorized']) {
     amplifyEvents.inc({ outcome }, 0);
@@ -518,6 +526,9 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
     },
     amplifyEvent(outcome) {
       amplifyEvents.inc({ outcome });
+    },
+    memoryTrimmed(pauseSeconds) {
+      memoryTrims.observe(pauseSeconds);
     },
   };
 }

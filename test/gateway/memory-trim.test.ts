@@ -1,0 +1,194 @@
+import { getHeapStatistics } from 'node:v8';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
+import {
+  memoryReducingCollector,
+  startIdleMemoryTrim,
+} from '../../src/observability/memory-trim.js';
+import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.js';
+import { jobsFromDistinctBranches } from '../support/world.js';
+
+const MB = 1024 * 1024;
+
+/** A trim with a hand-moved clock, request count and resident set; `collections` counts its GCs. */
+function harness(idleMs = 1000, minGrowthBytes = 16 * MB) {
+  const state = { now: 0, requests: 0, rss: 100 * MB, collections: 0, rssAfterCollect: 90 * MB };
+  const trim = startIdleMemoryTrim({
+    idleMs,
+    minGrowthBytes,
+    checkEveryMs: 0,
+    requests: () => state.requests,
+    now: () => state.now,
+    residentBytes: () => state.rss,
+    collect: () => {
+      state.collections++;
+      state.rss = state.rssAfterCollect;
+    },
+  });
+  return { state, trim };
+}
+
+describe('idle memory trim: when it collects', () => {
+  it('collects once after a quiet spell that follows growth, and reports what it did', () => {
+    const { state, trim } = harness();
+    state.requests = 50;
+    state.rss = 140 * MB;
+    state.now = 100;
+    expect(trim.check()).toBeNull(); // requests arrived since the last look
+    state.now = 1099;
+    expect(trim.check()).toBeNull(); // quiet for 999 ms only
+    state.now = 1100;
+    state.rssAfterCollect = 105 * MB;
+    expect(trim.check()).toEqual({ beforeBytes: 140 * MB, afterBytes: 105 * MB, ms: 0 });
+    expect(state.collections).toBe(1);
+    // Still quiet, and the resident set stays where the trim left it: nothing more to do.
+    state.now = 60_000;
+    expect(trim.check()).toBeNull();
+    expect(state.collections).toBe(1);
+  });
+
+  it('never collects while requests keep arriving, however much it grew', () => {
+    const { state, trim } = harness();
+    state.rss = 500 * MB;
+    for (let t = 500; t <= 20_000; t += 500) {
+      state.now = t;
+      state.requests++;
+      expect(trim.check()).toBeNull();
+    }
+    expect(state.collections).toBe(0);
+  });
+
+  it('leaves a resident set that grew less than the threshold alone', () => {
+    const { state, trim } = harness(1000, 16 * MB);
+    state.rss = 100 * MB + 16 * MB - 1;
+    state.now = 5000;
+    expect(trim.check()).toBeNull();
+    state.rss = 100 * MB + 16 * MB;
+    expect(trim.check()).not.toBeNull();
+  });
+
+  it('measures growth from where the last trim left it, so the next burst is trimmed too', () => {
+    const { state, trim } = harness();
+    state.rss = 150 * MB;
+    state.rssAfterCollect = 110 * MB;
+    state.now = 2000;
+    expect(trim.check()).not.toBeNull();
+    // A second burst: 110 -> 130 MB (20 MB over where the trim left it), then quiet again.
+    state.requests = 10;
+    state.rss = 130 * MB;
+    state.now = 3000;
+    expect(trim.check()).toBeNull();
+    state.now = 3999;
+    expect(trim.check()).toBeNull(); // quiet since the look at 3000: not yet 1000 ms
+    state.now = 4000;
+    expect(trim.check()).not.toBeNull();
+    expect(state.collections).toBe(2);
+  });
+
+  it('looks on its own at the interval it was given, and stops looking when told', async () => {
+    let looks = 0;
+    const trim = startIdleMemoryTrim({
+      idleMs: 10,
+      minGrowthBytes: MB,
+      checkEveryMs: 5,
+      requests: () => {
+        looks++;
+        return 0;
+      },
+      collect: () => undefined,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 60));
+    trim.stop();
+    const stoppedAt = looks;
+    expect(stoppedAt).toBeGreaterThan(2);
+    await new Promise((resolve) => setTimeout(resolve, 40));
+    expect(looks).toBe(stoppedAt);
+  });
+});
+
+describe('idle memory trim: the real collection', () => {
+  it('frees what the heap held as garbage, without giving the gateway a global gc()', () => {
+    const collect = memoryReducingCollector();
+    expect('gc' in globalThis).toBe(false);
+    // About 40 MB of objects that live long enough to reach the old generation, then garbage.
+    let held: Array<{ index: number; text: string }> | null = [];
+    for (let i = 0; i < 400_000; i++) held.push({ index: i, text: `row ${i} of garbage` });
+    const withGarbage = getHeapStatistics().used_heap_size;
+    held = null;
+    collect();
+    const after = getHeapStatistics().used_heap_size;
+    expect(held).toBeNull();
+    expect(withGarbage - after).toBeGreaterThan(10 * MB);
+  });
+});
+
+describe('idle memory trim in the gateway process', () => {
+  let la: LocalAmplify;
+  let gateway: GatewayProcess;
+
+  beforeAll(async () => {
+    la = await startLocalAmplify({ port: 0, host: '127.0.0.1', seed: 1, speed: 0 });
+    gateway = await startGatewayProcess(la, {
+      MEMORY_TRIM_IDLE_MS: '400',
+      MEMORY_TRIM_MIN_GROWTH_BYTES: String(MB),
+    });
+  }, 60_000);
+  afterAll(async () => {
+    await gateway?.stop();
+    await la?.close();
+  });
+
+  const trimLines = () =>
+    gateway.lines().filter((l) => l.msg === 'memory trimmed after a quiet spell');
+
+  it('does not trim while GraphQL requests keep coming, then trims once they stop, probes or not', async () => {
+    const jobs = jobsFromDistinctBranches(la, 8);
+    const query = `query Job($appId: ID!, $branchName: String!, $jobId: ID!) {
+      job(appId: $appId, branchName: $branchName, jobId: $jobId) { jobId summary { status } steps { stepName } }
+    }`;
+    // A request every 50 ms for 2 s (the trim waits for 400 ms without one).
+    const busyFrom = Date.now();
+    for (let i = 0; i < 40; i++) {
+      const job = jobs[i % jobs.length];
+      const response = await fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ query, variables: { ...job, n: i } }),
+      });
+      expect(response.status).toBe(200);
+      await response.arrayBuffer();
+      await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    const busyUntil = Date.now();
+    // One may have run before the first request (start-up growth, quiet); none during the traffic.
+    const during = trimLines().filter(
+      (l) => Number(l.time) > busyFrom + 500 && Number(l.time) < busyUntil,
+    );
+    expect(during).toEqual([]);
+
+    // Probes and scrapes keep coming (every 100 ms, well inside the 400 ms): they are not traffic.
+    const base = gateway.url.replace('/graphql', '');
+    const probing = setInterval(() => {
+      for (const path of ['/health', '/metrics']) {
+        fetch(`${base}${path}`).then(
+          (r) => r.arrayBuffer(),
+          () => undefined,
+        );
+      }
+    }, 100);
+    const trimmed = await gateway
+      .waitForLine(
+        (l) => l.msg === 'memory trimmed after a quiet spell' && Number(l.time) >= busyUntil,
+        15_000,
+      )
+      .finally(() => clearInterval(probing));
+    expect(trimmed).toMatchObject({
+      rssBeforeMb: expect.any(Number),
+      rssAfterMb: expect.any(Number),
+      pauseMs: expect.any(Number),
+    });
+    const metrics = await (await fetch(gateway.url.replace('/graphql', '/metrics'))).text();
+    const count = /^gateway_memory_trim_pause_seconds_count (\d+)$/m.exec(metrics)?.[1];
+    expect(Number(count)).toBe(trimLines().length);
+  }, 60_000);
+});
