@@ -3,15 +3,19 @@
  * makes V8 take pages that it keeps once the burst is over: a pool of free pages for reuse and a
  * fragmented old generation, 30-40 MB after the bench's W2 and W5 (docs/performance.md). V8's own
  * memory reducer would return them, but it judges idleness by an allocation rate it samples
- * mostly at collections, and a gateway that has gone quiet runs none: it kept them for as long
- * as we watched (minutes).
+ * mostly at collections, and a gateway that has gone quiet runs none: traced with
+ * `--trace-memory-reducer`, it judged a process quiet for 25 s "high alloc" three times and kept
+ * every page.
  *
  * The idle trim runs one memory-reducing full collection (V8's "last resort" collection, which
  * compacts the heap and releases the page pool) when no request has arrived for `idleMs` and the
  * resident set is at least `minGrowthBytes` above where the last trim (or the start) left it: once
  * per burst, never while requests keep coming, and not again for a resident set that stays put.
- * Its price is one pause of the main thread, 50-150 ms on one slow core with a 25 MB heap; a
- * request that arrives during it waits that long.
+ * Its price: one pause of the main thread, 50-150 ms on one slow core with a 25 MB heap (a request
+ * that arrives during it waits), and V8 drops the compiled code it finds idle, so the first 2 s of
+ * cached answers after a trim cost 1.5-2 times their CPU while it recompiles. Hence the default
+ * quiet spell is a minute (MEMORY_TRIM_IDLE_MS), not seconds: bursty traffic must not pay for a
+ * trim between every two bursts.
  */
 import { performance } from 'node:perf_hooks';
 import { setFlagsFromString } from 'node:v8';
