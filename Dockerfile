@@ -47,7 +47,7 @@ RUN for lib in /usr/lib/*-linux-gnu/libjemalloc.so.2; do [ -e "$lib" ] && exit 0
 ENV NODE_ENV=production \
     PORT=4000 \
     GRAPHIQL=false \
-    NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=4" \
+    NODE_OPTIONS="--max-old-space-size=128 --max-semi-space-size=4 --expose-gc" \
     LD_PRELOAD=libjemalloc.so.2 \
     MALLOC_CONF="narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0" \
     MALLOC_ARENA_MAX=2

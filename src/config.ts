@@ -39,7 +39,7 @@ export const GATEWAY_VARIABLES = {
   HOST: declare(nonEmpty, '0.0.0.0', 'Interface to listen on (the demo defaults to 127.0.0.1).'),
   LOG_LEVEL: declare(oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'fatal, error, warn, info, debug, trace or silent.'),
   LOG_BUFFER_BYTES: declare(int(0, 16 * 1024), '4096', 'Bytes of log lines gathered before one write to stdout, a second late at most; 0 writes each line as it comes. Buffered lines are written when the process exits, even on a crash; only SIGKILL (an out-of-memory kill) loses them.'),
-  MEMORY_TRIM_IDLE_MS: declare(int(0, 3_600_000), '60000', 'After this many milliseconds without a new request to /graphql or /events/amplify (probes and scrapes do not count), if the resident set grew by MEMORY_TRIM_MIN_GROWTH_BYTES since the last trim, run one memory-reducing garbage collection so the memory a burst took goes back to the system. It pauses the event loop 50-150 ms and drops compiled code, so the next seconds of traffic run up to twice as slow: keep it well above the gaps of bursty traffic. 0: never. `npm start` and the image only, not the demo.'),
+  MEMORY_TRIM_IDLE_MS: declare(int(0, 3_600_000), '60000', 'After this many milliseconds without a new request to /graphql or /events/amplify (probes and scrapes do not count), if the resident set grew by MEMORY_TRIM_MIN_GROWTH_BYTES since the last trim, run one memory-reducing garbage collection so the memory a burst took goes back to the system. It pauses the event loop for about 100 ms and drops compiled code, so the next seconds of traffic run up to twice as slow: keep it well above the gaps of bursty traffic. 0: never. `npm start` and the image only, not the demo.'),
   MEMORY_TRIM_MIN_GROWTH_BYTES: declare(int(MIB, 1024 * MIB), String(16 * MIB), 'Growth of the resident set since the last trim (or the start) that makes a quiet spell worth a trim (MEMORY_TRIM_IDLE_MS).'),
   UPSTREAM_CONNECT_TIMEOUT_MS: declare(int(1, 60_000), '1000', 'Milliseconds to open a connection to Amplify before giving up on that attempt.'),
   UPSTREAM_REQUEST_TIMEOUT_MS: declare(int(1, 300_000), '5000', 'Milliseconds one attempt of one Amplify call may take.'),
@@ -139,7 +139,7 @@ export const OTEL_SDK_VARIABLES = {
 /** Read by Node itself; declared so the README and the manifests name them. */
 // biome-ignore format: one variable per line, read as a table
 export const NODE_VARIABLES = {
-  NODE_OPTIONS: foreign('Node', 'Node flags. The image sets `--max-old-space-size=128 --max-semi-space-size=4` for its 256 MiB container; raise them with the memory limit.'),
+  NODE_OPTIONS: foreign('Node', 'Node flags. The image sets `--max-old-space-size=128 --max-semi-space-size=4` for its 256 MiB container (raise them with the memory limit) and `--expose-gc` for the idle memory trim (MEMORY_TRIM_IDLE_MS).'),
   LD_PRELOAD: foreign('Node', 'Libraries loaded before all others; the image sets `libjemalloc.so.2`, so Node allocates with jemalloc (Debian\'s libjemalloc2) rather than glibc\'s malloc, which kept 25-40 MB of freed memory after mixed load. Unset it to go back to glibc.'),
   MALLOC_CONF: foreign('Node', 'jemalloc\'s settings; the image sets `narenas:2,dirty_decay_ms:1000,muzzy_decay_ms:0`: two arenas whatever the host\'s CPU count, freed pages given back after a second.'),
   MALLOC_ARENA_MAX: foreign('Node', 'glibc malloc arenas, for when jemalloc is not preloaded; the image sets 2 (less memory than one per thread).'),

@@ -20,7 +20,7 @@ import {
   unknownValueLogger,
   wireProblemLogger,
 } from './observability/logger.js';
-import { startIdleMemoryTrim } from './observability/memory-trim.js';
+import { memoryReducingCollector, startIdleMemoryTrim } from './observability/memory-trim.js';
 import { createSdkUpstream } from './upstream/sdk-upstream.js';
 
 /** Which access-control mechanisms are on, for the start-up log line (never their values). */
@@ -107,12 +107,19 @@ async function main(): Promise<void> {
   // The start's lines now, not when LOG_BUFFER_BYTES fill up: people and probes wait for them.
   log.flush();
   const MB = 1024 * 1024;
+  const collect = config.memoryTrim === null ? null : memoryReducingCollector();
+  if (config.memoryTrim !== null && collect === null) {
+    log.warn(
+      'the idle memory trim (MEMORY_TRIM_IDLE_MS) is off: start Node with --expose-gc, as the image and `npm start` do',
+    );
+  }
   const trim =
-    config.memoryTrim === null
+    config.memoryTrim === null || collect === null
       ? null
       : startIdleMemoryTrim({
           ...config.memoryTrim,
-          requests: () => app.apiRequestsReceived,
+          collect,
+          requests: () => app.apiResponsesFinished,
           onTrim: ({ beforeBytes, afterBytes, ms }) => {
             observability.metrics.memoryTrimmed(ms / 1000);
             log.info(

@@ -8,18 +8,16 @@
  * every page.
  *
  * The idle trim runs one memory-reducing full collection (V8's "last resort" collection, which
- * compacts the heap and releases the page pool) when no request has arrived for `idleMs` and the
+ * compacts the heap and releases the page pool; Node must be started with `--expose-gc`) when no request has arrived for `idleMs` and the
  * resident set is at least `minGrowthBytes` above where the last trim (or the start) left it: once
  * per burst, never while requests keep coming, and not again for a resident set that stays put.
- * Its price: one pause of the main thread, 50-150 ms on one slow core with a 25 MB heap (a request
+ * Its price: one pause of the main thread, 90-150 ms on one slow core with a 25 MB heap (a request
  * that arrives during it waits), and V8 drops the compiled code it finds idle, so the first 2 s of
  * cached answers after a trim cost 1.5-2 times their CPU while it recompiles. Hence the default
  * quiet spell is a minute (MEMORY_TRIM_IDLE_MS), not seconds: bursty traffic must not pay for a
  * trim between every two bursts.
  */
 import { performance } from 'node:perf_hooks';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 
 /** What one trim did. */
 export interface MemoryTrim {
@@ -37,8 +35,8 @@ export interface IdleMemoryTrimOptions {
   minGrowthBytes: number;
   /** How many API requests the gateway has received so far (only ever grows; probes excluded). */
   requests: () => number;
-  /** The collection; default {@link memoryReducingCollector}. */
-  collect?: () => void;
+  /** The collection, e.g. {@link memoryReducingCollector}'s. */
+  collect: () => void;
   /** The resident set in bytes; default `process.memoryUsage.rss()`. */
   residentBytes?: () => number;
   /** Now in milliseconds (monotonic); default `performance.now()`. */
@@ -59,21 +57,18 @@ export interface IdleMemoryTrim {
 type GcFunction = (options?: { type?: string; execution?: string; flavor?: string }) => void;
 
 /**
- * A function that runs V8's memory-reducing full collection synchronously. V8 offers it to
- * JavaScript only through `--expose-gc`; the flag is turned on just long enough to make one new
- * context that has `gc`, so the gateway's own global object never gets it. On Node 24 (V8 13)
- * `flavor: 'last-resort'` makes it memory-reducing. V8 11 (Node 20) reads those options in a way
- * that frees little (measured: 2 of 60 MB of garbage), so there it runs a plain full collection,
- * which frees the garbage but keeps the page pool.
+ * A function that runs V8's memory-reducing full collection synchronously, or `null` when Node
+ * was not started with `--expose-gc` (the image's NODE_OPTIONS and `npm start` pass it). V8 offers
+ * the collection to JavaScript only as `gc()`. Turning the flag on at run time is no substitute: it
+ * gives `gc` only to contexts made afterwards, and a second context cost W2 about 10% of its CPU
+ * per request for as long as it lived (alternating runs), so the flag must come at start.
+ * On Node 24 (V8 13) `flavor: 'last-resort'` makes it memory-reducing. V8 11 (Node 20) reads those
+ * options in a way that frees little (measured: 2 of 60 MB of garbage), so there it runs a plain
+ * full collection, which frees the garbage but keeps the page pool.
  */
-export function memoryReducingCollector(): () => void {
-  setFlagsFromString('--expose-gc');
-  let gc: GcFunction;
-  try {
-    gc = runInNewContext('gc') as GcFunction;
-  } finally {
-    setFlagsFromString('--no-expose-gc');
-  }
+export function memoryReducingCollector(): (() => void) | null {
+  const gc = (globalThis as { gc?: GcFunction }).gc;
+  if (typeof gc !== 'function') return null;
   const v8Major = Number(process.versions.v8.split('.')[0]);
   if (v8Major < 12) return () => gc();
   return () => gc({ type: 'major', execution: 'sync', flavor: 'last-resort' });
@@ -81,7 +76,7 @@ export function memoryReducingCollector(): () => void {
 
 /** Starts watching for a quiet spell after growth; see the module comment. */
 export function startIdleMemoryTrim(options: IdleMemoryTrimOptions): IdleMemoryTrim {
-  const collect = options.collect ?? memoryReducingCollector();
+  const { collect } = options;
   const residentBytes = options.residentBytes ?? (() => process.memoryUsage.rss());
   const now = options.now ?? (() => performance.now());
   let seen = options.requests();
