@@ -107,31 +107,32 @@ async function main(): Promise<void> {
   // The start's lines now, not when LOG_BUFFER_BYTES fill up: people and probes wait for them.
   log.flush();
   const MB = 1024 * 1024;
-  const collect = config.memoryTrim === null ? null : memoryReducingCollector();
-  if (config.memoryTrim !== null && collect === null) {
-    log.warn(
-      'the idle memory trim (MEMORY_TRIM_IDLE_MS) is off: start Node with --expose-gc, as the image and `npm start` do',
-    );
-  }
-  const trim =
-    config.memoryTrim === null || collect === null
-      ? null
-      : startIdleMemoryTrim({
-          ...config.memoryTrim,
-          collect,
-          requests: () => app.apiResponsesFinished,
-          onTrim: ({ beforeBytes, afterBytes, ms }) => {
-            observability.metrics.memoryTrimmed(ms / 1000);
-            log.info(
-              {
-                rssBeforeMb: Math.round(beforeBytes / MB),
-                rssAfterMb: Math.round(afterBytes / MB),
-                pauseMs: Math.round(ms),
-              },
-              'memory trimmed after a quiet spell',
-            );
+  const startTrim = (settings: NonNullable<Config['memoryTrim']>) => {
+    const collect = memoryReducingCollector();
+    if (collect === null) {
+      log.warn(
+        'the idle memory trim (MEMORY_TRIM_IDLE_MS) is off: start Node with --expose-gc, as the image and `npm start` do',
+      );
+      return null;
+    }
+    return startIdleMemoryTrim({
+      ...settings,
+      collect,
+      requests: () => app.apiResponsesFinished,
+      onTrim: ({ beforeBytes, afterBytes, ms }) => {
+        observability.metrics.memoryTrimmed(ms / 1000);
+        log.info(
+          {
+            rssBeforeMb: Math.round(beforeBytes / MB),
+            rssAfterMb: Math.round(afterBytes / MB),
+            pauseMs: Math.round(ms),
           },
-        });
+          'memory trimmed after a quiet spell',
+        );
+      },
+    });
+  };
+  const trim = config.memoryTrim === null ? null : startTrim(config.memoryTrim);
   closeOnSignals(running, log, () => {
     trim?.stop();
     Promise.all([app.close(), observability.shutdown()]).then(

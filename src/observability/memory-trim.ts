@@ -8,9 +8,10 @@
  * every page.
  *
  * The idle trim runs one memory-reducing full collection (V8's "last resort" collection, which
- * compacts the heap and releases the page pool; Node must be started with `--expose-gc`) when no request has arrived for `idleMs` and the
- * resident set is at least `minGrowthBytes` above where the last trim (or the start) left it: once
- * per burst, never while requests keep coming, and not again for a resident set that stays put.
+ * compacts the heap and releases the page pool; Node must be started with `--expose-gc`) when no
+ * API response has finished for `idleMs` and the resident set is at least `minGrowthBytes` above
+ * where the last trim (or the start) left it: once per burst, never while requests keep coming,
+ * and not again for a resident set that stays put.
  * Its price: one pause of the main thread, 90-150 ms on one slow core with a 25 MB heap (a request
  * that arrives during it waits), and V8 drops the compiled code it finds idle, so the first 2 s of
  * cached answers after a trim cost 1.5-2 times their CPU while it recompiles. Hence the default
@@ -29,11 +30,11 @@ export interface MemoryTrim {
 }
 
 export interface IdleMemoryTrimOptions {
-  /** Milliseconds without a new request before a trim may run (> 0). */
+  /** Milliseconds without API activity before a trim may run (> 0). */
   idleMs: number;
   /** Bytes the resident set must have grown since the last trim (or the start) to trim again. */
   minGrowthBytes: number;
-  /** How many API requests the gateway has received so far (only ever grows; probes excluded). */
+  /** A count of API activity that only ever grows (the app's finished API responses; probes excluded). */
   requests: () => number;
   /** The collection, e.g. {@link memoryReducingCollector}'s. */
   collect: () => void;

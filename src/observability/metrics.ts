@@ -458,7 +458,7 @@ export function createMetrics(options: MetricsOptions = {}): GatewayMetrics {
   const memoryTrims = new Histogram({
     name: 'gateway_memory_trim_pause_seconds',
     help: 'Idle memory trims (one memory-reducing garbage collection after a burst, MEMORY_TRIM_IDLE_MS) and how long each held the event loop.',
-    buckets: [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1],
+    buckets: SECONDS_BUCKETS,
     registers,
   });
   for (const outcome of ['read', 'claimed_elsewhere', 'failed']) livePolls.inc({ outcome }, 0);
