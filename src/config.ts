@@ -41,6 +41,7 @@ export const GATEWAY_VARIABLES = {
   LOG_BUFFER_BYTES: declare(int(0, 16 * 1024), '4096', 'Bytes of log lines gathered before one write to stdout, a second late at most; 0 writes each line as it comes. Buffered lines are written when the process exits, even on a crash; only SIGKILL (an out-of-memory kill) loses them.'),
   MEMORY_TRIM_IDLE_MS: declare(int(0, 3_600_000), '60000', 'After this many milliseconds without a new request to /graphql or /events/amplify (probes and scrapes do not count), if the resident set grew by MEMORY_TRIM_MIN_GROWTH_BYTES since the last trim, run one memory-reducing garbage collection so the memory a burst took goes back to the system. It pauses the event loop for about 100 ms and drops compiled code, so the next seconds of traffic run up to twice as slow: keep it well above the gaps of bursty traffic. 0: never. `npm start` and the image only, not the demo.'),
   MEMORY_TRIM_MIN_GROWTH_BYTES: declare(int(MIB, 1024 * MIB), String(16 * MIB), 'Growth of the resident set since the last trim (or the start) that makes a quiet spell worth a trim (MEMORY_TRIM_IDLE_MS).'),
+  MEMORY_REDUCER_WAKE_MS: declare(int(0, 60_000), '0', 'Every this many milliseconds, allocate one tiny object on V8\'s C++ heap, so that V8\'s own memory reducer (which on Node 24 takes a process that never allocates there for a busy one) sees a quiet process as quiet and gives a burst\'s memory back 2-16 s after it ends, in short incremental steps (e.g. 5000). Off by default: after each of its collections the hot code is optimised again, so the next seconds of traffic cost up to a third more CPU. 0: off. `npm start` and the image only, not the demo.'),
   UPSTREAM_CONNECT_TIMEOUT_MS: declare(int(1, 60_000), '1000', 'Milliseconds to open a connection to Amplify before giving up on that attempt.'),
   UPSTREAM_REQUEST_TIMEOUT_MS: declare(int(1, 300_000), '5000', 'Milliseconds one attempt of one Amplify call may take.'),
   UPSTREAM_MAX_ATTEMPTS: declare(int(1, 10), '3', 'Attempts per Amplify call, the first included (standard retry mode, 1..10).'),
@@ -200,6 +201,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
       v.MEMORY_TRIM_IDLE_MS === 0
         ? null
         : { idleMs: v.MEMORY_TRIM_IDLE_MS, minGrowthBytes: v.MEMORY_TRIM_MIN_GROWTH_BYTES },
+    /** How often to wake V8's memory reducer (src/observability/memory-trim.ts); `null`: off. */
+    memoryReducerWakeMs: v.MEMORY_REDUCER_WAKE_MS === 0 ? null : v.MEMORY_REDUCER_WAKE_MS,
     upstream: {
       connectTimeoutMs: v.UPSTREAM_CONNECT_TIMEOUT_MS,
       requestTimeoutMs: v.UPSTREAM_REQUEST_TIMEOUT_MS,

@@ -20,7 +20,11 @@ import {
   unknownValueLogger,
   wireProblemLogger,
 } from './observability/logger.js';
-import { memoryReducingCollector, startIdleMemoryTrim } from './observability/memory-trim.js';
+import {
+  memoryReducingCollector,
+  startIdleMemoryTrim,
+  wakeMemoryReducer,
+} from './observability/memory-trim.js';
 import { createSdkUpstream } from './upstream/sdk-upstream.js';
 
 /** Which access-control mechanisms are on, for the start-up log line (never their values). */
@@ -133,8 +137,17 @@ async function main(): Promise<void> {
     });
   };
   const trim = config.memoryTrim === null ? null : startTrim(config.memoryTrim);
+  const stopWaking =
+    config.memoryReducerWakeMs === null ? null : wakeMemoryReducer(config.memoryReducerWakeMs);
+  if (stopWaking !== null) {
+    log.info(
+      { everyMs: config.memoryReducerWakeMs },
+      "waking V8's memory reducer (MEMORY_REDUCER_WAKE_MS), so it gives memory back once traffic stops",
+    );
+  }
   closeOnSignals(running, log, () => {
     trim?.stop();
+    stopWaking?.();
     Promise.all([app.close(), observability.shutdown()]).then(
       () => {
         upstream.destroy();
