@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { type AddressInfo, connect, createServer as createNetServer } from 'node:net';
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
+import { dockerfileEnv } from '../scripts/dockerfile-env.js';
 import { SERVERS_OUT } from './build.js';
 import { type Pinned, spawnPinned } from './processes.js';
 import type { Upstream } from './upstream-control.js';
@@ -54,11 +55,9 @@ export interface ContainerRuntime {
 export function containerRuntime(root: string): ContainerRuntime {
   const dockerfile = readFileSync(join(root, 'Dockerfile'), 'utf8');
   const value = (name: string) => {
-    const match = new RegExp(`^\\s*(?:ENV\\s+)?${name}="?([^"\\n\\\\]*?)"?\\s*\\\\?$`, 'm').exec(
-      dockerfile,
-    );
-    if (match?.[1] === undefined) throw new Error(`the Dockerfile sets no ${name}`);
-    return match[1].trim();
+    const set = dockerfileEnv(dockerfile, name);
+    if (set === undefined) throw new Error(`the Dockerfile sets no ${name}`);
+    return set;
   };
   return {
     NODE_OPTIONS: value('NODE_OPTIONS'),

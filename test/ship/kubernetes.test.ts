@@ -16,6 +16,7 @@ import { Service } from 'kubernetes-models/v1/Service';
 import { ServiceAccount } from 'kubernetes-models/v1/ServiceAccount';
 import { describe, expect, it } from 'vitest';
 import { parseAllDocuments } from 'yaml';
+import { dockerfileEnv } from '../../scripts/dockerfile-env.js';
 import { accessControlProblem, CONFIG_VARIABLES, loadConfig } from '../../src/config.js';
 
 const root = join(import.meta.dirname, '..', '..');
@@ -293,9 +294,7 @@ describe('Kubernetes manifests', () => {
       list(container.env).map((entry) => [String(at(entry, 'name')), String(at(entry, 'value'))]),
     );
     for (const name of ['NODE_OPTIONS', 'MALLOC_CONF', 'MALLOC_ARENA_MAX']) {
-      const image = new RegExp(`^\\s*(?:ENV\\s+)?${name}="?([^"\\n\\\\]*?)"?\\s*\\\\?$`, 'm').exec(
-        dockerfile,
-      )?.[1];
+      const image = dockerfileEnv(dockerfile, name);
       expect(image, `${name} in the Dockerfile`).toBeDefined();
       expect(env.get(name), `${name} in deployment.yaml`).toBe(image);
     }
