@@ -329,6 +329,18 @@ describe('traces and breaker settings', () => {
     });
   });
 
+  it("leaves V8's memory reducer alone unless MEMORY_REDUCER_WAKE_MS asks, at most once a second", () => {
+    const off = loadConfig({}, {});
+    expect(off.ok && off.config.memoryReducerWakeMs).toBeNull();
+    const on = loadConfig({}, { MEMORY_REDUCER_WAKE_MS: '5000' });
+    expect(on.ok && on.config.memoryReducerWakeMs).toBe(5000);
+    const tooOften = loadConfig({}, { MEMORY_REDUCER_WAKE_MS: '500' });
+    expect(tooOften.ok).toBe(false);
+    expect(tooOften.ok ? '' : tooOften.problems.join('\n')).toMatch(
+      /MEMORY_REDUCER_WAKE_MS.*must be 0 \(off\) or from 1000 to 60000/,
+    );
+  });
+
   it('turns the circuit breaker and the throttle pause off with 0', () => {
     const loaded = loadConfig({}, { CIRCUIT_BREAKER_FAILURES: '0', THROTTLE_PAUSE_MS: '0' });
     expect(loaded.ok && loaded.config.circuitBreaker).toBeNull();
