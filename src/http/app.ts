@@ -387,17 +387,16 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
    * without any (probes and scrapes excluded).
    */
   const countResponse = Object.fromEntries(
-    ROUTE_NAMES.map((route) => [
-      route,
-      route === 'graphql' || route === 'events'
-        ? function (this: ServerResponse) {
-            apiResponsesFinished++;
-            metrics.httpResponse(route, this.statusCode);
-          }
-        : function (this: ServerResponse) {
-            metrics.httpResponse(route, this.statusCode);
-          },
-    ]),
+    ROUTE_NAMES.map((route) => {
+      const api = route === 'graphql' || route === 'events';
+      return [
+        route,
+        function (this: ServerResponse) {
+          if (api) apiResponsesFinished++;
+          metrics.httpResponse(route, this.statusCode);
+        },
+      ];
+    }),
   ) as Record<Route, (this: ServerResponse) => void>;
   // Made on the first lookup, as before: /metrics shows the fast path's counters once it ran.
   let responseCacheCounters: ReturnType<GatewayMetrics['cache']> | null = null;

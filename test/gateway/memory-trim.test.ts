@@ -33,6 +33,14 @@ function harness(idleMs = 1000, minGrowthBytes = 16 * MB) {
   return { state, trim };
 }
 
+/** An unlabelled sample (e.g. a histogram's `_count`) from a gateway process's /metrics. */
+async function scrape(gateway: GatewayProcess, name: string): Promise<number> {
+  const text = await (await fetch(gateway.url.replace('/graphql', '/metrics'))).text();
+  const value = new RegExp(`^${name} (\\d+(?:\\.\\d+)?)$`, 'm').exec(text)?.[1];
+  if (value === undefined) throw new Error(`no ${name} in /metrics`);
+  return Number(value);
+}
+
 describe('idle memory trim: when it collects', () => {
   it('collects once after a quiet spell that follows growth, and reports what it did', () => {
     const { state, trim } = harness();
@@ -207,9 +215,8 @@ describe('idle memory trim in the gateway process', () => {
       rssAfterMb: expect.any(Number),
       pauseMs: expect.any(Number),
     });
-    const metrics = await (await fetch(gateway.url.replace('/graphql', '/metrics'))).text();
-    const count = /^gateway_memory_trim_pause_seconds_count (\d+)$/m.exec(metrics)?.[1];
-    expect(Number(count)).toBe(trimLines().length);
+    const count = await scrape(gateway, 'gateway_memory_trim_pause_seconds_count');
+    expect(count).toBe(trimLines().length);
   }, 60_000);
 
   it('says at start that the trim is off when Node was started without --expose-gc', async () => {
@@ -250,13 +257,8 @@ describe("waking V8's memory reducer (MEMORY_REDUCER_WAKE_MS)", () => {
     await la?.close();
   });
 
-  /** `nodejs_heap_size_total_bytes` (V8's committed heap) from a gateway's /metrics. */
-  async function heapTotal(gateway: GatewayProcess): Promise<number> {
-    const text = await (await fetch(gateway.url.replace('/graphql', '/metrics'))).text();
-    const value = /^nodejs_heap_size_total_bytes (\d+(?:\.\d+)?)$/m.exec(text)?.[1];
-    if (value === undefined) throw new Error('no nodejs_heap_size_total_bytes in /metrics');
-    return Number(value);
-  }
+  /** V8's committed heap, from a gateway's /metrics. */
+  const heapTotal = (gateway: GatewayProcess) => scrape(gateway, 'nodejs_heap_size_total_bytes');
 
   /** A burst of job-history pages (ListJobs, GetJob per job, then the caches): the heap grows. */
   async function burst(
