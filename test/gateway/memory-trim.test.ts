@@ -10,6 +10,7 @@ import { type GatewayProcess, startGatewayProcess } from '../support/gateway-pro
 import { jobsFromDistinctBranches } from '../support/world.js';
 
 const MB = 1024 * 1024;
+const V8_MAJOR = Number(process.versions.v8.split('.')[0]);
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const TRIM_MODULE = fileURLToPath(
   new URL('../../src/observability/memory-trim.ts', import.meta.url),
@@ -286,33 +287,36 @@ describe("waking V8's memory reducer (MEMORY_REDUCER_WAKE_MS)", () => {
     await Promise.all(Array.from({ length: 8 }, worker));
   }
 
-  it('gives a burst’s heap back once traffic stops, which V8 alone does not do on Node 24', async () => {
-    const said = await woken.waitForLine(
-      (l) => String(l.msg).startsWith("waking V8's memory reducer"),
-      10_000,
-    );
-    expect(said).toMatchObject({ everyMs: 1000 });
-    const branches = jobsFromDistinctBranches(la, 12).map(({ appId, branchName }) => ({
-      appId,
-      branchName,
-    }));
-    await Promise.all([burst(woken, branches), burst(asleep, branches)]);
-    const after = { woken: await heapTotal(woken), asleep: await heapTotal(asleep) };
-    // Quiet now, but for a scrape a second (which is not enough to look busy to V8).
-    const lowest = { ...after };
-    for (let s = 0; s < 30 && lowest.woken > after.woken * 0.75; s++) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      lowest.woken = Math.min(lowest.woken, await heapTotal(woken));
-      lowest.asleep = Math.min(lowest.asleep, await heapTotal(asleep));
-    }
-    // Measured: a third less (67 to 44 MB on Node 24).
-    expect(lowest.woken).toBeLessThanOrEqual(after.woken * 0.75);
-    // In that time its twin without the wake-up kept its heap on V8 13 and later (Node 24; measured:
-    // a tenth less after 30 s). If this fails, V8's reducer works alone again and
-    // MEMORY_REDUCER_WAKE_MS can go. Node 20's V8 (11) judges the rates differently and gets there
-    // by itself.
-    if (Number(process.versions.v8.split('.')[0]) >= 13) {
+  // The wake-up answers V8 13 and later (Node 24, the production target). Node 20's V8 (11) judges
+  // allocation rates over its last samples differently and its reducer takes its own time, with
+  // or without the wake-up: it gave the heap back within 30 s here, but not on a busy CI machine.
+  it.skipIf(V8_MAJOR < 13)(
+    'gives a burst’s heap back once traffic stops, which V8 alone does not do on Node 24',
+    async () => {
+      const said = await woken.waitForLine(
+        (l) => String(l.msg).startsWith("waking V8's memory reducer"),
+        10_000,
+      );
+      expect(said).toMatchObject({ everyMs: 1000 });
+      const branches = jobsFromDistinctBranches(la, 12).map(({ appId, branchName }) => ({
+        appId,
+        branchName,
+      }));
+      await Promise.all([burst(woken, branches), burst(asleep, branches)]);
+      const after = { woken: await heapTotal(woken), asleep: await heapTotal(asleep) };
+      // Quiet now, but for a scrape a second (which is not enough to look busy to V8).
+      const lowest = { ...after };
+      for (let s = 0; s < 30 && lowest.woken > after.woken * 0.75; s++) {
+        await new Promise((resolve) => setTimeout(resolve, 1000));
+        lowest.woken = Math.min(lowest.woken, await heapTotal(woken));
+        lowest.asleep = Math.min(lowest.asleep, await heapTotal(asleep));
+      }
+      // Measured: a third less (67 to 44 MB on Node 24).
+      expect(lowest.woken).toBeLessThanOrEqual(after.woken * 0.75);
+      // In that time its twin without the wake-up kept its heap (measured: a tenth less after 30 s).
+      // If this fails, V8's reducer works alone again and MEMORY_REDUCER_WAKE_MS can go.
       expect(lowest.asleep).toBeGreaterThan(after.asleep * 0.8);
-    }
-  }, 90_000);
+    },
+    90_000,
+  );
 });
