@@ -360,6 +360,9 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   // string, the request id is checked against REQUEST_ID), so it skips the logger's redaction,
   // which costs more than the rest of a fast-path answer (~5 µs a line).
   const access = log.child({}, { redact: [] });
+  /** Whether requests may get an access-log line: ACCESS_LOG is not `off` and info is logged. */
+  const logsAccess = () => config.accessLog !== 'off' && log.isLevelEnabled('info');
+  /** Writes the line of a finished request, unless ACCESS_LOG=errors and it succeeded. */
   const accessLog = (
     req: IncomingMessage,
     res: ServerResponse,
@@ -369,6 +372,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     caller: string | undefined,
     cache?: 'hit',
   ) => {
+    if (config.accessLog === 'errors' && res.statusCode < 400) return;
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     // Who asked (a key id, a token's issuer and subject: never a secret). Two literals rather
     // than a spread: the same fields in the same order, without copying an object per line.
@@ -418,7 +422,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     path: string,
     body: Buffer | null,
   ): void {
-    if (log.isLevelEnabled('info')) {
+    if (logsAccess()) {
       const started = process.hrtime.bigint();
       const caller = context.caller.principal;
       res.once('finish', () => accessLog(req, res, context.requestId, path, started, caller));
@@ -523,7 +527,8 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       sendStored(req, res, stored, requestId, closing);
       responseCacheCounters.hit();
       options.onCacheEvent?.({ cache: 'response', outcome: 'hit' });
-      if (log.isLevelEnabled('info')) {
+      // A replayed answer is a 200 or a 304: never an error line.
+      if (config.accessLog === 'all' && log.isLevelEnabled('info')) {
         accessLog(req, res, requestId, path, started, identity.principal, 'hit');
       }
       return;
@@ -651,7 +656,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     // GraphiQL's page executes nothing and a browser cannot send headers when it opens a URL: it
     // needs no credentials, and every request gets the same bytes, rendered once.
     if (graphiql !== null && route === 'graphql' && isGraphiQLPage(req)) {
-      if (log.isLevelEnabled('info')) {
+      if (logsAccess()) {
         const started = process.hrtime.bigint();
         res.once('finish', () => accessLog(req, res, requestId, path, started, undefined));
       }

@@ -341,6 +341,16 @@ describe('traces and breaker settings', () => {
     );
   });
 
+  it('logs every request unless ACCESS_LOG says errors or off, and names the choices', () => {
+    const all = loadConfig({}, {});
+    expect(all.ok && all.config.accessLog).toBe('all');
+    const errors = loadConfig({}, { ACCESS_LOG: 'errors' });
+    expect(errors.ok && errors.config.accessLog).toBe('errors');
+    const wrong = loadConfig({}, { ACCESS_LOG: 'none' });
+    expect(wrong.ok).toBe(false);
+    expect(wrong.ok ? '' : wrong.problems.join('\n')).toMatch(/ACCESS_LOG.*all.*errors.*off/);
+  });
+
   it('turns the circuit breaker and the throttle pause off with 0', () => {
     const loaded = loadConfig({}, { CIRCUIT_BREAKER_FAILURES: '0', THROTTLE_PAUSE_MS: '0' });
     expect(loaded.ok && loaded.config.circuitBreaker).toBeNull();

@@ -65,6 +65,77 @@ describe('structured logs', () => {
   });
 });
 
+describe('ACCESS_LOG: which requests get an access-log line', () => {
+  const stacks: Stack[] = [];
+  afterAll(async () => {
+    for (const stack of stacks) await stack.close();
+  });
+
+  /**
+   * A gateway with this ACCESS_LOG, asked the same three things: a finished job twice (the second
+   * answer comes from the fast path) and a body that is not JSON (400). Returns its `request`
+   * lines and every line that names one of these requests.
+   */
+  async function askThree(accessLog: string) {
+    const lines: Array<Record<string, unknown>> = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        for (const line of chunk.toString().split('\n')) if (line) lines.push(JSON.parse(line));
+        done();
+      },
+    });
+    const stack = await startStack({
+      // The caches are off in tests unless asked for; the fast path needs both.
+      env: {
+        ACCESS_LOG: accessLog,
+        CACHE_MAX_ENTRIES: '1000',
+        RESPONSE_CACHE_MAX_BYTES: '1048576',
+      },
+      log: pino({ level: 'info' }, sink),
+    });
+    stacks.push(stack);
+    const running = await stack.listen();
+    const job = stack.la.world.listJobKeys({ status: 'SUCCEED' })[0]!;
+    const post = (requestId: string, body: string) =>
+      fetch(`${running.url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-request-id': requestId },
+        body,
+      });
+    const query = JSON.stringify({
+      query: `{ job(appId: "${job.appId}", branchName: "${job.branchName}", jobId: "${job.jobId}") { jobId summary { status } } }`,
+    });
+    const statuses = [
+      (await post(`${accessLog}-first`, query)).status,
+      (await post(`${accessLog}-repeat`, query)).status,
+      (await post(`${accessLog}-bad`, '{"query": ')).status,
+    ];
+    expect(statuses).toEqual([200, 200, 400]);
+    // Lines are written when the response finishes, after the client may have its answer.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const requests = lines.filter((line) => line.msg === 'request');
+    return { requests, ids: requests.map((line) => line.reqId) };
+  }
+
+  it('all (the default): one line per request, the fast-path answer marked as a hit', async () => {
+    const { requests, ids } = await askThree('all');
+    expect(ids).toEqual(['all-first', 'all-repeat', 'all-bad']);
+    expect(requests[1]).toMatchObject({ status: 200, cache: 'hit' });
+    expect(requests[2]).toMatchObject({ status: 400 });
+  });
+
+  it('errors: only the answer with a status of 400 or more', async () => {
+    const { requests, ids } = await askThree('errors');
+    expect(ids).toEqual(['errors-bad']);
+    expect(requests[0]).toMatchObject({ method: 'POST', path: '/graphql', status: 400 });
+  });
+
+  it('off: no access-log line at all', async () => {
+    const { ids } = await askThree('off');
+    expect(ids).toEqual([]);
+  });
+});
+
 describe('LOG_BUFFER_BYTES: log lines gathered before a write', () => {
   const dir = mkdtempSync(join(tmpdir(), 'gw-logs-'));
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
