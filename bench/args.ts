@@ -25,6 +25,7 @@ Dockerfile).
   --connections N    Load generator connections (default 16)
   --loadgen NAME     wrk or autocannon (default: wrk when installed, else autocannon)
   --log-level LEVEL  The gateway's LOG_LEVEL (default info, the production default)
+  --access-log MODE  The gateway's ACCESS_LOG: all (default, the production default), errors, off
   --profile          Also profile the gateway (node --cpu-prof) under W1 and W2 and one cold
                      start; profiles and summaries go to bench/results/profiles/<timestamp>/
   -h, --help         This text
@@ -46,6 +47,8 @@ export interface BenchArgs {
   coldStarts: number;
   loadgen: Generator | null;
   logLevel: string;
+  /** ACCESS_LOG of the gateway and Mercurius+JIT. */
+  accessLog: 'all' | 'errors' | 'off';
 }
 
 export type ArgsResult = { ok: true; args: BenchArgs } | { ok: false; problems: string[] };
@@ -86,6 +89,14 @@ export function parseBenchArgs(argv: readonly string[]): ArgsResult {
   if (loadgen !== undefined && loadgen !== 'wrk' && loadgen !== 'autocannon') {
     problems.push(`--loadgen must be wrk or autocannon (got "${loadgen}")`);
   }
+  const accessLogText = values['access-log'] ?? 'all';
+  const accessLog =
+    accessLogText === 'all' || accessLogText === 'errors' || accessLogText === 'off'
+      ? accessLogText
+      : 'all';
+  if (accessLog !== accessLogText) {
+    problems.push(`--access-log must be all, errors or off (got "${accessLogText}")`);
+  }
   const args: BenchArgs = {
     help: values.help === true,
     node: values.node ?? process.execPath,
@@ -101,6 +112,7 @@ export function parseBenchArgs(argv: readonly string[]): ArgsResult {
     coldStarts: quick ? 2 : 5,
     loadgen: loadgen === 'wrk' || loadgen === 'autocannon' ? loadgen : null,
     logLevel: values['log-level'] ?? 'info',
+    accessLog,
   };
   return problems.length > 0 ? { ok: false, problems } : { ok: true, args };
 }
@@ -121,6 +133,7 @@ function parse(argv: readonly string[]) {
       connections: { type: 'string' },
       loadgen: { type: 'string' },
       'log-level': { type: 'string' },
+      'access-log': { type: 'string' },
       help: { type: 'boolean', short: 'h' },
     },
   });

@@ -171,7 +171,7 @@ async function main(): Promise<void> {
   const stamp = startedAt.toISOString().replace(/[:.]/g, '-');
   const loadBefore = loadavg();
   console.log(
-    `bench: targets on Node ${nodeVersion} (${args.node}), CPU ${SERVER_CPU}; load generator ${generator} on CPU ${LOAD_CPU}; LOG_LEVEL=${args.logLevel}; ${args.rounds} round(s) x ${args.seconds} s, ${args.connections} connections`,
+    `bench: targets on Node ${nodeVersion} (${args.node}), CPU ${SERVER_CPU}; load generator ${generator} on CPU ${LOAD_CPU}; LOG_LEVEL=${args.logLevel}, ACCESS_LOG=${args.accessLog}; ${args.rounds} round(s) x ${args.seconds} s, ${args.connections} connections`,
   );
   console.log(
     `machine: ${cpus()[0]?.model ?? 'unknown CPU'}, ${cpus().length} CPUs, load average ${loadBefore.map((l) => l.toFixed(2)).join(' ')}`,
@@ -242,7 +242,7 @@ async function main(): Promise<void> {
   const needFloor = throughputWorkloads.length > 0 || want('W3');
   const needCeiling = throughputWorkloads.length > 0;
 
-  const env = targetEnv(upstream, AWS_ENV, args.logLevel, runtime);
+  const env = targetEnv(upstream, AWS_ENV, args.logLevel, runtime, args.accessLog);
   const gateway = await startTarget('gateway', args.node, ROOT, SERVER_CPU, env);
   const floor = needFloor ? await startTarget('floor', args.node, ROOT, SERVER_CPU, env) : null;
   const mercurius = needCeiling
@@ -427,7 +427,7 @@ async function main(): Promise<void> {
   const loadAfter = loadavg();
   console.log(`\n${'='.repeat(100)}`);
   console.log(
-    `Node ${nodeVersion}, load generator ${generator}, ${args.rounds} round(s) x ${args.seconds} s, ${args.connections} connections, gateway LOG_LEVEL=${args.logLevel}; medians over rounds`,
+    `Node ${nodeVersion}, load generator ${generator}, ${args.rounds} round(s) x ${args.seconds} s, ${args.connections} connections, gateway LOG_LEVEL=${args.logLevel}, ACCESS_LOG=${args.accessLog}; medians over rounds`,
   );
   for (const result of throughput) console.log(`\n${throughputTable(result)}`);
   if (w3Result) console.log(`\n${w3Table(w3Result)}`);
@@ -466,6 +466,7 @@ async function main(): Promise<void> {
       warmupSeconds: args.warmupSeconds,
       connections: args.connections,
       gatewayLogLevel: args.logLevel,
+      gatewayAccessLog: args.accessLog,
       upstreamMaxConcurrency: maxConcurrency,
       quick: args.quick,
       rebuilt,

@@ -93,6 +93,7 @@ export function targetEnv(
   credentials: AwsEnv,
   logLevel: string,
   runtime: ContainerRuntime,
+  accessLog: 'all' | 'errors' | 'off',
 ): NodeJS.ProcessEnv {
   const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
   return {
@@ -102,6 +103,7 @@ export function targetEnv(
     NODE_ENV: 'production',
     HOST: '127.0.0.1',
     LOG_LEVEL: logLevel,
+    ACCESS_LOG: accessLog,
     // As deployed (Dockerfile, deploy/kubernetes/configmap.yaml).
     GRAPHIQL: 'false',
     // Nothing polls /ready here; off keeps ListApps calls out of the GetJob counts.

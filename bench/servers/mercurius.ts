@@ -4,7 +4,8 @@
  * upstream stack (composeUpstreams' cached side: SDK client, single-flight, cache), so it gives the same answers
  * at the same cost to Amplify. What differs is the GraphQL server: Fastify + Mercurius (parsed
  * queries cached, resolvers compiled by graphql-jit after the first run) instead of Yoga and the
- * gateway's HTTP edge. One access-log line per request at info, as the gateway writes.
+ * gateway's HTTP edge. One access-log line per request at info, as the gateway writes (and as
+ * ACCESS_LOG says).
  */
 import Fastify from 'fastify';
 import mercurius from 'mercurius';
@@ -61,7 +62,10 @@ app.register(mercurius, {
     createGatewayContext(deps, { requestId: request.id, log, caller: ANONYMOUS_CALLER }),
 });
 app.addHook('onResponse', async (request, reply) => {
-  if (log.isLevelEnabled('info')) {
+  // The gateway's ACCESS_LOG rule: every line, only answers of 400 or more, or none.
+  const wanted =
+    config.accessLog === 'all' || (config.accessLog === 'errors' && reply.statusCode >= 400);
+  if (wanted && log.isLevelEnabled('info')) {
     log.info(
       {
         reqId: request.id,
