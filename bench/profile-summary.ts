@@ -2,8 +2,14 @@
  * Summarizes a V8 CPU profile (`node --cpu-prof`): where the samples landed, by package (self
  * time) and by function (self and inclusive time). Used for docs/performance.md; run it as
  * `npx tsx bench/profile-summary.ts <file.cpuprofile> [top]`.
+ *
+ * Frames in the bundle (dist/server/*.js, which holds most dependencies) are traced back through
+ * its source maps (Node's own `SourceMap`), so a sample in bundled graphql-js counts for `graphql`
+ * and one in our code for "gateway (src/)"; a frame without a map stays "gateway (dist/)".
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
+import { SourceMap } from 'node:module';
+import { fileURLToPath } from 'node:url';
 
 interface ProfileNode {
   id: number;
@@ -31,8 +37,44 @@ export function packageOf(url: string, functionName: string): string {
   if (url.startsWith('node:')) return 'node (internals)';
   const match = /node_modules\/((?:@[^/]+\/)?[^/]+)\//.exec(url);
   if (match !== null) return match[1]!;
+  if (url.includes('/src/')) return 'gateway (src/)';
   if (url.includes('/dist/')) return 'gateway (dist/)';
   return url;
+}
+
+type CallFrame = ProfileNode['callFrame'];
+
+/** Source maps of the profiled files, by URL; `null`: the file has none. */
+const sourceMaps = new Map<string, SourceMap | null>();
+
+function sourceMapOf(url: string): SourceMap | null {
+  let map = sourceMaps.get(url);
+  if (map === undefined) {
+    map = null;
+    if (url.startsWith('file://') && url.includes('/dist/')) {
+      const file = `${fileURLToPath(url)}.map`;
+      if (existsSync(file)) map = new SourceMap(JSON.parse(readFileSync(file, 'utf8')));
+    }
+    sourceMaps.set(url, map);
+  }
+  return map;
+}
+
+/**
+ * Where a frame's code was written: through the bundle's source map when it has one (both
+ * positions 0-based, as the profile and `SourceMap` count them), else the frame as it is.
+ */
+export function originalFrame(frame: CallFrame): CallFrame {
+  const map = sourceMapOf(frame.url);
+  if (map === null) return frame;
+  const entry = map.findEntry(frame.lineNumber, frame.columnNumber);
+  if (!('originalSource' in entry)) return frame;
+  return {
+    functionName: frame.functionName,
+    url: new URL(entry.originalSource, frame.url).href,
+    lineNumber: entry.originalLine,
+    columnNumber: entry.originalColumn,
+  };
 }
 
 /** Frames that do work on behalf of whoever called them. */
@@ -48,7 +90,9 @@ export interface ProfileSummary {
 }
 
 export function summarize(profile: CpuProfile, top = 25, window?: SampleWindow): ProfileSummary {
-  const byId = new Map(profile.nodes.map((n) => [n.id, n]));
+  const byId = new Map(
+    profile.nodes.map((n) => [n.id, { ...n, callFrame: originalFrame(n.callFrame) }]),
+  );
   const parent = new Map<number, number>();
   for (const node of profile.nodes)
     for (const child of node.children ?? []) parent.set(child, node.id);
@@ -65,7 +109,9 @@ export function summarize(profile: CpuProfile, top = 25, window?: SampleWindow):
     const where =
       url === ''
         ? ''
-        : ` ${url.replace(/^.*node_modules\//, '').replace(/^file:\/\/.*\/dist\//, 'dist/')}:${lineNumber + 1}`;
+        : ` ${url
+            .replace(/^.*node_modules\//, '')
+            .replace(/^file:\/\/.*\/(dist|src)\//, '$1/')}:${lineNumber + 1}`;
     return `${functionName || '(anonymous)'}${where}`;
   };
   let total = 0;
