@@ -19,7 +19,7 @@ COPY scripts/postinstall.mjs ./scripts/postinstall.mjs
 RUN npm ci --no-audit --no-fund
 COPY tsconfig.json tsconfig.build.json ./
 COPY src ./src
-COPY scripts/bundle.ts ./scripts/bundle.ts
+COPY scripts/build.ts scripts/bundle.ts ./scripts/
 RUN npm run build \
  && npm prune --omit=dev --no-audit --no-fund
 

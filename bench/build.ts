@@ -6,6 +6,7 @@
  */
 import { existsSync, mkdirSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import { buildServer } from '../scripts/build.js';
 import { runToEnd } from './processes.js';
 
 export const SERVERS_OUT = 'node_modules/.cache/amplify-jobs-bench';
@@ -54,13 +55,23 @@ export async function ensureBuilt(root: string): Promise<string[]> {
   const rebuilt: string[] = [];
   // The bundle is written last, so it is the oldest output of a complete build.
   const bundle = join(root, 'dist/server/main.js');
-  const inputs = [...SHARED_INPUTS, 'tsconfig.build.json', 'scripts/bundle.ts', 'package.json'];
+  const inputs = [
+    ...SHARED_INPUTS,
+    'tsconfig.build.json',
+    'scripts/build.ts',
+    'scripts/bundle.ts',
+    'package.json',
+  ];
   if (newestMtime(root, inputs) > mtime(bundle)) {
     console.log('build: dist/ is missing or older than src/: npm run build');
-    // The same steps as `npm run build`, without npm's own start-up.
-    await tsc(root, 'tsconfig.build.json');
-    // scripts/bundle.ts: dist/main.js and its dependencies into dist/server/, as `npm start` runs.
-    await buildStep(root, 'scripts/bundle.ts', ['--import', 'tsx', 'scripts/bundle.ts']);
+    // `npm run build`'s own recipe, without npm's start-up.
+    try {
+      await buildServer(root);
+    } catch (error) {
+      throw new Error(
+        `${error instanceof Error ? error.message : String(error)}\nnothing was measured`,
+      );
+    }
     rebuilt.push('dist');
   }
   const out = join(root, SERVERS_OUT);

@@ -1,9 +1,9 @@
 /**
- * `npm start` runs the compiled, bundled JavaScript: these tests build like `npm run build` does
- * (tsc, then scripts/bundle.ts) and start dist/server/main.js, the file the image runs, as a real
- * process.
+ * `npm start` runs the compiled, bundled JavaScript: these tests build with `npm run build`'s own
+ * recipe (scripts/build.ts: tsc, then scripts/bundle.ts) and start dist/server/main.js, the file the
+ * image runs, as a real process.
  */
-import { type ChildProcess, execFile, spawn } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
 import { mkdtemp } from 'node:fs/promises';
 import { createServer } from 'node:http';
@@ -11,10 +11,10 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { promisify } from 'node:util';
 import { Redis } from 'ioredis';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildServer } from '../../scripts/build.js';
 import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
 import { redisTestsRun, startRedis, type TestRedis } from '../support/redis.js';
 
@@ -62,17 +62,8 @@ async function waitFor(predicate: () => boolean, what: string, ms = 10_000) {
   }
 }
 
-// Once for the file, whichever tests run: what `npm run build` does.
-beforeAll(async () => {
-  await promisify(execFile)(
-    process.execPath,
-    [join(root, 'node_modules/typescript/bin/tsc'), '-p', 'tsconfig.build.json'],
-    { cwd: root },
-  );
-  await promisify(execFile)(process.execPath, ['--import', 'tsx', 'scripts/bundle.ts'], {
-    cwd: root,
-  });
-}, 120_000);
+// Once for the file, whichever tests run: `npm run build`'s recipe.
+beforeAll(() => buildServer(root), 120_000);
 
 describe('production start (compiled JavaScript)', () => {
   let la: LocalAmplify;
