@@ -1,8 +1,9 @@
 /**
  * The demo's live board in a real browser (Debian's Chromium driven by playwright-core): it lists
  * each app's branches with their latest job, follows the unfinished ones through `jobsUpdated`
- * (graphql-sse in the page), changes as a job finishes, links a failed step's log, and shows the
- * apps that loaded when one app's branches cannot be read.
+ * (graphql-sse in the page), changes as a job finishes, picks up and follows a job started after
+ * it loaded, links a failed step's log, and shows the apps that loaded when one app's branches
+ * cannot be read.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -90,6 +91,38 @@ describe.skipIf(!browserTestsRun)('the live board in a real browser', () => {
       )
       .toBe('');
     await page.screenshot({ path: join(artifacts, 'board-after.png'), fullPage: true });
+
+    // A job started after the page loaded: the board's refresh (every 10 s) shows it on its
+    // branch's row and follows it live, so it changes again when it finishes.
+    const target = (await ordinary.first().getAttribute('data-branch')) ?? '';
+    const [appId, branchName] = [
+      target.slice(0, target.indexOf('/')),
+      target.slice(target.indexOf('/') + 1),
+    ];
+    const startedJob = await fetch(
+      `${demo.amplifyUrl}/apps/${encodeURIComponent(appId)}/branches/${encodeURIComponent(branchName)}/jobs`,
+      {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ jobType: 'RELEASE' }),
+      },
+    );
+    expect(startedJob.status).toBe(200);
+    const { jobSummary } = (await startedJob.json()) as { jobSummary: { jobId: string } };
+    const newRow = page.locator(`tr[data-job="${target}/${jobSummary.jobId}"]`);
+    await expect.poll(async () => await newRow.count(), { timeout: 25_000 }).toBe(1);
+    expect(FINAL).not.toContain(await newRow.getAttribute('data-status'));
+    await expect
+      .poll(async () => (await page.locator('#state').textContent()) ?? '', { timeout: 5_000 })
+      .toMatch(/following [1-9]\d* unfinished jobs? live/);
+    await fetch(`${demo.amplifyUrl}/_local/clock`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ advanceMs: 3_600_000 }),
+    });
+    await expect
+      .poll(async () => (await newRow.getAttribute('data-status')) ?? '', { timeout: 20_000 })
+      .toMatch(new RegExp(`^(${FINAL.join('|')})$`));
 
     // A failed job links its failed step's log, which the browser can open.
     const failed = page.locator('tr[data-status="FAILED"]');
