@@ -1,5 +1,6 @@
 /** `npm run bench -- [flags]`: the bench's command line, every problem reported at once. */
 import { parseArgs } from 'node:util';
+import { ACCESS_LOG_MODES, type AccessLogMode } from '../src/config.js';
 import type { Generator } from './load.js';
 
 export const WORKLOADS = ['W1', 'W2', 'W3', 'W4', 'W5', 'W6', 'cold', 'idle'] as const;
@@ -48,7 +49,7 @@ export interface BenchArgs {
   loadgen: Generator | null;
   logLevel: string;
   /** ACCESS_LOG of the gateway and Mercurius+JIT. */
-  accessLog: 'all' | 'errors' | 'off';
+  accessLog: AccessLogMode;
 }
 
 export type ArgsResult = { ok: true; args: BenchArgs } | { ok: false; problems: string[] };
@@ -90,12 +91,9 @@ export function parseBenchArgs(argv: readonly string[]): ArgsResult {
     problems.push(`--loadgen must be wrk or autocannon (got "${loadgen}")`);
   }
   const accessLogText = values['access-log'] ?? 'all';
-  const accessLog =
-    accessLogText === 'all' || accessLogText === 'errors' || accessLogText === 'off'
-      ? accessLogText
-      : 'all';
-  if (accessLog !== accessLogText) {
-    problems.push(`--access-log must be all, errors or off (got "${accessLogText}")`);
+  const accessLog = ACCESS_LOG_MODES.find((mode) => mode === accessLogText);
+  if (accessLog === undefined) {
+    problems.push(`--access-log must be ${ACCESS_LOG_MODES.join(', ')} (got "${accessLogText}")`);
   }
   const args: BenchArgs = {
     help: values.help === true,
@@ -112,7 +110,7 @@ export function parseBenchArgs(argv: readonly string[]): ArgsResult {
     coldStarts: quick ? 2 : 5,
     loadgen: loadgen === 'wrk' || loadgen === 'autocannon' ? loadgen : null,
     logLevel: values['log-level'] ?? 'info',
-    accessLog,
+    accessLog: accessLog ?? 'all',
   };
   return problems.length > 0 ? { ok: false, problems } : { ok: true, args };
 }

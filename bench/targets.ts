@@ -9,6 +9,7 @@ import { type AddressInfo, connect, createServer as createNetServer } from 'node
 import { join } from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { dockerfileEnv } from '../scripts/dockerfile-env.js';
+import type { AccessLogMode } from '../src/config.js';
 import { SERVERS_OUT } from './build.js';
 import { type Pinned, spawnPinned } from './processes.js';
 import type { Upstream } from './upstream-control.js';
@@ -93,7 +94,7 @@ export function targetEnv(
   credentials: AwsEnv,
   logLevel: string,
   runtime: ContainerRuntime,
-  accessLog: 'all' | 'errors' | 'off',
+  accessLog: AccessLogMode,
 ): NodeJS.ProcessEnv {
   const { NODE_OPTIONS: _ignored, ...inherited } = process.env;
   return {

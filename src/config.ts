@@ -28,6 +28,9 @@ import {
 export type { ApiKeyEntry } from './config-kinds.js';
 
 const MIB = 1024 * 1024;
+
+/** ACCESS_LOG's choices: a line for every request, for answers of 400 or more, or for none. */
+export const ACCESS_LOG_MODES = ['all', 'errors', 'off'] as const;
 const DAY_MS = 86_400_000;
 
 const sdk = (description: string) => foreign('AWS SDK', description);
@@ -38,7 +41,7 @@ export const GATEWAY_VARIABLES = {
   PORT: declare(int(0, 65535), '4000', 'TCP port to listen on (0 picks a free port).'),
   HOST: declare(nonEmpty, '0.0.0.0', 'Interface to listen on (the demo defaults to 127.0.0.1).'),
   LOG_LEVEL: declare(oneOf(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']), 'info', 'fatal, error, warn, info, debug, trace or silent.'),
-  ACCESS_LOG: declare(oneOf(['all', 'errors', 'off']), 'all', 'The access log, one `request` line per GraphQL request at level info (request id, method, path, status, caller, milliseconds, fast-path hits marked `cache: hit`). `all`; `errors`: only answers with an HTTP status of 400 or more; `off`: none. Other logs and the metrics (`gateway_http_responses_total`) are not affected. Lines are most of what a repeated finished-job answer costs beyond HTTP itself: with `off`, such an answer took a quarter less CPU on the bench machine (docs/performance.md). Turn it down where a load balancer, an ingress or the router already logs each request.'),
+  ACCESS_LOG: declare(oneOf(ACCESS_LOG_MODES), 'all', 'The access log, one `request` line per GraphQL request at level info (request id, method, path, status, caller, milliseconds, fast-path hits marked `cache: hit`). `all`; `errors`: only answers with an HTTP status of 400 or more; `off`: none. Other logs and the metrics (`gateway_http_responses_total`) are not affected. Lines are most of what a repeated finished-job answer costs beyond HTTP itself: with `off`, such an answer took a quarter less CPU on the bench machine (docs/performance.md). Turn it down where a load balancer, an ingress or the router already logs each request.'),
   LOG_BUFFER_BYTES: declare(int(0, 16 * 1024), '4096', 'Bytes of log lines gathered before one write to stdout, a second late at most; 0 writes each line as it comes. Buffered lines are written when the process exits, even on a crash; only SIGKILL (an out-of-memory kill) loses them.'),
   MEMORY_TRIM_IDLE_MS: declare(int(0, 3_600_000), '60000', 'After this many milliseconds without a new request to /graphql or /events/amplify (probes and scrapes do not count), if the resident set grew by MEMORY_TRIM_MIN_GROWTH_BYTES since the last trim, run one memory-reducing garbage collection so the memory a burst took goes back to the system. It pauses the event loop for about 100 ms and drops compiled code, so the next seconds of traffic run up to twice as slow: keep it well above the gaps of bursty traffic. 0: never. `npm start` and the image only, not the demo.'),
   MEMORY_TRIM_MIN_GROWTH_BYTES: declare(int(MIB, 1024 * MIB), String(16 * MIB), 'Growth of the resident set since the last trim (or the start) that makes a quiet spell worth a trim (MEMORY_TRIM_IDLE_MS).'),
@@ -367,6 +370,7 @@ function combinationWarnings(v: Parsed<typeof GATEWAY_VARIABLES>): string[] {
 
 export type Config = ReturnType<typeof toConfig>;
 export type LogLevel = Config['logLevel'];
+export type AccessLogMode = Config['accessLog'];
 export type ConfigResult =
   | { ok: true; config: Config; warnings: string[] }
   | { ok: false; problems: string[] };

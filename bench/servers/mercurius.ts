@@ -12,7 +12,7 @@ import mercurius from 'mercurius';
 import { loadConfig } from '../../src/config.js';
 import { createMemoryCoordination } from '../../src/live/coordination.js';
 import { createLiveJobs } from '../../src/live/live-jobs.js';
-import { createLogger } from '../../src/observability/logger.js';
+import { createLogger, wantsAccessLine } from '../../src/observability/logger.js';
 import { createGatewayContext } from '../../src/schema/context.js';
 import { CursorCodec } from '../../src/schema/cursors.js';
 import { ANONYMOUS_CALLER } from '../../src/schema/identity.js';
@@ -62,10 +62,7 @@ app.register(mercurius, {
     createGatewayContext(deps, { requestId: request.id, log, caller: ANONYMOUS_CALLER }),
 });
 app.addHook('onResponse', async (request, reply) => {
-  // The gateway's ACCESS_LOG rule: every line, only answers of 400 or more, or none.
-  const wanted =
-    config.accessLog === 'all' || (config.accessLog === 'errors' && reply.statusCode >= 400);
-  if (wanted && log.isLevelEnabled('info')) {
+  if (wantsAccessLine(config.accessLog, reply.statusCode) && log.isLevelEnabled('info')) {
     log.info(
       {
         reqId: request.id,

@@ -18,6 +18,7 @@ import { createMemoryCoordination, type LiveCoordination } from '../live/coordin
 import { createLiveJobs, type LiveJobs } from '../live/live-jobs.js';
 import { createRedisCoordination } from '../live/redis-coordination.js';
 import type { Observability } from '../observability/index.js';
+import { wantsAccessLine } from '../observability/logger.js';
 import { createMetrics, type GatewayMetrics, type Route } from '../observability/metrics.js';
 import { CursorCodec } from '../schema/cursors.js';
 import { type CallerIdentity, UNIDENTIFIED_CALLER } from '../schema/identity.js';
@@ -362,7 +363,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   const access = log.child({}, { redact: [] });
   /** Whether requests may get an access-log line: ACCESS_LOG is not `off` and info is logged. */
   const logsAccess = () => config.accessLog !== 'off' && log.isLevelEnabled('info');
-  /** Writes the line of a finished request, unless ACCESS_LOG=errors and it succeeded. */
+  /** Writes the line of a finished request, if ACCESS_LOG wants it for its status. */
   const accessLog = (
     req: IncomingMessage,
     res: ServerResponse,
@@ -372,7 +373,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     caller: string | undefined,
     cache?: 'hit',
   ) => {
-    if (config.accessLog === 'errors' && res.statusCode < 400) return;
+    if (!wantsAccessLine(config.accessLog, res.statusCode)) return;
     const ms = Number(process.hrtime.bigint() - started) / 1e6;
     // Who asked (a key id, a token's issuer and subject: never a secret). Two literals rather
     // than a spread: the same fields in the same order, without copying an object per line.
@@ -527,8 +528,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       sendStored(req, res, stored, requestId, closing);
       responseCacheCounters.hit();
       options.onCacheEvent?.({ cache: 'response', outcome: 'hit' });
-      // A replayed answer is a 200 or a 304: never an error line.
-      if (config.accessLog === 'all' && log.isLevelEnabled('info')) {
+      if (logsAccess()) {
         accessLog(req, res, requestId, path, started, identity.principal, 'hit');
       }
       return;

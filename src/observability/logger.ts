@@ -1,5 +1,5 @@
 import { type DestinationStream, type Logger, pino } from 'pino';
-import type { LogLevel } from '../config.js';
+import type { AccessLogMode, LogLevel } from '../config.js';
 import type { WireProblem } from '../upstream/wire-check.js';
 
 /** Request headers that carry a credential: API keys, tokens, the router and events secrets. */
@@ -77,6 +77,15 @@ export function logDestination(bufferBytes: number, dest: number | string = 1): 
     });
   }
   return stream;
+}
+
+/**
+ * Whether ACCESS_LOG wants the access-log line of an answer with this HTTP status: every answer
+ * (`all`), answers of 400 or more (`errors`), or none (`off`). The gateway and the bench's
+ * Mercurius+JIT target both follow it.
+ */
+export function wantsAccessLine(mode: AccessLogMode, status: number): boolean {
+  return mode === 'all' || (mode === 'errors' && status >= 400);
 }
 
 /**
