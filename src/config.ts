@@ -70,6 +70,8 @@ export const GATEWAY_VARIABLES = {
   JWT_JWKS_COOLDOWN_MS: declare(int(0, 3_600_000), '30000', 'Least milliseconds between two fetches of the key set (a token with an unknown `kid` causes one); keys are kept 10 minutes.'),
   INTROSPECTION: declare(bool, 'true', 'Answer introspection (`__schema`, `__type`). Off also hides every "Did you mean" suggestion (fields, arguments, types, enum values); `_service { sdl }` stays for routers and federation tooling.'),
   TRUSTED_DOCUMENTS: declare(optionalText, '', 'Path of a persisted-operations manifest: when set, only its operations run, sent by hash (trusted documents).'),
+  RATE_LIMIT_REQUESTS: declare(int(0, 10_000_000), '0', 'GraphQL requests one caller may send per RATE_LIMIT_WINDOW_S; more answer HTTP 429 RATE_LIMITED with Retry-After, before any other work (fast path included). One caller: an API key, a JWT subject, or an address when anonymous; the router secret\'s caller is not limited. Counted in Redis across replicas when REDIS_URL is set (in each replica\'s memory while Redis is unusable), else per replica. 0: no limit.'),
+  RATE_LIMIT_WINDOW_S: declare(int(1, 86_400), '60', 'Length in seconds of the fixed window RATE_LIMIT_REQUESTS counts in.'),
   MAX_ALIASES: declare(int(1, 100_000), '100', 'Most aliases in one operation (fragments included); aliases of `__typename`, which cost nothing, are not counted (MAX_TOKENS bounds them).'),
   MAX_DEPTH: declare(int(1, 1000), '16', 'Deepest field nesting in one operation, introspection included (fragments do not add depth).'),
   MAX_TOKENS: declare(int(1, 1_000_000), '8000', 'Most lexical tokens in one document; checked while parsing.'),
@@ -254,6 +256,11 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
               jwksCooldownMs: v.JWT_JWKS_COOLDOWN_MS,
             },
     },
+    /** Requests per caller per window (RATE_LIMIT_*); `null`: no limit. */
+    rateLimit:
+      v.RATE_LIMIT_REQUESTS === 0
+        ? null
+        : { requests: v.RATE_LIMIT_REQUESTS, windowS: v.RATE_LIMIT_WINDOW_S },
     /** Path of the persisted-operations manifest; `null`: any operation may run. */
     trustedDocuments: v.TRUSTED_DOCUMENTS,
     limits: {

@@ -80,6 +80,11 @@ export const ErrorCode = {
    * (`LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT`, `LIVE_MAX_SUBSCRIPTIONS`). Close one, or retry later.
    */
   TOO_MANY_SUBSCRIPTIONS: 'TOO_MANY_SUBSCRIPTIONS',
+  /**
+   * This caller sent more requests than RATE_LIMIT_REQUESTS allows in one RATE_LIMIT_WINDOW_S
+   * (HTTP 429, `Retry-After`); nothing ran. Retry once the window ends.
+   */
+  RATE_LIMITED: 'RATE_LIMITED',
   /** A bug or an unexpected failure in the gateway; details are in the server log only. */
   INTERNAL_SERVER_ERROR: 'INTERNAL_SERVER_ERROR',
 } as const;
@@ -95,6 +100,7 @@ const RETRYABLE: ReadonlySet<ErrorCode> = new Set<ErrorCode>([
   ErrorCode.UPSTREAM_UNAVAILABLE,
   ErrorCode.QUOTA_EXCEEDED,
   ErrorCode.TOO_MANY_SUBSCRIPTIONS,
+  ErrorCode.RATE_LIMITED,
   ErrorCode.UPSTREAM_TIMEOUT,
   ErrorCode.UPSTREAM_CONNECTION_RESET,
   ErrorCode.UPSTREAM_CONNECTION_REFUSED,

@@ -45,6 +45,7 @@ import {
   graphiqlOptions,
 } from './graphiql.js';
 import { createHttpCaching } from './http-caching.js';
+import { createCallerRateLimit, rateLimitKey } from './rate-limit.js';
 import { createReadiness, type Readiness } from './readiness.js';
 import { readBodyThen } from './request-body.js';
 import {
@@ -157,8 +158,13 @@ function sendJson(
   res.end(payload);
 }
 
-function graphQLErrorBody(message: string, code: string, retryable = false) {
-  return { errors: [{ message, extensions: { code, retryable } }] };
+function graphQLErrorBody(
+  message: string,
+  code: string,
+  retryable = false,
+  more?: Record<string, unknown>,
+) {
+  return { errors: [{ message, extensions: { code, retryable, ...more } }] };
 }
 
 /**
@@ -327,6 +333,14 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     onProbeSuccess: () => breaker.reportSuccess(),
   });
   const authenticator = createAuthenticator(config, log);
+  // Loaded on its own (rate-limiter-flexible), and only when RATE_LIMIT_REQUESTS asks for it.
+  const rateLimit =
+    config.rateLimit === null
+      ? null
+      : createCallerRateLimit({ ...config.rateLimit, shared }).catch((error: unknown) => {
+          log.error({ err: error }, 'the rate limiter could not start: requests are not limited');
+          return null;
+        });
   const responseCache =
     config.responseCache === null ? null : createResponseCache({ ...config.responseCache, clock });
   const identify = options.identify;
@@ -696,11 +710,40 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     outcome: AuthOutcome,
   ): void {
     if (outcome.ok) {
-      try {
-        throughCaches(req, res, requestId, closing, path, outcome.caller, replayable);
-      } catch (error) {
-        drop(error, requestId, closing, res);
+      const key =
+        rateLimit === null ? null : rateLimitKey(outcome.caller, req.socket.remoteAddress);
+      if (rateLimit === null || key === null) {
+        pass(req, res, requestId, closing, path, replayable, outcome.caller);
+        return;
       }
+      const started = process.hrtime.bigint();
+      rateLimit
+        .then((limit) => (limit === null ? null : limit.take(key)))
+        .then((refused) => {
+          if (refused === null) {
+            pass(req, res, requestId, closing, path, replayable, outcome.caller);
+            return;
+          }
+          if (replayable) stamp(res, requestId, closing);
+          const seconds = Math.max(1, Math.ceil(refused.retryAfterMs / 1000));
+          sendGraphQLError(
+            req,
+            res,
+            429,
+            graphQLErrorBody(
+              `Too many requests: this caller may send ${refused.limit} in ${refused.windowS} s (RATE_LIMIT_REQUESTS). Retry in ${seconds} s.`,
+              ErrorCode.RATE_LIMITED,
+              true,
+              { retryAfterSeconds: seconds },
+            ),
+            { 'retry-after': String(seconds) },
+          );
+          req.resume();
+          if (logsAccess()) {
+            accessLog(req, res, requestId, path, started, outcome.caller.principal);
+          }
+        })
+        .catch((error: unknown) => drop(error, requestId, closing, res));
       return;
     }
     if (replayable) stamp(res, requestId, closing);
@@ -719,6 +762,23 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
         : undefined,
     );
     req.resume();
+  }
+
+  /** On to the caches and Yoga with an admitted caller. */
+  function pass(
+    req: IncomingMessage,
+    res: ServerResponse,
+    requestId: string,
+    closing: boolean,
+    path: string,
+    replayable: boolean,
+    caller: CallerIdentity,
+  ): void {
+    try {
+      throughCaches(req, res, requestId, closing, path, caller, replayable);
+    } catch (error) {
+      drop(error, requestId, closing, res);
+    }
   }
 
   function drop(error: unknown, requestId: string, closing: boolean, res: ServerResponse): void {

@@ -30,6 +30,7 @@ const LOG_LEVEL_OF: Record<string, 'debug' | 'info' | 'warn' | 'error'> = {
   [ErrorCode.QUOTA_EXCEEDED]: 'warn',
   [ErrorCode.UPSTREAM_OUTCOME_UNKNOWN]: 'error',
   [ErrorCode.TOO_MANY_SUBSCRIPTIONS]: 'warn',
+  [ErrorCode.RATE_LIMITED]: 'info',
   [ErrorCode.UPSTREAM_INVALID_RESPONSE]: 'error',
   [ErrorCode.UPSTREAM_URL_REFUSED]: 'warn',
   [ErrorCode.INTERNAL_SERVER_ERROR]: 'error',

@@ -19,6 +19,8 @@ import {
 } from 'cockatiel';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
+import type { RateLimiterAbstract } from 'rate-limiter-flexible';
+import { loadRateLimiterFlexible } from './rate-limiter-flexible.js';
 
 /** What an operation answers when Redis cannot be used right now: go on without it. */
 export const UNAVAILABLE: unique symbol = Symbol('Redis unavailable');
@@ -86,6 +88,17 @@ export interface SharedState {
    * else), opened on first use, which resubscribes by itself after a reconnect. Never throws.
    */
   channels(serializer?: MessageSerializer): SharedChannels;
+  /**
+   * A fixed-window rate limiter (rate-limiter-flexible's RateLimiterRedis) counting in Redis under
+   * `<prefix>:<name>:v1`, shared by every replica; `insurance` counts instead whenever a Redis
+   * command fails or Redis is not connected. `null` when the Redis client could not be loaded.
+   */
+  rateLimiter(options: {
+    name: string;
+    points: number;
+    durationS: number;
+    insurance: RateLimiterAbstract;
+  }): Promise<RateLimiterAbstract | null>;
   /** Whether Redis is in use right now (connected, and answering within the timeout). */
   readonly available: boolean;
   /** Resolves true as soon as Redis is in use, false if it is not within `timeoutMs`. */
@@ -276,6 +289,20 @@ export function createSharedState(options: SharedStateOptions): SharedState {
           await run((redis) => redis.eval(RELEASE_LEASE, 1, key, token));
         },
       };
+    },
+    async rateLimiter({ name, points, durationS, insurance }) {
+      await loading;
+      if (client === null) return null;
+      const { RateLimiterRedis } = await loadRateLimiterFlexible();
+      return new RateLimiterRedis({
+        storeClient: client,
+        keyPrefix: `${options.keyPrefix}:${name}:v1`,
+        points,
+        duration: durationS,
+        insuranceLimiter: insurance,
+        // Not connected: count in memory at once rather than fail or wait.
+        rejectIfRedisNotReady: true,
+      });
     },
     channels(serializer = JSON) {
       type Target = ReturnType<

@@ -294,7 +294,7 @@ describe.skipIf(!redisTestsRun())('production start with the features that load 
     await Promise.all([la?.close(), redis?.close(), closeJwks?.()]);
   });
 
-  it('shares its cache through Redis, checks JWTs, takes container credentials, serves GraphiQL and exports traces', async () => {
+  it('shares its cache through Redis, checks JWTs, takes container credentials, serves GraphiQL, exports traces and rate-limits', async () => {
     const { endpoint, region } = la.clientConfig();
     const proc = run(
       await bareEnv({
@@ -311,6 +311,8 @@ describe.skipIf(!redisTestsRun())('production start with the features that load 
         JWT_AUDIENCE: 'amplify-jobs',
         GRAPHIQL: 'true',
         OTEL_EXPORTER_OTLP_ENDPOINT: side,
+        // rate-limiter-flexible is CommonJS loaded on demand, as ioredis is: the bundle must find it.
+        RATE_LIMIT_REQUESTS: '3',
       }),
     );
     const client = new Redis(redis.url, { lazyConnect: true });
@@ -346,6 +348,20 @@ describe.skipIf(!redisTestsRun())('production start with the features that load 
       });
       expect(page.status).toBe(200);
       expect(await page.text()).toMatch(/<html/i);
+      // user-1's job, then its second, third and fourth request this minute, counted in Redis (the
+      // GraphiQL page needs no credentials and is not counted).
+      const again = () =>
+        fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', authorization: `Bearer ${jwt}` },
+          body: JSON.stringify({ query: '{ __typename }' }),
+        });
+      expect((await again()).status).toBe(200);
+      expect((await again()).status).toBe(200);
+      const limited = await again();
+      expect(limited.status).toBe(429);
+      expect(limited.headers.get('retry-after')).toMatch(/^\d+$/);
+      expect((await client.keys('amplify-jobs:rate:v1:*')).length).toBe(1);
       expect(proc.output()).toMatch(/"tracing":true/);
       proc.child.kill('SIGTERM');
       expect(await proc.exited).toBe(0);

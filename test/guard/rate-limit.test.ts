@@ -1,0 +1,194 @@
+/**
+ * The per-caller rate limit over real HTTP: counted per API key (or address when anonymous) before
+ * anything runs, the fast path included; refusals are 429 RATE_LIMITED with Retry-After and cost no
+ * Amplify call; the router secret's caller is not limited. With REDIS_URL, two gateway processes
+ * count against one allowance in a real Redis, and a killed Redis fails no request.
+ */
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { rateLimitKey } from '../../src/http/rate-limit.js';
+import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
+import { ANONYMOUS_CALLER, type CallerIdentity } from '../../src/schema/identity.js';
+import type { JobKey } from '../../src/upstream/shapes.js';
+import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.js';
+import { redisTestsRun, startRedis, type TestRedis } from '../support/redis.js';
+import { type Stack, startStack } from '../support/stack.js';
+
+const KEY_A = 'ajg_read_cmF0ZWxpbWl0YWFhYWFhYWFhYWFhYWE';
+const KEY_B = 'ajg_read_cmF0ZWxpbWl0YmJiYmJiYmJiYmJiYmI';
+const ROUTER_SECRET = 'router-secret-for-rate-limit-tests-0123';
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+const API_KEYS = `team-a:read:${sha256(KEY_A)},team-b:read:${sha256(KEY_B)}`;
+
+const QUERY =
+  'query($a: ID!, $b: String!, $j: ID!) { job(appId: $a, branchName: $b, jobId: $j) { jobId summary { status } } }';
+
+interface Reply {
+  status: number;
+  retryAfter: string | null;
+  body: {
+    data?: unknown;
+    errors?: Array<{ message: string; extensions?: Record<string, unknown> }>;
+  };
+}
+
+async function ask(url: string, job: JobKey, headers: Record<string, string>): Promise<Reply> {
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({
+      query: QUERY,
+      variables: { a: job.appId, b: job.branchName, j: job.jobId },
+    }),
+  });
+  return {
+    status: response.status,
+    retryAfter: response.headers.get('retry-after'),
+    body: (await response.json()) as Reply['body'],
+  };
+}
+
+function expectLimited(reply: Reply, windowS: number): void {
+  expect(reply.status).toBe(429);
+  const seconds = Number(reply.retryAfter);
+  expect(seconds).toBeGreaterThanOrEqual(1);
+  expect(seconds).toBeLessThanOrEqual(windowS);
+  expect(reply.body.data).toBeUndefined();
+  expect(reply.body.errors).toHaveLength(1);
+  expect(reply.body.errors?.[0]?.extensions).toEqual({
+    code: 'RATE_LIMITED',
+    retryable: true,
+    retryAfterSeconds: seconds,
+  });
+}
+
+describe('rateLimitKey', () => {
+  it('counts a credential wherever it calls from, an anonymous caller by address, not the router', () => {
+    const key: CallerIdentity = { kind: 'apiKey', principal: 'key:team-a', scopes: new Set() };
+    expect(rateLimitKey(key, '10.0.0.1')).toBe('key:team-a');
+    expect(rateLimitKey(key, '10.0.0.2')).toBe('key:team-a');
+    expect(rateLimitKey(ANONYMOUS_CALLER, '10.0.0.1')).toBe('address:10.0.0.1');
+    expect(rateLimitKey({ ...ANONYMOUS_CALLER, kind: 'router', principal: 'router' }, 'x')).toBe(
+      null,
+    );
+  });
+});
+
+describe('RATE_LIMIT_REQUESTS in one process', () => {
+  let stack: Stack;
+  let url: string;
+  let finished: JobKey;
+  let running: JobKey;
+
+  beforeAll(async () => {
+    stack = await startStack({
+      env: { API_KEYS, RATE_LIMIT_REQUESTS: '3', RATE_LIMIT_WINDOW_S: '60' },
+    });
+    url = `${(await stack.listen()).url}/graphql`;
+    const done = stack.la.world.listJobKeys({ status: 'SUCCEED' })[0];
+    const going = stack.la.world.listJobKeys({ status: 'RUNNING' })[0];
+    if (done === undefined || going === undefined) throw new Error('the demo world lacks jobs');
+    finished = done;
+    running = going;
+  });
+  afterAll(() => stack?.close());
+
+  it('refuses a caller past its allowance with 429 before any Amplify call; others go on', async () => {
+    const a = { 'x-api-key': KEY_A };
+    for (let i = 0; i < 3; i++) {
+      const reply = await ask(url, running, a);
+      expect(reply.status).toBe(200);
+      expect(reply.retryAfter).toBeNull();
+    }
+    stack.la.stats.reset();
+    // A running job is not kept by the fast path: without the limit this would call Amplify.
+    expectLimited(await ask(url, running, a), 60);
+    expectLimited(await ask(url, finished, a), 60);
+    expect(stack.la.stats.calls('GetJob')).toBe(0);
+    // Another key has its own allowance.
+    expect((await ask(url, running, { 'x-api-key': KEY_B })).status).toBe(200);
+  });
+
+  it('counts answers of the fast path too, and leaves the router secret alone', async () => {
+    const b = { 'x-api-key': KEY_B };
+    // team-b sent one above; two more of a finished job (the second from the fast path).
+    expect((await ask(url, finished, b)).status).toBe(200);
+    expect((await ask(url, finished, b)).status).toBe(200);
+    expectLimited(await ask(url, finished, b), 60);
+    // A gateway behind a router that shows only its secret: the whole supergraph is one caller.
+    const behindRouter = await stack.gateway({ ROUTER_SECRET, RATE_LIMIT_REQUESTS: '2' });
+    const routerUrl = `${(await behindRouter.listen()).url}/graphql`;
+    for (let i = 0; i < 5; i++) {
+      const reply = await ask(routerUrl, finished, { 'x-router-secret': ROUTER_SECRET });
+      expect(reply.status).toBe(200);
+    }
+  });
+});
+
+const run = redisTestsRun();
+
+describe.skipIf(!run)('RATE_LIMIT_REQUESTS shared by two gateway processes through Redis', () => {
+  let la: LocalAmplify;
+  let redis: TestRedis;
+  let a: GatewayProcess;
+  let b: GatewayProcess;
+  let job: JobKey;
+  const isConnected = (line: Record<string, unknown>) =>
+    String(line.msg).startsWith('connected to Redis');
+
+  beforeAll(async () => {
+    la = await startLocalAmplify({ port: 0, host: '127.0.0.1', seed: 1, speed: 0 });
+    redis = await startRedis();
+    const env = {
+      REDIS_URL: redis.url,
+      CURSOR_SECRET: 'test-cursor-secret-0123456789',
+      REDIS_TIMEOUT_MS: '2000',
+      API_KEYS,
+      RATE_LIMIT_REQUESTS: '4',
+      RATE_LIMIT_WINDOW_S: '120',
+    };
+    [a, b] = await Promise.all([startGatewayProcess(la, env), startGatewayProcess(la, env)]);
+    await Promise.all([a.waitForLine(isConnected, 10_000), b.waitForLine(isConnected, 10_000)]);
+    const done = la.world.listJobKeys({ status: 'SUCCEED' })[0];
+    if (done === undefined) throw new Error('the demo world lacks jobs');
+    job = done;
+  }, 60_000);
+  afterAll(async () => {
+    await Promise.all([a?.stop(), b?.stop()]);
+    await redis?.close();
+    await la?.close();
+  });
+
+  it('holds one caller to one allowance across replicas, and serves everyone while Redis is down', async () => {
+    const keyA = { 'x-api-key': KEY_A };
+    // Two on each replica spend team-a's four; the fifth is refused on either.
+    for (const gateway of [a, b, a, b])
+      expect((await ask(gateway.url, job, keyA)).status).toBe(200);
+    expectLimited(await ask(a.url, job, keyA), 120);
+    expectLimited(await ask(b.url, job, keyA), 120);
+
+    await redis.kill();
+    await Promise.all(
+      [a, b].map((g) =>
+        g.waitForLine((l) => String(l.msg).startsWith('Redis is unavailable'), 10_000),
+      ),
+    );
+    // Each replica now counts team-b alone, in memory: four each, and no request fails.
+    const keyB = { 'x-api-key': KEY_B };
+    for (const gateway of [a, b]) {
+      for (let i = 0; i < 4; i++) expect((await ask(gateway.url, job, keyB)).status).toBe(200);
+      expectLimited(await ask(gateway.url, job, keyB), 120);
+    }
+
+    await redis.restart();
+    await Promise.all(
+      [a, b].map((g) =>
+        g.waitForLine((l) => String(l.msg).startsWith('Redis answers again'), 15_000),
+      ),
+    );
+    // Redis restarted empty (no persistence in the test server): team-a starts over, shared again.
+    for (const gateway of [b, a, b, a])
+      expect((await ask(gateway.url, job, keyA)).status).toBe(200);
+    expectLimited(await ask(b.url, job, keyA), 120);
+  });
+});
