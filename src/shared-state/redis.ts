@@ -91,7 +91,8 @@ export interface SharedState {
   /**
    * A fixed-window rate limiter (rate-limiter-flexible's RateLimiterRedis) counting in Redis under
    * `<prefix>:<name>:v1`, shared by every replica; `insurance` counts instead whenever a Redis
-   * command fails or Redis is not connected. `null` when the Redis client could not be loaded.
+   * command fails or Redis is not connected. Once a key is refused, this process refuses it from
+   * memory until its window ends. `null` when the Redis client could not be loaded.
    */
   rateLimiter(options: {
     name: string;
@@ -300,6 +301,9 @@ export function createSharedState(options: SharedStateOptions): SharedState {
         points,
         duration: durationS,
         insuranceLimiter: insurance,
+        // A caller refused here stays refused in this process until its window ends, without
+        // asking Redis again: a flood of refused requests costs no Redis command.
+        inMemoryBlockOnConsumed: points + 1,
         // Not connected: count in memory at once rather than fail or wait.
         rejectIfRedisNotReady: true,
       });

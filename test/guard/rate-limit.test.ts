@@ -5,6 +5,7 @@
  * count against one allowance in a real Redis, and a killed Redis fails no request.
  */
 import { createHash } from 'node:crypto';
+import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { rateLimitKey } from '../../src/http/rate-limit.js';
 import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
@@ -16,9 +17,12 @@ import { type Stack, startStack } from '../support/stack.js';
 
 const KEY_A = 'ajg_read_cmF0ZWxpbWl0YWFhYWFhYWFhYWFhYWE';
 const KEY_B = 'ajg_read_cmF0ZWxpbWl0YmJiYmJiYmJiYmJiYmI';
+const KEY_C = 'ajg_read_cmF0ZWxpbWl0Y2NjY2NjY2NjY2NjY2M';
 const ROUTER_SECRET = 'router-secret-for-rate-limit-tests-0123';
 const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const API_KEYS = `team-a:read:${sha256(KEY_A)},team-b:read:${sha256(KEY_B)}`;
+const API_KEYS = [KEY_A, KEY_B, KEY_C]
+  .map((key, i) => `team-${'abc'[i]}:read:${sha256(key)}`)
+  .join(',');
 
 const QUERY =
   'query($a: ID!, $b: String!, $j: ID!) { job(appId: $a, branchName: $b, jobId: $j) { jobId summary { status } } }';
@@ -133,6 +137,7 @@ describe.skipIf(!run)('RATE_LIMIT_REQUESTS shared by two gateway processes throu
   let a: GatewayProcess;
   let b: GatewayProcess;
   let job: JobKey;
+  let client: Redis;
   const isConnected = (line: Record<string, unknown>) =>
     String(line.msg).startsWith('connected to Redis');
 
@@ -148,12 +153,14 @@ describe.skipIf(!run)('RATE_LIMIT_REQUESTS shared by two gateway processes throu
       RATE_LIMIT_WINDOW_S: '120',
     };
     [a, b] = await Promise.all([startGatewayProcess(la, env), startGatewayProcess(la, env)]);
+    client = new Redis(redis.url);
     await Promise.all([a.waitForLine(isConnected, 10_000), b.waitForLine(isConnected, 10_000)]);
     const done = la.world.listJobKeys({ status: 'SUCCEED' })[0];
     if (done === undefined) throw new Error('the demo world lacks jobs');
     job = done;
   }, 60_000);
   afterAll(async () => {
+    client?.disconnect();
     await Promise.all([a?.stop(), b?.stop()]);
     await redis?.close();
     await la?.close();
@@ -166,6 +173,12 @@ describe.skipIf(!run)('RATE_LIMIT_REQUESTS shared by two gateway processes throu
       expect((await ask(gateway.url, job, keyA)).status).toBe(200);
     expectLimited(await ask(a.url, job, keyA), 120);
     expectLimited(await ask(b.url, job, keyA), 120);
+    // Each replica asked Redis once for its refusal, then refuses team-a from memory: a flood of
+    // refused requests costs Redis nothing.
+    const count = () => client.get('amplify-jobs:rate:v1:key:team-a');
+    expect(await count()).toBe('6');
+    for (let i = 0; i < 5; i++) expectLimited(await ask(b.url, job, keyA), 120);
+    expect(await count()).toBe('6');
 
     await redis.kill();
     await Promise.all(
@@ -186,9 +199,12 @@ describe.skipIf(!run)('RATE_LIMIT_REQUESTS shared by two gateway processes throu
         g.waitForLine((l) => String(l.msg).startsWith('Redis answers again'), 15_000),
       ),
     );
-    // Redis restarted empty (no persistence in the test server): team-a starts over, shared again.
+    // Counted in Redis again: team-c's four spread over both replicas, then refused on either.
+    const keyC = { 'x-api-key': KEY_C };
     for (const gateway of [b, a, b, a])
-      expect((await ask(gateway.url, job, keyA)).status).toBe(200);
-    expectLimited(await ask(b.url, job, keyA), 120);
+      expect((await ask(gateway.url, job, keyC)).status).toBe(200);
+    expectLimited(await ask(b.url, job, keyC), 120);
+    expectLimited(await ask(a.url, job, keyC), 120);
+    expect(await client.get('amplify-jobs:rate:v1:key:team-c')).toBe('6');
   });
 });
