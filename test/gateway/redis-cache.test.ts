@@ -8,8 +8,14 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { CacheEvent } from '../../src/http/app.js';
 import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
-import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.js';
-import { redisTestsRun, startRedis, type TestRedis } from '../support/redis.js';
+import type { GatewayProcess } from '../support/gateway-process.js';
+import {
+  redisLines,
+  redisTestsRun,
+  startRedis,
+  startReplicas,
+  type TestRedis,
+} from '../support/redis.js';
 import { createGateway, type Stack, startStack } from '../support/stack.js';
 
 const QUERY =
@@ -32,11 +38,8 @@ function expectJob(reply: { status: number; body: unknown }, job: JobKey, status
 }
 
 const unavailableLines = (gateway: GatewayProcess) =>
-  gateway.lines().filter((line) => String(line.msg).startsWith('Redis is unavailable'));
-const backLines = (gateway: GatewayProcess) =>
-  gateway.lines().filter((line) => String(line.msg).startsWith('Redis answers again'));
-const isConnected = (line: Record<string, unknown>) =>
-  String(line.msg).startsWith('connected to Redis');
+  gateway.lines().filter(redisLines.unavailable);
+const backLines = (gateway: GatewayProcess) => gateway.lines().filter(redisLines.back);
 
 const run = redisTestsRun();
 
@@ -52,18 +55,10 @@ describe.skipIf(!run)('two gateway processes sharing one Redis', () => {
     la = await startLocalAmplify({ port: 0, host: '127.0.0.1', seed: 1, speed: 0 });
     redis = await startRedis();
     // Only the shared cache: the fast path would answer repeated requests before it.
-    // A generous Redis timeout: on a busy machine a slow answer would (rightly) send a request
-    // on without Redis and cost a second call, which is not what these tests look at.
-    const env = {
-      REDIS_URL: redis.url,
-      // Replicas sharing Redis share the cursor key too (config refuses REDIS_URL without it).
-      CURSOR_SECRET: 'test-cursor-secret-0123456789',
-      REDIS_TIMEOUT_MS: '2000',
+    [a, b] = await startReplicas(la, redis, {
       RESPONSE_CACHE_MAX_BYTES: '0',
       CACHE_ACTIVE_TTL_MS: '2000',
-    };
-    [a, b] = await Promise.all([startGatewayProcess(la, env), startGatewayProcess(la, env)]);
-    await Promise.all([a.waitForLine(isConnected, 10_000), b.waitForLine(isConnected, 10_000)]);
+    });
     finished = la.world.listJobKeys({ status: 'SUCCEED' }).slice(0, 3);
     const going = la.world.listJobKeys({ status: 'RUNNING' })[0];
     if (finished.length < 3 || going === undefined) throw new Error('the demo world lacks jobs');
@@ -104,21 +99,13 @@ describe.skipIf(!run)('two gateway processes sharing one Redis', () => {
     }
     // Each process asked once and kept the answer in memory.
     expect(la.stats.calls('GetJob')).toBe(2);
-    await Promise.all(
-      [a, b].map((g) =>
-        g.waitForLine((l) => String(l.msg).startsWith('Redis is unavailable'), 10_000),
-      ),
-    );
+    await Promise.all([a, b].map((g) => g.waitForLine(redisLines.unavailable, 10_000)));
     expect(unavailableLines(a)).toHaveLength(1);
     expect(unavailableLines(b)).toHaveLength(1);
     expect(unavailableLines(a)[0]?.level).toBe(40);
 
     await redis.restart();
-    await Promise.all(
-      [a, b].map((g) =>
-        g.waitForLine((l) => String(l.msg).startsWith('Redis answers again'), 15_000),
-      ),
-    );
+    await Promise.all([a, b].map((g) => g.waitForLine(redisLines.back, 15_000)));
     expect(backLines(a)).toHaveLength(1);
     expect(backLines(b)).toHaveLength(1);
     la.stats.reset();

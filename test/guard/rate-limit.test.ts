@@ -11,8 +11,14 @@ import { rateLimitKey } from '../../src/http/rate-limit.js';
 import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
 import { ANONYMOUS_CALLER, type CallerIdentity } from '../../src/schema/identity.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
-import { type GatewayProcess, startGatewayProcess } from '../support/gateway-process.js';
-import { redisTestsRun, startRedis, type TestRedis } from '../support/redis.js';
+import type { GatewayProcess } from '../support/gateway-process.js';
+import {
+  redisLines,
+  redisTestsRun,
+  startRedis,
+  startReplicas,
+  type TestRedis,
+} from '../support/redis.js';
 import { type Stack, startStack } from '../support/stack.js';
 
 const KEY_A = 'ajg_read_cmF0ZWxpbWl0YWFhYWFhYWFhYWFhYWE';
@@ -138,23 +144,16 @@ describe.skipIf(!run)('RATE_LIMIT_REQUESTS shared by two gateway processes throu
   let b: GatewayProcess;
   let job: JobKey;
   let client: Redis;
-  const isConnected = (line: Record<string, unknown>) =>
-    String(line.msg).startsWith('connected to Redis');
 
   beforeAll(async () => {
     la = await startLocalAmplify({ port: 0, host: '127.0.0.1', seed: 1, speed: 0 });
     redis = await startRedis();
-    const env = {
-      REDIS_URL: redis.url,
-      CURSOR_SECRET: 'test-cursor-secret-0123456789',
-      REDIS_TIMEOUT_MS: '2000',
+    [a, b] = await startReplicas(la, redis, {
       API_KEYS,
       RATE_LIMIT_REQUESTS: '4',
       RATE_LIMIT_WINDOW_S: '120',
-    };
-    [a, b] = await Promise.all([startGatewayProcess(la, env), startGatewayProcess(la, env)]);
+    });
     client = new Redis(redis.url);
-    await Promise.all([a.waitForLine(isConnected, 10_000), b.waitForLine(isConnected, 10_000)]);
     const done = la.world.listJobKeys({ status: 'SUCCEED' })[0];
     if (done === undefined) throw new Error('the demo world lacks jobs');
     job = done;
@@ -181,11 +180,7 @@ describe.skipIf(!run)('RATE_LIMIT_REQUESTS shared by two gateway processes throu
     expect(await count()).toBe('6');
 
     await redis.kill();
-    await Promise.all(
-      [a, b].map((g) =>
-        g.waitForLine((l) => String(l.msg).startsWith('Redis is unavailable'), 10_000),
-      ),
-    );
+    await Promise.all([a, b].map((g) => g.waitForLine(redisLines.unavailable, 10_000)));
     // Each replica now counts team-b alone, in memory: four each, and no request fails.
     const keyB = { 'x-api-key': KEY_B };
     for (const gateway of [a, b]) {
@@ -194,11 +189,7 @@ describe.skipIf(!run)('RATE_LIMIT_REQUESTS shared by two gateway processes throu
     }
 
     await redis.restart();
-    await Promise.all(
-      [a, b].map((g) =>
-        g.waitForLine((l) => String(l.msg).startsWith('Redis answers again'), 15_000),
-      ),
-    );
+    await Promise.all([a, b].map((g) => g.waitForLine(redisLines.back, 15_000)));
     // Counted in Redis again: team-c's four spread over both replicas, then refused on either.
     const keyC = { 'x-api-key': KEY_C };
     for (const gateway of [b, a, b, a])

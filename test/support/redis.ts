@@ -8,12 +8,22 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type { LocalAmplify } from '../../src/local-amplify/index.js';
 import { commandWorks, toolAvailable, unusedPort } from '../ship/tools.js';
+import { type GatewayProcess, startGatewayProcess } from './gateway-process.js';
 
 /** Whether the Redis tests should run here (see the module comment). */
 export function redisTestsRun(): boolean {
   return toolAvailable('redis-server', () => commandWorks('redis-server', ['--version']));
 }
+
+/** What a gateway logs when Redis changes state (src/shared-state/redis.ts), to wait for. */
+export const redisLines = {
+  connected: (line: Record<string, unknown>) => String(line.msg).startsWith('connected to Redis'),
+  unavailable: (line: Record<string, unknown>) =>
+    String(line.msg).startsWith('Redis is unavailable'),
+  back: (line: Record<string, unknown>) => String(line.msg).startsWith('Redis answers again'),
+};
 
 export interface TestRedis {
   url: string;
@@ -110,4 +120,29 @@ export async function startRedis(): Promise<TestRedis> {
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/**
+ * Two gateway processes (replicas) on one local Amplify sharing `redis`, once both have connected
+ * to it. They share the cursor key too (config refuses REDIS_URL without one), and get a generous
+ * Redis timeout: on a busy machine a slow answer would (rightly) send a request on without Redis,
+ * which is not what such tests look at. `env` comes on top.
+ */
+export async function startReplicas(
+  la: LocalAmplify,
+  redis: TestRedis,
+  env: Record<string, string>,
+): Promise<[GatewayProcess, GatewayProcess]> {
+  const shared = {
+    REDIS_URL: redis.url,
+    CURSOR_SECRET: 'test-cursor-secret-0123456789',
+    REDIS_TIMEOUT_MS: '2000',
+    ...env,
+  };
+  const replicas = await Promise.all([
+    startGatewayProcess(la, shared),
+    startGatewayProcess(la, shared),
+  ]);
+  await Promise.all(replicas.map((g) => g.waitForLine(redisLines.connected, 10_000)));
+  return replicas;
 }
