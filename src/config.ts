@@ -372,6 +372,16 @@ function combinationWarnings(v: Parsed<typeof GATEWAY_VARIABLES>): string[] {
       `LIVE_POLL_MAX_INTERVAL_MS (${v.LIVE_POLL_MAX_INTERVAL_MS}) is below LIVE_POLL_INTERVAL_MS (${v.LIVE_POLL_INTERVAL_MS}): the live pollers use ${v.LIVE_POLL_INTERVAL_MS} ms as their longest interval too, so they do not back off while Amplify throttles or fails.`,
     );
   }
+  if (
+    v.RATE_LIMIT_REQUESTS > 0 &&
+    v.ROUTER_SECRET !== null &&
+    v.API_KEYS === null &&
+    v.JWT_JWKS_URL === null
+  ) {
+    warnings.push(
+      "RATE_LIMIT_REQUESTS has no effect: with ROUTER_SECRET alone every request comes as the router's caller, which is not rate-limited (one credential for a whole supergraph). Limit at the router, or configure API_KEYS or JWT_* for the callers behind it.",
+    );
+  }
   return warnings;
 }
 

@@ -105,6 +105,10 @@ async function main(): Promise<void> {
       region,
       access: accessSummary(config),
       tracing: config.tracing !== null,
+      rateLimit:
+        config.rateLimit === null
+          ? 'off'
+          : `${config.rateLimit.requests} requests per ${config.rateLimit.windowS} s per caller, ${config.redis === null ? 'per replica' : 'shared through Redis'}`,
     },
     `Amplify jobs GraphQL listening; compose it with: ${composeHint(config, running.url)}`,
   );

@@ -37,6 +37,7 @@ import {
   EVENTS_PATH,
 } from './amplify-events.js';
 import { type AuthOutcome, createAuthenticator } from './auth.js';
+import { edgeCorsHeaders } from './browser-access.js';
 import {
   createGraphiQLPage,
   DEFAULT_EXAMPLE,
@@ -189,17 +190,6 @@ function sendGraphQLError(
 
 const GRAPHQL_RESPONSE_JSON = 'application/graphql-response+json';
 
-/**
- * Refuses a request the edge cannot take (bad Host, body too large or of unknown length) with a
- * BAD_USER_INPUT error, closing the connection; whatever body was sent is drained, unread.
- */
-function refuseAtEdge(req: IncomingMessage, res: ServerResponse, status: number, message: string) {
-  sendGraphQLError(req, res, status, graphQLErrorBody(message, ErrorCode.BAD_USER_INPUT), {
-    connection: 'close',
-  });
-  req.resume();
-}
-
 /** A Content-Type with its media type (not its parameters, e.g. a boundary) in lower case. */
 function lowerCaseMediaType(contentType: string): string {
   const semicolon = contentType.indexOf(';');
@@ -333,6 +323,36 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     onProbeSuccess: () => breaker.reportSuccess(),
   });
   const authenticator = createAuthenticator(config, log);
+  /**
+   * A GraphQL error answered by the edge, with the CORS headers Yoga gives the same origin, so a
+   * page on an allowed origin can read the refusal (401, 413, 429...) instead of a network error.
+   */
+  const sendEdgeError = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    body: ReturnType<typeof graphQLErrorBody>,
+    extra?: Record<string, string>,
+  ) =>
+    sendGraphQLError(req, res, status, body, {
+      ...edgeCorsHeaders(config.corsOrigins, req.headers.origin),
+      ...extra,
+    });
+  /**
+   * Refuses a request the edge cannot take (bad Host, body too large or of unknown length) with a
+   * BAD_USER_INPUT error, closing the connection; whatever body was sent is drained, unread.
+   */
+  const refuseAtEdge = (
+    req: IncomingMessage,
+    res: ServerResponse,
+    status: number,
+    message: string,
+  ) => {
+    sendEdgeError(req, res, status, graphQLErrorBody(message, ErrorCode.BAD_USER_INPUT), {
+      connection: 'close',
+    });
+    req.resume();
+  };
   // Loaded on its own (rate-limiter-flexible), and only when RATE_LIMIT_REQUESTS asks for it.
   const rateLimit =
     config.rateLimit === null
@@ -726,7 +746,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
           }
           if (replayable) stamp(res, requestId, closing);
           const seconds = Math.max(1, Math.ceil(refused.retryAfterMs / 1000));
-          sendGraphQLError(
+          sendEdgeError(
             req,
             res,
             429,
@@ -740,7 +760,8 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
           );
           req.resume();
           if (logsAccess()) {
-            accessLog(req, res, requestId, path, started, outcome.caller.principal);
+            // The key it was counted under: an anonymous caller's address (or IPv6 /56).
+            accessLog(req, res, requestId, path, started, key);
           }
         })
         .catch((error: unknown) => drop(error, requestId, closing, res));
@@ -752,7 +773,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       { reqId: requestId, reason: outcome.reason, status: outcome.status },
       'request refused',
     );
-    sendGraphQLError(
+    sendEdgeError(
       req,
       res,
       outcome.status,
@@ -790,7 +811,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     else log.warn({ err: error, reqId: requestId }, 'request dropped before GraphQL');
     if (!res.headersSent) {
       if (!res.hasHeader('x-request-id')) stamp(res, requestId, closing);
-      sendGraphQLError(
+      sendEdgeError(
         res.req,
         res,
         400,

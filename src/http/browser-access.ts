@@ -32,6 +32,9 @@ export const CSRF_HEADERS = [
 
 type CorsSetting = NonNullable<YogaServerOptions<object, object>['cors']>;
 
+/** Response headers a page on an allowed origin may read: the request's id, and when to retry. */
+const EXPOSED_HEADERS = ['x-request-id', 'retry-after', 'www-authenticate'];
+
 const POLICY = {
   methods: ['GET', 'POST'],
   // Credentials travel in headers (never cookies), so pages must be allowed to send them.
@@ -43,7 +46,7 @@ const POLICY = {
     'traceparent',
     ...CSRF_HEADERS,
   ],
-  exposedHeaders: ['x-request-id'],
+  exposedHeaders: EXPOSED_HEADERS,
   credentials: false,
   maxAge: 600,
 };
@@ -61,6 +64,26 @@ export function corsSetting(origins: readonly string[] | null): CorsSetting {
   return (request: Request) => {
     const origin = request.headers.get('origin');
     return origin !== null && allowed.has(origin) ? { ...POLICY, origin: [origin] } : false;
+  };
+}
+
+/**
+ * The CORS headers of an answer the HTTP edge gives itself, before Yoga (a refused credential, a
+ * body too large, a rate limit), for a request from `origin`: what Yoga's policy gives the same
+ * origin on its own answers (allowed: the origin, or `*`, and the readable headers; `Vary: Origin`
+ * whenever CORS is on), so a page can read why it was refused instead of seeing a network error.
+ */
+export function edgeCorsHeaders(
+  origins: readonly string[] | null,
+  origin: string | undefined,
+): Record<string, string> {
+  if (origins === null) return {};
+  const any = origins.includes('*');
+  if (origin === undefined || !(any || origins.includes(origin))) return { vary: 'Origin' };
+  return {
+    'access-control-allow-origin': any ? '*' : origin,
+    'access-control-expose-headers': EXPOSED_HEADERS.join(', '),
+    vary: 'Origin',
   };
 }
 

@@ -11,10 +11,11 @@
  * subject), wherever it calls from; an anonymous caller by its address. The router secret's caller
  * (a whole supergraph behind one credential) is not limited here.
  */
-import type { RateLimiterAbstract, RateLimiterMemory, RateLimiterRes } from 'rate-limiter-flexible';
+import { isIP } from 'node:net';
+import ipaddr from 'ipaddr.js';
 import type { CallerIdentity } from '../schema/identity.js';
 import { loadRateLimiterFlexible } from '../shared-state/rate-limiter-flexible.js';
-import type { SharedState } from '../shared-state/redis.js';
+import { type SharedRateLimiter, type SharedState, UNAVAILABLE } from '../shared-state/redis.js';
 
 /** Why a request was refused: when the caller's window ends, in milliseconds from now. */
 export interface RateLimitRefusal {
@@ -27,10 +28,12 @@ export interface RateLimitRefusal {
 export interface CallerRateLimit {
   /**
    * Counts one request of `key`: `null` when it may go on, a {@link RateLimitRefusal} when the
-   * caller's allowance for this window is spent. Never rejects: a failing store is replaced by
-   * this process's own count.
+   * caller's allowance for this window is spent. Never rejects: while Redis cannot be used, this
+   * process counts on its own.
    */
   take(key: string): Promise<RateLimitRefusal | null>;
+  /** Whether counts are shared through Redis (REDIS_URL), for the start-up line. */
+  readonly shared: boolean;
 }
 
 export interface CallerRateLimitOptions {
@@ -43,6 +46,23 @@ export interface CallerRateLimitOptions {
 }
 
 /**
+ * The bits of an IPv6 address that name one client: a /56, what a provider usually delegates to
+ * one customer (RFC 6177), so rotating addresses inside it does not give a new allowance.
+ */
+const IPV6_CLIENT_PREFIX = 56;
+
+/** An address as one anonymous client: IPv4 as is (IPv4-mapped IPv6 too), IPv6 by its /56. */
+export function clientOfAddress(address: string | undefined): string {
+  if (address === undefined || isIP(address) === 0) return 'unknown';
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  const v6 = parsed as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
+  const prefix = ipaddr.IPv6.networkAddressFromCIDR(`${v6.toString()}/${IPV6_CLIENT_PREFIX}`);
+  return `${prefix.toString()}/${IPV6_CLIENT_PREFIX}`;
+}
+
+/**
  * The key a caller is counted under, or `null` for the router secret's caller (not limited).
  * Keys hold no secret: an API key's id, a token's issuer and subject, or an address.
  */
@@ -51,22 +71,10 @@ export function rateLimitKey(caller: CallerIdentity, address: string | undefined
     case 'router':
       return null;
     case 'anonymous':
-      return `address:${address ?? 'unknown'}`;
+      return `address:${clientOfAddress(address)}`;
     default:
       return caller.principal;
   }
-}
-
-function refusal(result: unknown, options: CallerRateLimitOptions): RateLimitRefusal | null {
-  // rate-limiter-flexible rejects with a RateLimiterRes when the points are spent, and with an
-  // Error when its store failed (only without an insurance limiter, which ours always have).
-  if (result instanceof Error || typeof result !== 'object' || result === null) return null;
-  const res = result as RateLimiterRes;
-  return {
-    retryAfterMs: Math.max(0, res.msBeforeNext),
-    limit: options.requests,
-    windowS: options.windowS,
-  };
 }
 
 /**
@@ -76,30 +84,44 @@ function refusal(result: unknown, options: CallerRateLimitOptions): RateLimitRef
 export async function createCallerRateLimit(
   options: CallerRateLimitOptions,
 ): Promise<CallerRateLimit> {
-  const flexible = await loadRateLimiterFlexible();
-  const memory: RateLimiterMemory = new flexible.RateLimiterMemory({
+  const { RateLimiterMemory, RateLimiterRes } = await loadRateLimiterFlexible();
+  const memory = new RateLimiterMemory({
     points: options.requests,
     duration: options.windowS,
     keyPrefix: 'rate',
   });
-  let shared: RateLimiterAbstract | null = null;
-  const { shared: state } = options;
-  if (state !== null) {
-    shared = await state.rateLimiter({
-      name: 'rate',
-      points: options.requests,
-      durationS: options.windowS,
-      insurance: memory,
-    });
-  }
+  const refusal = (msBeforeNext: number): RateLimitRefusal => ({
+    retryAfterMs: Math.max(0, msBeforeNext),
+    limit: options.requests,
+    windowS: options.windowS,
+  });
+  const inMemory = (key: string) =>
+    memory.consume(key, 1).then(
+      () => null,
+      (rejection: unknown) => {
+        // Points spent: a RateLimiterRes. The memory store itself cannot fail.
+        if (rejection instanceof RateLimiterRes) return refusal(rejection.msBeforeNext);
+        throw rejection;
+      },
+    );
+  const state = options.shared;
+  // Counted under the window and the limit too: replicas with different settings (a rolling
+  // deploy that changes them) each keep their own policy instead of mixing counts.
+  const shared: SharedRateLimiter | null =
+    state === null
+      ? null
+      : await state.rateLimiter({
+          name: `rate:v1:${options.requests}:${options.windowS}`,
+          points: options.requests,
+          durationS: options.windowS,
+        });
   return {
-    take(key) {
-      // While the shared state skips Redis (down or slow), count here rather than wait for it.
-      const limiter = shared !== null && state?.available === true ? shared : memory;
-      return limiter.consume(key, 1).then(
-        () => null,
-        (rejection: unknown) => refusal(rejection, options),
-      );
+    shared: shared !== null,
+    async take(key) {
+      if (shared === null) return inMemory(key);
+      const verdict = await shared.consume(key);
+      if (verdict === UNAVAILABLE) return inMemory(key);
+      return verdict.allowed ? null : refusal(verdict.msBeforeNext);
     },
   };
 }

@@ -19,7 +19,6 @@ import {
 } from 'cockatiel';
 import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
-import type { RateLimiterAbstract } from 'rate-limiter-flexible';
 import { loadRateLimiterFlexible } from './rate-limiter-flexible.js';
 
 /** What an operation answers when Redis cannot be used right now: go on without it. */
@@ -89,23 +88,37 @@ export interface SharedState {
    */
   channels(serializer?: MessageSerializer): SharedChannels;
   /**
-   * A fixed-window rate limiter (rate-limiter-flexible's RateLimiterRedis) counting in Redis under
-   * `<prefix>:<name>:v1`, shared by every replica; `insurance` counts instead whenever a Redis
-   * command fails or Redis is not connected. Once a key is refused, this process refuses it from
-   * memory until its window ends. `null` when the Redis client could not be loaded.
+   * A fixed-window rate limiter counting in Redis (rate-limiter-flexible's RateLimiterRedis) under
+   * `<prefix>:<name>:` (`name` carries its format version), shared by every replica. Its commands go through the same breaker as
+   * the cache's, so a Redis that hangs or refuses them is skipped after a few failures (and
+   * logged) instead of slowing every request. Once a key is refused, this process refuses it from
+   * memory until its window ends, without asking Redis. `null` when the Redis client could not be
+   * loaded.
    */
   rateLimiter(options: {
     name: string;
     points: number;
     durationS: number;
-    insurance: RateLimiterAbstract;
-  }): Promise<RateLimiterAbstract | null>;
+  }): Promise<SharedRateLimiter | null>;
   /** Whether Redis is in use right now (connected, and answering within the timeout). */
   readonly available: boolean;
   /** Resolves true as soon as Redis is in use, false if it is not within `timeoutMs`. */
   whenAvailable(timeoutMs: number): Promise<boolean>;
   /** Closes the connection and stops reconnecting. Safe to call twice. */
   close(): Promise<void>;
+}
+
+/** What a shared rate limiter answered for one request. */
+export interface RateVerdict {
+  allowed: boolean;
+  /** Milliseconds until the key's window ends. */
+  msBeforeNext: number;
+}
+
+/** See {@link SharedState.rateLimiter}. */
+export interface SharedRateLimiter {
+  /** Counts one request of `key`; {@link UNAVAILABLE} when Redis cannot be used for it now. */
+  consume(key: string): Promise<RateVerdict | Unavailable>;
 }
 
 export interface SharedStateOptions {
@@ -291,22 +304,50 @@ export function createSharedState(options: SharedStateOptions): SharedState {
         },
       };
     },
-    async rateLimiter({ name, points, durationS, insurance }) {
+    async rateLimiter({ name, points, durationS }) {
       await loading;
       if (client === null) return null;
-      const { RateLimiterRedis } = await loadRateLimiterFlexible();
-      return new RateLimiterRedis({
+      const { RateLimiterRedis, RateLimiterRes } = await loadRateLimiterFlexible();
+      const limiter = new RateLimiterRedis({
         storeClient: client,
-        keyPrefix: `${options.keyPrefix}:${name}:v1`,
+        keyPrefix: `${options.keyPrefix}:${name}`,
         points,
         duration: durationS,
-        insuranceLimiter: insurance,
         // A caller refused here stays refused in this process until its window ends, without
         // asking Redis again: a flood of refused requests costs no Redis command.
         inMemoryBlockOnConsumed: points + 1,
-        // Not connected: count in memory at once rather than fail or wait.
+        // Not connected: fail at once (run() then answers UNAVAILABLE) rather than wait.
         rejectIfRedisNotReady: true,
       });
+      // Which store errors were logged already: one line per kind, e.g. an ACL that lets the
+      // cache's keys through but not these (NOPERM), or a read-only replica.
+      const logged = new Set<string>();
+      return {
+        async consume(key) {
+          const verdict = await run(() =>
+            limiter.consume(key).then(
+              (res): RateVerdict => ({ allowed: true, msBeforeNext: res.msBeforeNext }),
+              (rejection: unknown): RateVerdict => {
+                // Refused: an answer, not a failure of Redis. Anything else counts as one.
+                if (rejection instanceof RateLimiterRes) {
+                  return { allowed: false, msBeforeNext: rejection.msBeforeNext };
+                }
+                const error = redisErrorForLog(rejection);
+                const kind = String(error.code ?? String(error.message ?? '').split(' ')[0]);
+                if (!logged.has(kind) && logged.size < 20) {
+                  logged.add(kind);
+                  log.warn(
+                    { redisError: error },
+                    'a rate-limit command failed in Redis: this replica counts requests on its own meanwhile',
+                  );
+                }
+                throw rejection;
+              },
+            ),
+          );
+          return verdict;
+        },
+      };
     },
     channels(serializer = JSON) {
       type Target = ReturnType<

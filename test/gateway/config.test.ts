@@ -168,6 +168,32 @@ describe('configuration', () => {
     expect(uncached.ok && uncached.warnings).toEqual([]);
   });
 
+  it('checks the rate limit, and warns when only the router, which it never limits, can call', () => {
+    const on = loadConfig({}, { RATE_LIMIT_REQUESTS: '600', RATE_LIMIT_WINDOW_S: '30' });
+    expect(on.ok && on.config.rateLimit).toEqual({ requests: 600, windowS: 30 });
+    const off = loadConfig({}, {});
+    expect(off.ok && off.config.rateLimit).toBeNull();
+    for (const [name, value] of [
+      ['RATE_LIMIT_REQUESTS', '-1'],
+      ['RATE_LIMIT_REQUESTS', '1e3'],
+      ['RATE_LIMIT_WINDOW_S', '0'],
+      ['RATE_LIMIT_WINDOW_S', '86401'],
+    ] as const) {
+      const refused = loadConfig({}, { [name]: value });
+      expect(refused.ok ? [] : refused.problems).toEqual([expect.stringContaining(name)]);
+    }
+    const secret = 'a-router-secret-of-32-characters-x';
+    const routerOnly = loadConfig({}, { RATE_LIMIT_REQUESTS: '10', ROUTER_SECRET: secret });
+    expect(routerOnly.ok && routerOnly.warnings).toEqual([
+      expect.stringMatching(/^RATE_LIMIT_REQUESTS has no effect: with ROUTER_SECRET alone/),
+    ]);
+    const withKeys = loadConfig(
+      {},
+      { RATE_LIMIT_REQUESTS: '10', ROUTER_SECRET: secret, API_KEYS: `a:read:${'0'.repeat(64)}` },
+    );
+    expect(withKeys.ok && withKeys.warnings).toEqual([]);
+  });
+
   it('warns npm start about AUTH=none and a missing CURSOR_SECRET, and about nothing when both are set', () => {
     const open = loadConfig({}, { AUTH: 'none', CONTROL_MUTATIONS: 'true' });
     if (!open.ok) throw new Error(open.problems.join('; '));

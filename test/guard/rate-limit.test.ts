@@ -5,9 +5,11 @@
  * count against one allowance in a real Redis, and a killed Redis fails no request.
  */
 import { createHash } from 'node:crypto';
+import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { rateLimitKey } from '../../src/http/rate-limit.js';
+import { clientOfAddress, rateLimitKey } from '../../src/http/rate-limit.js';
 import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
 import { ANONYMOUS_CALLER, type CallerIdentity } from '../../src/schema/identity.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
@@ -19,7 +21,7 @@ import {
   startReplicas,
   type TestRedis,
 } from '../support/redis.js';
-import { type Stack, startStack } from '../support/stack.js';
+import { createGateway, type Stack, startStack } from '../support/stack.js';
 
 const KEY_A = 'ajg_read_cmF0ZWxpbWl0YWFhYWFhYWFhYWFhYWE';
 const KEY_B = 'ajg_read_cmF0ZWxpbWl0YmJiYmJiYmJiYmJiYmI';
@@ -84,6 +86,18 @@ describe('rateLimitKey', () => {
   });
 });
 
+describe('clientOfAddress', () => {
+  it('counts IPv4 as is, IPv4-mapped IPv6 as its IPv4, and IPv6 by its /56', () => {
+    expect(clientOfAddress('203.0.113.7')).toBe('203.0.113.7');
+    expect(clientOfAddress('::ffff:203.0.113.7')).toBe('203.0.113.7');
+    expect(clientOfAddress('2001:db8:1:ab12::1')).toBe('2001:db8:1:ab00::/56');
+    expect(clientOfAddress('2001:db8:1:abff:ffff::9')).toBe('2001:db8:1:ab00::/56');
+    expect(clientOfAddress('2001:db8:1:ac00::1')).toBe('2001:db8:1:ac00::/56');
+    expect(clientOfAddress(undefined)).toBe('unknown');
+    expect(clientOfAddress('not an address')).toBe('unknown');
+  });
+});
+
 describe('RATE_LIMIT_REQUESTS in one process', () => {
   let stack: Stack;
   let url: string;
@@ -133,6 +147,36 @@ describe('RATE_LIMIT_REQUESTS in one process', () => {
       expect(reply.status).toBe(200);
     }
   });
+
+  it('lets a page on an allowed origin read the refusal (CORS headers on 429 and 401)', async () => {
+    const origin = 'https://dash.example.com';
+    const browserFacing = await stack.gateway({
+      API_KEYS,
+      CORS_ORIGINS: origin,
+      RATE_LIMIT_REQUESTS: '1',
+    });
+    const pageUrl = `${(await browserFacing.listen()).url}/graphql`;
+    const send = (headers: Record<string, string>) =>
+      fetch(pageUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', origin, ...headers },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+    expect((await send({ 'x-api-key': KEY_A })).status).toBe(200);
+    for (const refused of [await send({ 'x-api-key': KEY_A }), await send({})]) {
+      expect([429, 401]).toContain(refused.status);
+      expect(refused.headers.get('access-control-allow-origin')).toBe(origin);
+      expect(refused.headers.get('access-control-expose-headers')).toContain('retry-after');
+      expect(refused.headers.get('vary')).toMatch(/origin/i);
+    }
+    const elsewhere = await fetch(pageUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', origin: 'https://evil.example' },
+      body: JSON.stringify({ query: '{ __typename }' }),
+    });
+    expect(elsewhere.status).toBe(401);
+    expect(elsewhere.headers.get('access-control-allow-origin')).toBeNull();
+  });
 });
 
 const run = redisTestsRun();
@@ -174,7 +218,7 @@ describe.skipIf(!run)('RATE_LIMIT_REQUESTS shared by two gateway processes throu
     expectLimited(await ask(b.url, job, keyA), 120);
     // Each replica asked Redis once for its refusal, then refuses team-a from memory: a flood of
     // refused requests costs Redis nothing.
-    const count = () => client.get('amplify-jobs:rate:v1:key:team-a');
+    const count = () => client.get('amplify-jobs:rate:v1:4:120:key:team-a');
     expect(await count()).toBe('6');
     for (let i = 0; i < 5; i++) expectLimited(await ask(b.url, job, keyA), 120);
     expect(await count()).toBe('6');
@@ -196,6 +240,117 @@ describe.skipIf(!run)('RATE_LIMIT_REQUESTS shared by two gateway processes throu
       expect((await ask(gateway.url, job, keyC)).status).toBe(200);
     expectLimited(await ask(b.url, job, keyC), 120);
     expectLimited(await ask(a.url, job, keyC), 120);
-    expect(await client.get('amplify-jobs:rate:v1:key:team-c')).toBe('6');
+    expect(await client.get('amplify-jobs:rate:v1:4:120:key:team-c')).toBe('6');
+  });
+});
+
+describe.skipIf(!run)('the rate limit when Redis hangs or refuses its commands', () => {
+  let redis: TestRedis;
+  let client: Redis;
+  let stack: Stack;
+  const events: unknown[] = [];
+
+  beforeAll(async () => {
+    redis = await startRedis();
+    client = new Redis(redis.url);
+    stack = await startStack({
+      env: {
+        REDIS_URL: redis.url,
+        CURSOR_SECRET: 'test-cursor-secret-0123456789',
+        REDIS_TIMEOUT_MS: '100',
+        API_KEYS,
+        RATE_LIMIT_REQUESTS: '100',
+      },
+      onCacheEvent: (event) => events.push(event),
+    });
+    expect(await stack.app.shared?.whenAvailable(10_000)).toBe(true);
+  });
+  afterAll(async () => {
+    client?.disconnect();
+    await stack?.close();
+    await redis?.close();
+  });
+
+  it('skips a Redis that hangs after a few timeouts, counting here meanwhile, and shares again after', async () => {
+    const url = `${(await stack.listen()).url}/graphql`;
+    // `{ __typename }` reads nothing from the cache: only the limiter's commands reach Redis.
+    const send = () =>
+      fetch(url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-api-key': KEY_A },
+        body: JSON.stringify({ query: '{ __typename }' }),
+      });
+    const count = () => client.get('amplify-jobs:rate:v1:100:60:key:team-a');
+    expect((await send()).status).toBe(200);
+    expect(await count()).toBe('1');
+    const blocker = client.duplicate();
+    const sleeping = blocker.call('DEBUG', 'SLEEP', '1.5');
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    for (let i = 0; i < 6; i++) expect((await send()).status).toBe(200);
+    // The limiter's own timeouts opened the shared state's breaker: Redis is skipped.
+    expect(events).toContainEqual({ cache: 'redis', outcome: 'unavailable' });
+    expect(stack.app.shared?.available).toBe(false);
+    await sleeping;
+    blocker.disconnect();
+    // After the breaker's pause the limiter's next command is the probe, and counting is shared.
+    await new Promise((resolve) => setTimeout(resolve, 1_200));
+    const before = Number(await count());
+    expect((await send()).status).toBe(200);
+    expect(events).toContainEqual({ cache: 'redis', outcome: 'available' });
+    expect(Number(await count())).toBe(before + 1);
+  });
+
+  it('says so once, and serves everyone, when Redis refuses the limiter its keys (ACL)', async () => {
+    await client.call(
+      'ACL',
+      'SETUSER',
+      'cache-only',
+      'on',
+      '>cache-only-password',
+      '~amplify-jobs:cache*',
+      '~amplify-jobs:live*',
+      '&*',
+      '+@all',
+    );
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const narrow = await createGateway({
+      upstream: stack.la,
+      env: {
+        REDIS_URL: redis.url.replace('redis://', 'redis://cache-only:cache-only-password@'),
+        CURSOR_SECRET: 'test-cursor-secret-0123456789',
+        API_KEYS,
+        RATE_LIMIT_REQUESTS: '2',
+      },
+      log: pino({ level: 'info' }, sink),
+    });
+    try {
+      expect(await narrow.app.shared?.whenAvailable(10_000)).toBe(true);
+      const url = `${(await narrow.listen()).url}/graphql`;
+      const statuses: number[] = [];
+      for (let i = 0; i < 4; i++) {
+        const response = await fetch(url, {
+          method: 'POST',
+          headers: { 'content-type': 'application/json', 'x-api-key': KEY_B },
+          body: JSON.stringify({ query: '{ __typename }' }),
+        });
+        statuses.push(response.status);
+      }
+      // Counted in this process instead: two admitted, then refused.
+      expect(statuses).toEqual([200, 200, 429, 429]);
+      const failures = lines.filter((line) =>
+        line.includes('a rate-limit command failed in Redis'),
+      );
+      expect(failures).toHaveLength(1);
+      expect(failures[0]).toContain('NOPERM');
+      expect(lines.join('')).not.toContain('cache-only-password');
+    } finally {
+      await narrow.close();
+    }
   });
 });
