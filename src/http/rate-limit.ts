@@ -32,8 +32,6 @@ export interface CallerRateLimit {
    * process counts on its own.
    */
   take(key: string): Promise<RateLimitRefusal | null>;
-  /** Whether counts are shared through Redis (REDIS_URL), for the start-up line. */
-  readonly shared: boolean;
 }
 
 export interface CallerRateLimitOptions {
@@ -116,7 +114,6 @@ export async function createCallerRateLimit(
           durationS: options.windowS,
         });
   return {
-    shared: shared !== null,
     async take(key) {
       if (shared === null) return inMemory(key);
       const verdict = await shared.consume(key);

@@ -89,11 +89,11 @@ export interface SharedState {
   channels(serializer?: MessageSerializer): SharedChannels;
   /**
    * A fixed-window rate limiter counting in Redis (rate-limiter-flexible's RateLimiterRedis) under
-   * `<prefix>:<name>:` (`name` carries its format version), shared by every replica. Its commands go through the same breaker as
-   * the cache's, so a Redis that hangs or refuses them is skipped after a few failures (and
-   * logged) instead of slowing every request. Once a key is refused, this process refuses it from
-   * memory until its window ends, without asking Redis. `null` when the Redis client could not be
-   * loaded.
+   * `<prefix>:<name>:` (`name` carries its format version), shared by every replica. Its commands
+   * go through the same breaker as the cache's, so a Redis that hangs or refuses them is skipped
+   * after a few failures (and logged) instead of slowing every request. Once a key is refused,
+   * this process refuses it from memory until its window ends, without asking Redis. `null` when
+   * the Redis client could not be loaded.
    */
   rateLimiter(options: {
     name: string;
