@@ -168,10 +168,30 @@ function graphQLErrorBody(
   return { errors: [{ message, extensions: { code, retryable, ...more } }] };
 }
 
+const GRAPHQL_RESPONSE_JSON = 'application/graphql-response+json';
+
 /**
- * A GraphQL error answered by the edge (401, 403, 411, 413, 400) in the media type the client
- * accepts, as Yoga answers its own: `application/json` for a client that asks for it and not for
- * `application/graphql-response+json`; the latter otherwise (no Accept, any type, or named).
+ * Whether the edge's own answer to this Accept is `application/json` rather than
+ * `application/graphql-response+json`, picked as Yoga picks for its answers: the first listed
+ * type it can give, `application/json` or `application/*` for the former, the latter or `*\/*`
+ * for itself. Unlike Yoga, an entry with `q=0` (not acceptable, RFC 9110) is skipped. Nothing
+ * listed that fits (or no Accept): `application/graphql-response+json`, since a refusal is still
+ * answered.
+ */
+export function edgeAnswersJson(accept: string | undefined): boolean {
+  for (const entry of (accept ?? '').toLowerCase().split(',')) {
+    const [type = '', ...parameters] = entry.split(';').map((part) => part.trim());
+    const q = parameters.find((parameter) => parameter.startsWith('q='));
+    if (q !== undefined && Number(q.slice(2)) === 0) continue;
+    if (type === 'application/json' || type === 'application/*') return true;
+    if (type === GRAPHQL_RESPONSE_JSON || type === '*/*') return false;
+  }
+  return false;
+}
+
+/**
+ * A GraphQL error answered by the edge (401, 411, 413, 429, 400) in the media type the client
+ * accepts ({@link edgeAnswersJson}).
  */
 function sendGraphQLError(
   req: IncomingMessage,
@@ -180,15 +200,11 @@ function sendGraphQLError(
   body: ReturnType<typeof graphQLErrorBody>,
   extra?: Record<string, string>,
 ): void {
-  const accept = (req.headers.accept ?? '').toLowerCase();
-  const legacy = accept.includes('application/json') && !accept.includes(GRAPHQL_RESPONSE_JSON);
-  const mediaType = legacy
+  const mediaType = edgeAnswersJson(req.headers.accept)
     ? 'application/json; charset=utf-8'
     : `${GRAPHQL_RESPONSE_JSON}; charset=utf-8`;
   sendJson(res, status, body, { ...extra, 'content-type': mediaType });
 }
-
-const GRAPHQL_RESPONSE_JSON = 'application/graphql-response+json';
 
 /** A Content-Type with its media type (not its parameters, e.g. a boundary) in lower case. */
 function lowerCaseMediaType(contentType: string): string {

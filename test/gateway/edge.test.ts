@@ -8,6 +8,7 @@
 import { connect } from 'node:net';
 import { Writable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
+import { edgeAnswersJson } from '../../src/http/app.js';
 import { createLogger } from '../../src/observability/logger.js';
 import { until } from '../support/live.js';
 import { type Stack, startStack } from '../support/stack.js';
@@ -169,6 +170,37 @@ describe('the HTTP edge', () => {
     expect(large.headers.get('content-type')).toBe(
       'application/graphql-response+json; charset=utf-8',
     );
+  });
+
+  it('picks the media type of an edge error as Yoga picks its own, and skips what q=0 refuses', async () => {
+    stack = await startStack();
+    const yoga = stack;
+    const edge = await stack.gateway({ API_KEYS: `k:read:${'0'.repeat(64)}` });
+    const [yogaUrl, edgeUrl] = [(await yoga.listen()).url, (await edge.listen()).url];
+    const typeOf = async (url: string, accept: string) => {
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', accept },
+        // Not valid against the schema: Yoga answers an error too (the edge refuses first).
+        body: '{"query":"{ nope }"}',
+      });
+      return response.headers.get('content-type');
+    };
+    for (const accept of [
+      'application/json, application/graphql-response+json',
+      'application/graphql-response+json, application/json',
+      'application/graphql-response+json;q=0.5, application/json',
+      'application/*',
+      '*/*',
+      'text/html;q=0.9, application/json',
+      'APPLICATION/JSON',
+    ]) {
+      expect(await typeOf(edgeUrl, accept), accept).toBe(await typeOf(yogaUrl, accept));
+    }
+    expect(edgeAnswersJson('application/json;q=0, application/graphql-response+json')).toBe(false);
+    expect(edgeAnswersJson('application/graphql-response+json;q=0, application/json')).toBe(true);
+    expect(edgeAnswersJson('text/html')).toBe(false);
+    expect(edgeAnswersJson(undefined)).toBe(false);
   });
 
   it('cuts a client that sends its body too slowly at REQUEST_TIMEOUT_MS, with 408', async () => {
