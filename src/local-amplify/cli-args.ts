@@ -46,7 +46,8 @@ Options:
 
 Control API (not part of the Amplify API): GET /_local/health, GET /_local/stats,
 POST /_local/stats/reset, GET|POST|DELETE /_local/faults, DELETE /_local/faults/<id>,
-GET|POST /_local/clock {advanceMs, speed}, GET /_local/world, GET /_local/jobs?status=...,
+GET|POST /_local/clock {advanceMs, speed}, GET /_local/world, POST /_local/branches
+{appId, branchName}, GET /_local/jobs?status=...,
 GET /_local/events, POST|DELETE /_local/events/target {url, headers, statuses},
 POST /_local/events/scan, POST /_local/events/reset
 `;

@@ -1,9 +1,10 @@
 /**
- * The control surface under /_local/: stats, faults, clock and world inspection for tests and
- * demos. It is deliberately outside the Amplify routes (/apps, /artifacts), is never counted as an
+ * The control surface under /_local/: stats, faults, clock, world inspection and new branches, for
+ * tests and demos. It is deliberately outside the Amplify routes (/apps, /artifacts), is never counted as an
  * Amplify call, and is unaffected by faults and signature checks.
  */
 import type { VirtualClock } from './clock.js';
+import { AmplifyError } from './errors.js';
 import {
   EVENT_STATUS_MODES,
   type EventPublisher,
@@ -183,6 +184,19 @@ export function handleControl(
       activeApiJobs: target.world.activeApiJobs(now),
       concurrentJobsLimit: target.world.concurrentJobsLimit,
     });
+  }
+  if (route === 'branches' && method === 'POST') {
+    const { appId, branchName } = (input ?? {}) as { appId?: unknown; branchName?: unknown };
+    if (typeof appId !== 'string' || typeof branchName !== 'string') {
+      return problem(400, 'Send { "appId": "...", "branchName": "..." }');
+    }
+    try {
+      const branch = target.world.addBranch(appId, branchName, target.clock.nowMs());
+      return ok({ appId, branchName: branch.branchName, branchArn: branch.branchArn });
+    } catch (error) {
+      if (error instanceof AmplifyError) return problem(error.status, error.message);
+      throw error;
+    }
   }
   if (route === 'jobs' && method === 'GET') {
     const filter = Object.fromEntries(

@@ -226,6 +226,28 @@ function createBranch(
   return record;
 }
 
+/**
+ * A branch made after start (POST /_local/branches, `World.addBranch`): a development branch with
+ * no jobs yet, created and updated at `now` (epoch ms).
+ */
+export function addBranch(
+  config: WorldConfig,
+  app: AppRecord,
+  branchName: string,
+  now: number,
+): BranchRecord {
+  const record = createBranch(
+    config,
+    app,
+    branch(branchName, 'DEVELOPMENT', 'Created through the control API'),
+    false,
+    false,
+  );
+  record.createdAt = now;
+  record.updatedAt = now;
+  return record;
+}
+
 interface Commit {
   readonly id: string;
   readonly message: string;

@@ -20,6 +20,7 @@ import {
 import { PageTokens } from './pagination.js';
 import { rngFor } from './random.js';
 import {
+  addBranch,
   addJob,
   generateWorld,
   type JobFields,
@@ -101,6 +102,23 @@ export class World {
       throw notFound(`Branch ${quoteValue(branchName)} not found for app ${appId}`);
     }
     return branch;
+  }
+
+  /**
+   * Adds a branch with no jobs to an app, as a team pushing a new branch would (not an operation
+   * of the Amplify API this emulator serves; the control API's POST /_local/branches). Throws
+   * NotFoundException for an unknown app, BadRequestException for a name Amplify would refuse
+   * (empty, longer than 255 characters) or one the app already has.
+   */
+  addBranch(appId: string, branchName: string, now: number): BranchRecord {
+    const app = this.app(appId);
+    if (branchName.length === 0 || branchName.length > 255) {
+      throw badRequest('branchName must be 1 to 255 characters long');
+    }
+    if (app.branches.has(branchName)) {
+      throw badRequest(`Branch ${branchName} already exists in app ${appId}`);
+    }
+    return addBranch(this.config, app, branchName, now);
   }
 
   job(appId: string, branchName: string, jobId: string): JobRecord {

@@ -108,6 +108,42 @@ describe('apps and branches', () => {
   );
 });
 
+describe('branches added through the control API', () => {
+  it('serves a branch added after start to the SDK, with no jobs, then its first job', async () => {
+    const app = la.world.apps()[1]!;
+    const add = (body: unknown) =>
+      fetch(`${la.url}/_local/branches`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(body),
+      });
+    const added = await add({ appId: app.appId, branchName: 'feature/new-idea' });
+    expect(added.status).toBe(200);
+    expect(await added.json()).toMatchObject({ branchName: 'feature/new-idea' });
+    const { branch } = await client.send(
+      new GetBranchCommand({ appId: app.appId, branchName: 'feature/new-idea' }),
+    );
+    expect(branch?.totalNumberOfJobs).toBe('0');
+    expect(branch?.activeJobId).toBeUndefined();
+    expect(branch?.stage).toBe('DEVELOPMENT');
+    const listed = await client.send(new ListBranchesCommand({ appId: app.appId }));
+    expect(listed.branches?.at(-1)?.branchName).toBe('feature/new-idea');
+    const jobs = await client.send(
+      new ListJobsCommand({ appId: app.appId, branchName: 'feature/new-idea' }),
+    );
+    expect(jobs.jobSummaries).toEqual([]);
+    const started = await client.send(
+      new StartJobCommand({ appId: app.appId, branchName: 'feature/new-idea', jobType: 'RELEASE' }),
+    );
+    expect(started.jobSummary?.jobId).toBe('1');
+
+    expect((await add({ appId: app.appId, branchName: 'feature/new-idea' })).status).toBe(400);
+    expect((await add({ appId: 'dnosuchapp00000', branchName: 'x' })).status).toBe(404);
+    expect((await add({ appId: app.appId, branchName: '' })).status).toBe(400);
+    expect((await add({ appId: app.appId })).status).toBe(400);
+  });
+});
+
 describe('jobs', () => {
   it.each(UNICODE_BRANCHES)('lists the jobs of %s newest first', async (name) => {
     const out = await client.send(

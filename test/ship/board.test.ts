@@ -124,6 +124,18 @@ describe.skipIf(!browserTestsRun)('the live board in a real browser', () => {
       .poll(async () => (await newRow.getAttribute('data-status')) ?? '', { timeout: 20_000 })
       .toMatch(new RegExp(`^(${FINAL.join('|')})$`));
 
+    // A branch created after the page loaded gets its row at the next refresh, with no jobs yet.
+    const newBranch = await fetch(`${demo.amplifyUrl}/_local/branches`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ appId, branchName: 'feature/after-load' }),
+    });
+    expect(newBranch.status).toBe(200);
+    const branchRow = page.locator(`tr[data-branch="${appId}/feature/after-load"]`);
+    await expect.poll(async () => await branchRow.count(), { timeout: 25_000 }).toBe(1);
+    expect(await branchRow.locator('td').nth(1).textContent()).toBe('no jobs');
+    expect(await rows.count()).toBe(branches + 1);
+
     // A failed job links its failed step's log, which the browser can open.
     const failed = page.locator('tr[data-status="FAILED"]');
     expect(await failed.count()).toBeGreaterThan(0);
@@ -178,7 +190,8 @@ describe.skipIf(!browserTestsRun)('the live board in a real browser', () => {
       })
       .toBe('true');
     expect(await partial.locator('tr[data-branch]').count()).toBe(
-      branches - denied.branches.length,
+      // The branch created above counts too, unless it is the denied app's.
+      branches + 1 - denied.branches.length - (denied.appId === appId ? 1 : 0),
     );
     expect(await partial.locator(`tr[data-branch^="${denied.appId}/"]`).count()).toBe(0);
     expect(await partial.locator('.problem').allTextContents()).toEqual([
