@@ -9,6 +9,7 @@ import {
   hasAccessControl,
   loadConfig,
   productionWarnings,
+  rateLimitSummary,
 } from './config.js';
 import { createGatewayApp } from './http/app.js';
 import { loadGraphiQLRenderer } from './http/graphiql.js';
@@ -105,10 +106,7 @@ async function main(): Promise<void> {
       region,
       access: accessSummary(config),
       tracing: config.tracing !== null,
-      rateLimit:
-        config.rateLimit === null
-          ? 'off'
-          : `${config.rateLimit.requests} requests per ${config.rateLimit.windowS} s per caller, ${config.redis === null ? 'per replica' : 'shared through Redis'}`,
+      rateLimit: rateLimitSummary(config),
     },
     `Amplify jobs GraphQL listening; compose it with: ${composeHint(config, running.url)}`,
   );

@@ -322,25 +322,33 @@ export function createSharedState(options: SharedStateOptions): SharedState {
       // Which store errors were logged already: one line per kind, e.g. an ACL that lets the
       // cache's keys through but not these (NOPERM), or a read-only replica.
       const logged = new Set<string>();
+      const report = (rejection: unknown) => {
+        const error = redisErrorForLog(rejection);
+        const kind = String(error.code ?? String(error.message ?? '').split(' ')[0]);
+        if (logged.has(kind) || logged.size >= 20) return;
+        logged.add(kind);
+        log.warn(
+          { redisError: error },
+          'a rate-limit command failed in Redis: this replica counts requests on its own meanwhile',
+        );
+      };
       return {
         async consume(key) {
           const verdict = await run(() =>
             limiter.consume(key).then(
               (res): RateVerdict => ({ allowed: true, msBeforeNext: res.msBeforeNext }),
-              (rejection: unknown): RateVerdict => {
-                // Refused: an answer, not a failure of Redis. Anything else counts as one.
+              (rejection: unknown): RateVerdict | Unavailable => {
+                // Refused: an answer, not a failure of Redis.
                 if (rejection instanceof RateLimiterRes) {
                   return { allowed: false, msBeforeNext: rejection.msBeforeNext };
                 }
-                const error = redisErrorForLog(rejection);
-                const kind = String(error.code ?? String(error.message ?? '').split(' ')[0]);
-                if (!logged.has(kind) && logged.size < 20) {
-                  logged.add(kind);
-                  log.warn(
-                    { redisError: error },
-                    'a rate-limit command failed in Redis: this replica counts requests on its own meanwhile',
-                  );
+                report(rejection);
+                // Redis answered, with an error of its own (NOPERM, READONLY, OOM): it is up, so
+                // the breaker the cache shares must not count it; this request counts here.
+                if (rejection instanceof Error && rejection.name === 'ReplyError') {
+                  return UNAVAILABLE;
                 }
+                // No answer (a timeout, a closed connection): a failure of Redis itself.
                 throw rejection;
               },
             ),

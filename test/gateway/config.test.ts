@@ -9,6 +9,7 @@ import {
   loadConfig,
   loadDemoConfig,
   productionWarnings,
+  rateLimitSummary,
 } from '../../src/config.js';
 
 describe('configuration', () => {
@@ -192,6 +193,26 @@ describe('configuration', () => {
       { RATE_LIMIT_REQUESTS: '10', ROUTER_SECRET: secret, API_KEYS: `a:read:${'0'.repeat(64)}` },
     );
     expect(withKeys.ok && withKeys.warnings).toEqual([]);
+    // The start-up line says the same.
+    const summary = (env: Record<string, string>) => {
+      const loaded = loadConfig({}, env);
+      if (!loaded.ok) throw new Error(loaded.problems.join('; '));
+      return rateLimitSummary(loaded.config);
+    };
+    expect(summary({})).toBe('off');
+    expect(summary({ RATE_LIMIT_REQUESTS: '1' })).toBe(
+      '1 request per 60 s per caller, per replica',
+    );
+    expect(
+      summary({
+        RATE_LIMIT_REQUESTS: '5',
+        REDIS_URL: 'redis://127.0.0.1:6379',
+        CURSOR_SECRET: 'a-cursor-secret-of-32-characters-xx',
+      }),
+    ).toBe('5 requests per 60 s per caller, shared through Redis');
+    expect(summary({ RATE_LIMIT_REQUESTS: '10', ROUTER_SECRET: secret })).toMatch(
+      /^off: with ROUTER_SECRET alone/,
+    );
   });
 
   it('warns npm start about AUTH=none and a missing CURSOR_SECRET, and about nothing when both are set', () => {
