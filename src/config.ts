@@ -359,7 +359,7 @@ function crossProblems(raw: Parsing<typeof GATEWAY_VARIABLES>['raw']): string[] 
 }
 
 /** Combinations that work but that the README advises against: one line each, logged at warn. */
-function combinationWarnings(v: Parsed<typeof GATEWAY_VARIABLES>): string[] {
+function combinationWarnings(v: Parsed<typeof GATEWAY_VARIABLES>, config: Config): string[] {
   const warnings: string[] = [];
   const cachesActiveJobs = v.CACHE_MAX_ENTRIES > 0 && v.CACHE_ACTIVE_TTL_MS > 0;
   if (cachesActiveJobs && v.LIVE_POLL_INTERVAL_MS <= v.CACHE_ACTIVE_TTL_MS) {
@@ -372,12 +372,7 @@ function combinationWarnings(v: Parsed<typeof GATEWAY_VARIABLES>): string[] {
       `LIVE_POLL_MAX_INTERVAL_MS (${v.LIVE_POLL_MAX_INTERVAL_MS}) is below LIVE_POLL_INTERVAL_MS (${v.LIVE_POLL_INTERVAL_MS}): the live pollers use ${v.LIVE_POLL_INTERVAL_MS} ms as their longest interval too, so they do not back off while Amplify throttles or fails.`,
     );
   }
-  if (
-    v.RATE_LIMIT_REQUESTS > 0 &&
-    v.ROUTER_SECRET !== null &&
-    v.API_KEYS === null &&
-    v.JWT_JWKS_URL === null
-  ) {
+  if (config.rateLimit !== null && onlyTheRouterCalls(config)) {
     warnings.push(
       "RATE_LIMIT_REQUESTS has no effect: with ROUTER_SECRET alone every request comes as the router's caller, which is not rate-limited (one credential for a whole supergraph). Limit at the router, or configure API_KEYS or JWT_* for the callers behind it.",
     );
@@ -403,7 +398,8 @@ export function loadConfig(defaults: Env = {}, env: Env = process.env): ConfigRe
   problems.push(...crossProblems(raw));
   if (problems.length > 0) return { ok: false, problems };
   const parsed = values as Parsed<typeof GATEWAY_VARIABLES>;
-  return { ok: true, config: toConfig(parsed), warnings: combinationWarnings(parsed) };
+  const config = toConfig(parsed);
+  return { ok: true, config, warnings: combinationWarnings(parsed, config) };
 }
 
 /**
@@ -426,14 +422,21 @@ export function productionWarnings(config: Config): string[] {
 }
 
 /**
+ * Whether every caller is the router secret's (ROUTER_SECRET without API keys or JWTs), which the
+ * rate limit never counts.
+ */
+function onlyTheRouterCalls(config: Config): boolean {
+  return config.routerSecret !== null && config.auth.apiKeys === null && config.auth.jwt === null;
+}
+
+/**
  * The rate limit as the start-up line states it: `off`, `off for the router's caller, the only one
  * (...)`, or what is counted, per caller, and where.
  */
 export function rateLimitSummary(config: Config): string {
   const limit = config.rateLimit;
   if (limit === null) return 'off';
-  const { auth } = config;
-  if (config.routerSecret !== null && auth.apiKeys === null && auth.jwt === null) {
+  if (onlyTheRouterCalls(config)) {
     return "off: with ROUTER_SECRET alone every request is the router's, which is not limited";
   }
   const requests = `${limit.requests} request${limit.requests === 1 ? '' : 's'}`;

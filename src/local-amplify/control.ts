@@ -1,7 +1,7 @@
 /**
  * The control surface under /_local/: stats, faults, clock, world inspection and new branches, for
- * tests and demos. It is deliberately outside the Amplify routes (/apps, /artifacts), is never counted as an
- * Amplify call, and is unaffected by faults and signature checks.
+ * tests and demos. It is deliberately outside the Amplify routes (/apps, /artifacts), is never
+ * counted as an Amplify call, and is unaffected by faults and signature checks.
  */
 import type { VirtualClock } from './clock.js';
 import { AmplifyError } from './errors.js';
