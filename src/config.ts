@@ -95,7 +95,7 @@ export const GATEWAY_VARIABLES = {
   CACHE_ACTIVE_TTL_MS: declare(int(0, 60_000), '1000', 'How long a job that is still going is kept: the most a client sees it behind Amplify (0: never kept).'),
   CACHE_LIST_TTL_MS: declare(int(0, 600_000), '2000', 'How long an app, a branch or a page of a list is kept (they change as jobs start); 0: never kept.'),
   CACHE_NOT_FOUND_TTL_MS: declare(int(0, 600_000), '5000', 'How long a NOT_FOUND answer is kept (0: never kept). Errors are never kept.'),
-  REDIS_URL: declare(redisUrl, '', 'Share the cache, the live pollers (one per job for the whole cluster) and the rate-limit counts between replicas through this Redis (`redis://` or `rediss://`, credentials allowed; an ACL must allow the keys and channels under REDIS_KEY_PREFIX). Empty: memory only.'),
+  REDIS_URL: declare(redisUrl, '', 'Share the cache, the live pollers (one per job for the whole cluster) and the rate-limit counts between replicas through this Redis (`redis://` or `rediss://`, credentials allowed; an ACL must allow the keys and channels under REDIS_KEY_PREFIX and the commands the README lists). Empty: memory only.'),
   REDIS_KEY_PREFIX: declare(keyPrefix, 'amplify-jobs', 'Prefix of every key the gateway writes in Redis; give each deployment sharing one Redis its own.'),
   REDIS_TIMEOUT_MS: declare(int(1, 10_000), '250', 'Milliseconds one Redis command may take before the request goes on from memory (and Amplify) without it.'),
   RESPONSE_CACHE_MAX_BYTES: declare(int(0, 1024 * MIB), String(8 * MIB), 'Most bytes of finished answers the fast path keeps, to replay a repeated request without running GraphQL; 0 turns it off.'),
