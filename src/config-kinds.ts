@@ -4,6 +4,7 @@
  * declares every variable with these; nothing here reads the environment. A kind's `description`
  * (zod's `.describe`) says what it accepts and is added to its rows of the README's table.
  */
+import proxyAddr from '@fastify/proxy-addr';
 import { z } from 'zod';
 
 export type Env = Readonly<Record<string, string | undefined>>;
@@ -92,6 +93,29 @@ export const origins = z.string().transform((text, ctx) => {
       ctx.addIssue({
         code: 'custom',
         message: `entries must be origins like https://app.example.com (got "${shownUrl(origin)}")`,
+      });
+    }
+  }
+  return list.length === 0 ? null : list;
+});
+
+/**
+ * Proxies whose `X-Forwarded-For` is believed, in @fastify/proxy-addr's notation: addresses, CIDR
+ * ranges (`10.0.0.0/8`, `fd00::/8`) and the names `loopback`, `linklocal`, `uniquelocal`,
+ * comma-separated. Empty: none (`null`), the TCP peer is the client.
+ */
+export const trustedProxies = z.string().transform((text, ctx) => {
+  const list = text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+  for (const entry of list) {
+    try {
+      proxyAddr.compile(entry);
+    } catch {
+      ctx.addIssue({
+        code: 'custom',
+        message: `entries must be IP addresses, CIDR ranges like 10.0.0.0/8, or loopback, linklocal, uniquelocal (got "${entry}")`,
       });
     }
   }

@@ -22,6 +22,7 @@ import {
   origins,
   redisUrl,
   secret,
+  trustedProxies,
   type Variable,
 } from './config-kinds.js';
 
@@ -72,6 +73,7 @@ export const GATEWAY_VARIABLES = {
   TRUSTED_DOCUMENTS: declare(optionalText, '', 'Path of a persisted-operations manifest: when set, only its operations run, sent by hash (trusted documents).'),
   RATE_LIMIT_REQUESTS: declare(int(0, 10_000_000), '0', 'GraphQL requests one caller may send per RATE_LIMIT_WINDOW_S; more answer HTTP 429 RATE_LIMITED with Retry-After, before any other work (fast path included). One caller: an API key, a JWT subject, or an address when anonymous; the router secret\'s caller is not limited. Counted in Redis across replicas when REDIS_URL is set (in each replica\'s memory while Redis is unusable), else per replica. 0: no limit.'),
   RATE_LIMIT_WINDOW_S: declare(int(1, 86_400), '60', 'Length in seconds of the fixed window RATE_LIMIT_REQUESTS counts in.'),
+  TRUSTED_PROXIES: declare(trustedProxies, '', 'Load balancers and ingresses whose `X-Forwarded-For` header is believed: IP addresses, CIDR ranges (e.g. the ingress pods\' `10.0.0.0/8`) and `loopback`, `linklocal`, `uniquelocal`, comma-separated. A request from one of them is counted as the address it forwarded for (the nearest one not itself trusted), by the rate limit of anonymous callers and the per-client subscription limit. Empty: `X-Forwarded-For` is ignored and the TCP peer is the client. Never list addresses clients connect from directly: they could then name any address.'),
   MAX_ALIASES: declare(int(1, 100_000), '100', 'Most aliases in one operation (fragments included); aliases of `__typename`, which cost nothing, are not counted (MAX_TOKENS bounds them).'),
   MAX_DEPTH: declare(int(1, 1000), '16', 'Deepest field nesting in one operation, introspection included (fragments do not add depth).'),
   MAX_TOKENS: declare(int(1, 1_000_000), '8000', 'Most lexical tokens in one document; checked while parsing.'),
@@ -256,6 +258,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
               jwksCooldownMs: v.JWT_JWKS_COOLDOWN_MS,
             },
     },
+    /** Proxies whose X-Forwarded-For names the client (TRUSTED_PROXIES); `null`: none. */
+    trustedProxies: v.TRUSTED_PROXIES,
     /** Requests per caller per window (RATE_LIMIT_*); `null`: no limit. */
     rateLimit:
       v.RATE_LIMIT_REQUESTS === 0

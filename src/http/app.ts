@@ -38,6 +38,7 @@ import {
 } from './amplify-events.js';
 import { type AuthOutcome, createAuthenticator } from './auth.js';
 import { edgeCorsHeaders } from './browser-access.js';
+import { clientAddressOf } from './client-address.js';
 import {
   createGraphiQLPage,
   DEFAULT_EXAMPLE,
@@ -380,6 +381,8 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   const responseCache =
     config.responseCache === null ? null : createResponseCache({ ...config.responseCache, clock });
   const identify = options.identify;
+  /** Where a request comes from: the TCP peer, or behind TRUSTED_PROXIES the client they name. */
+  const clientAddress = clientAddressOf(config.trustedProxies);
   const yoga = createGraphQLServer({
     config,
     deps: {
@@ -495,7 +498,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       log: log.child({ reqId: requestId }),
       caller: identity,
       ...(caller === null ? {} : { cacheCaller: caller }),
-      clientAddress: req.socket.remoteAddress,
+      clientAddress: clientAddress(req),
     };
   }
 
@@ -746,8 +749,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     outcome: AuthOutcome,
   ): void {
     if (outcome.ok) {
-      const key =
-        rateLimit === null ? null : rateLimitKey(outcome.caller, req.socket.remoteAddress);
+      const key = rateLimit === null ? null : rateLimitKey(outcome.caller, clientAddress(req));
       if (rateLimit === null || key === null) {
         pass(req, res, requestId, closing, path, replayable, outcome.caller);
         return;

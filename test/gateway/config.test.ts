@@ -169,6 +169,25 @@ describe('configuration', () => {
     expect(uncached.ok && uncached.warnings).toEqual([]);
   });
 
+  it('reads TRUSTED_PROXIES as addresses, ranges and names, and refuses anything else', () => {
+    const off = loadConfig({}, {});
+    expect(off.ok && off.config.trustedProxies).toBeNull();
+    const on = loadConfig({}, { TRUSTED_PROXIES: ' 10.0.0.0/8, fd00::/8 ,loopback,192.0.2.7' });
+    expect(on.ok && on.config.trustedProxies).toEqual([
+      '10.0.0.0/8',
+      'fd00::/8',
+      'loopback',
+      '192.0.2.7',
+    ]);
+    // Everyone (/0) would let any client name any address: not a valid range for proxy-addr either.
+    for (const value of ['10.0.0.0/33', 'ingress.example.com', '0.0.0.0/0', '10.0.0.0/8,nope']) {
+      const refused = loadConfig({}, { TRUSTED_PROXIES: value });
+      expect(refused.ok ? [] : refused.problems, value).toEqual([
+        expect.stringMatching(/^TRUSTED_PROXIES entries must be IP addresses, CIDR ranges/),
+      ]);
+    }
+  });
+
   it('checks the rate limit, and warns when only the router, which it never limits, can call', () => {
     const on = loadConfig({}, { RATE_LIMIT_REQUESTS: '600', RATE_LIMIT_WINDOW_S: '30' });
     expect(on.ok && on.config.rateLimit).toEqual({ requests: 600, windowS: 30 });

@@ -9,6 +9,8 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { IncomingMessage } from 'node:http';
+import { clientAddressOf } from '../../src/http/client-address.js';
 import { clientOfAddress, rateLimitKey } from '../../src/http/rate-limit.js';
 import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
 import { ANONYMOUS_CALLER, type CallerIdentity } from '../../src/schema/identity.js';
@@ -95,6 +97,73 @@ describe('clientOfAddress', () => {
     expect(clientOfAddress('2001:db8:1:ac00::1')).toBe('2001:db8:1:ac00::/56');
     expect(clientOfAddress(undefined)).toBe('unknown');
     expect(clientOfAddress('not an address')).toBe('unknown');
+  });
+});
+
+describe('clientAddressOf (TRUSTED_PROXIES)', () => {
+  const request = (peer: string | undefined, forwardedFor?: string) =>
+    ({
+      socket: { remoteAddress: peer },
+      headers: forwardedFor === undefined ? {} : { 'x-forwarded-for': forwardedFor },
+    }) as unknown as IncomingMessage;
+
+  it('ignores X-Forwarded-For unless the peer is a trusted proxy, and never goes past the first untrusted hop', () => {
+    const none = clientAddressOf(null);
+    expect(none(request('10.1.2.3', '203.0.113.9'))).toBe('10.1.2.3');
+    const ingress = clientAddressOf(['10.0.0.0/8']);
+    // From the ingress: the client it forwarded for.
+    expect(ingress(request('10.1.2.3', '203.0.113.9'))).toBe('203.0.113.9');
+    // A client's own header value sits beyond the address its proxy saw: not believed.
+    expect(ingress(request('10.1.2.3', '198.51.100.1, 203.0.113.9'))).toBe('203.0.113.9');
+    // Two trusted hops (a load balancer, then the ingress): the first address outside them.
+    expect(ingress(request('10.1.2.3', '203.0.113.9, 10.9.9.9'))).toBe('203.0.113.9');
+    // Straight from a client: its header is ignored.
+    expect(ingress(request('203.0.113.50', '10.0.0.1'))).toBe('203.0.113.50');
+    expect(ingress(request('10.1.2.3'))).toBe('10.1.2.3');
+    expect(ingress(request(undefined, '203.0.113.9'))).toBeUndefined();
+  });
+});
+
+describe('RATE_LIMIT_REQUESTS behind a load balancer (TRUSTED_PROXIES)', () => {
+  let stack: Stack;
+  let job: JobKey;
+  const from = (forwardedFor: string) => ({ 'x-forwarded-for': forwardedFor });
+
+  beforeAll(async () => {
+    // The tests' requests come from 127.0.0.1, which plays the load balancer here.
+    stack = await startStack({
+      env: { RATE_LIMIT_REQUESTS: '2', RATE_LIMIT_WINDOW_S: '60', TRUSTED_PROXIES: 'loopback' },
+    });
+    const done = stack.la.world.listJobKeys({ status: 'SUCCEED' })[0];
+    if (done === undefined) throw new Error('the demo world lacks jobs');
+    job = done;
+  });
+  afterAll(() => stack?.close());
+
+  it('counts each anonymous client by the address the proxy forwarded, not by the proxy', async () => {
+    const url = `${(await stack.listen()).url}/graphql`;
+    expect((await ask(url, job, from('203.0.113.1'))).status).toBe(200);
+    expect((await ask(url, job, from('203.0.113.1'))).status).toBe(200);
+    expectLimited(await ask(url, job, from('203.0.113.1')), 60);
+    // Another client behind the same proxy has its own allowance...
+    expect((await ask(url, job, from('203.0.113.2'))).status).toBe(200);
+    // ...and the limited one cannot borrow it by writing the other's address into the header:
+    // its proxy appends the address it really came from, which is what counts.
+    expectLimited(await ask(url, job, from('203.0.113.2, 203.0.113.1')), 60);
+    expect((await ask(url, job, from('203.0.113.2'))).status).toBe(200);
+  });
+
+  it('ignores X-Forwarded-For from a peer that is not listed', async () => {
+    const elsewhere = await stack.gateway({
+      RATE_LIMIT_REQUESTS: '2',
+      RATE_LIMIT_WINDOW_S: '60',
+      TRUSTED_PROXIES: '10.0.0.0/8',
+    });
+    const url = `${(await elsewhere.listen()).url}/graphql`;
+    expect((await ask(url, job, from('203.0.113.3'))).status).toBe(200);
+    expect((await ask(url, job, from('203.0.113.4'))).status).toBe(200);
+    // Both were 127.0.0.1, which is not a trusted proxy here: one allowance, spent.
+    expectLimited(await ask(url, job, from('203.0.113.5')), 60);
   });
 });
 

@@ -387,6 +387,28 @@ describe('jobUpdated over real SSE', () => {
     expect(again.results[0]?.errors).toBeUndefined();
   });
 
+  it('counts clients behind a trusted proxy by the address it forwarded (TRUSTED_PROXIES)', async () => {
+    // The tests connect from 127.0.0.1, which plays the load balancer here.
+    stack = await live.start({
+      env: { ...FAST, LIVE_MAX_SUBSCRIPTIONS_PER_CLIENT: '1', TRUSTED_PROXIES: 'loopback' },
+    });
+    const server = await stack.listen();
+    const url = `${server.url}/graphql`;
+    const key = runningJob(stack.la);
+    const from = (address: string) => ({ 'x-forwarded-for': address });
+    const first = await openRawStream(url, key, from('203.0.113.1'));
+    const other = await openRawStream(url, key, from('203.0.113.2'));
+    live.keep(first, other);
+    await until(() => first.results.length === 1 && other.results.length === 1, 'two clients');
+    expect(other.results[0]?.errors).toBeUndefined();
+
+    const again = await openRawStream(url, key, from('203.0.113.1'));
+    await within(again.done, 'the subscription to end');
+    expect(again.results[0]?.errors?.[0]?.extensions).toMatchObject({
+      code: 'TOO_MANY_SUBSCRIPTIONS',
+    });
+  });
+
   it('follows several jobs in one stream with jobsUpdated, and frees them all on disconnect', async () => {
     stack = await live.start({ env: FAST });
     const s = stack;
