@@ -107,6 +107,8 @@ async function main(): Promise<void> {
       access: accessSummary(config),
       tracing: config.tracing !== null,
       rateLimit: rateLimitSummary(config),
+      // Whose X-Forwarded-For names the client (TRUSTED_PROXIES); `none`: the TCP peer is.
+      trustedProxies: config.trustedProxies ?? 'none',
     },
     `Amplify jobs GraphQL listening; compose it with: ${composeHint(config, running.url)}`,
   );
