@@ -79,15 +79,20 @@ export const oneOf = <const T extends readonly [string, ...string[]]>(values: T)
 
 export const nonEmpty = z.string().min(1, 'must not be empty');
 
+/** The non-empty, trimmed entries of a comma-separated list. */
+function commaList(text: string): string[] {
+  return text
+    .split(',')
+    .map((entry) => entry.trim())
+    .filter((entry) => entry !== '');
+}
+
 /** Free text; empty means unset (`null`). */
 export const optionalText = z.string().transform((s) => (s === '' ? null : s));
 
 /** Comma-separated browser origins, `*` for any; empty means none (same-origin only). */
 export const origins = z.string().transform((text, ctx) => {
-  const list = text
-    .split(',')
-    .map((o) => o.trim())
-    .filter((o) => o !== '');
+  const list = commaList(text);
   for (const origin of list) {
     if (origin !== '*' && (!URL.canParse(origin) || new URL(origin).origin !== origin)) {
       ctx.addIssue({
@@ -105,10 +110,7 @@ export const origins = z.string().transform((text, ctx) => {
  * comma-separated. Empty: none (`null`), the TCP peer is the client.
  */
 export const trustedProxies = z.string().transform((text, ctx) => {
-  const list = text
-    .split(',')
-    .map((entry) => entry.trim())
-    .filter((entry) => entry !== '');
+  const list = commaList(text);
   for (const entry of list) {
     try {
       proxyAddr.compile(entry);
@@ -167,10 +169,7 @@ const SHA256_HEX = /^[0-9a-fA-F]{64}$/;
 /** `id:scopes:sha256hex` entries separated by commas; scopes `read` or `read+write`. */
 export const apiKeys = z.string().transform((text, ctx) => {
   const entries: ApiKeyEntry[] = [];
-  const parts = text
-    .split(',')
-    .map((e) => e.trim())
-    .filter((e) => e !== '');
+  const parts = commaList(text);
   for (const [index, entry] of parts.entries()) {
     const [id = '', scopes = '', hash = '', ...rest] = entry.split(':');
     const where = `entry ${index + 1}${API_KEY_ID.test(id) ? ` ("${id}")` : ''}`;
