@@ -5,11 +5,11 @@
  * count against one allowance in a real Redis, and a killed Redis fails no request.
  */
 import { createHash } from 'node:crypto';
+import type { IncomingMessage } from 'node:http';
 import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { IncomingMessage } from 'node:http';
 import { clientAddressOf } from '../../src/http/client-address.js';
 import { clientOfAddress, rateLimitKey } from '../../src/http/rate-limit.js';
 import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
