@@ -169,14 +169,24 @@ describe('the live hub', () => {
     await until(() => fromA.length === 1 && fromB.length === 1, 'first snapshots');
 
     const ticks = () => hubA.stats().polls + hubA.stats().claimsLost;
+    const both = () => ({
+      polls: hubA.stats().polls + hubB.stats().polls,
+      lost: hubA.stats().claimsLost + hubB.stats().claimsLost,
+    });
     const start = ticks();
+    const before = both();
+    const startedAt = Date.now();
     await until(() => ticks() >= start + 10, 'ten ticks');
-    const polls = hubA.stats().polls + hubB.stats().polls;
-    const lost = hubA.stats().claimsLost + hubB.stats().claimsLost;
-    // Each tick, both tried to claim and one won: as many polls as claims lost (give or take the
-    // tick in flight), and never two reads of one interval.
-    expect(Math.abs(polls - lost)).toBeLessThanOrEqual(2);
-    expect(lost).toBeGreaterThanOrEqual(8);
+    const elapsedMs = Date.now() - startedAt;
+    const polls = both().polls - before.polls;
+    const lost = both().lost - before.lost;
+    // A claim holds for 80 ms of each 100 ms interval, so however late a busy machine runs either
+    // hub's timer, the two read at most once per 80 ms between them (plus one in flight at each
+    // end); each polling alone would read twice per interval.
+    expect(polls).toBeGreaterThan(0);
+    expect(polls).toBeLessThanOrEqual(Math.floor(elapsedMs / 80) + 2);
+    // And they contended: on most ticks the other hub found the claim taken.
+    expect(lost).toBeGreaterThanOrEqual(Math.floor(polls / 2));
 
     // A change read by whichever replica polls reaches the subscribers of both.
     const next = job('RUNNING', [
