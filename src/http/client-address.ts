@@ -1,25 +1,53 @@
 /**
- * Which address a request comes from, for the limits that count anonymous callers and
- * subscription clients by address (rate-limit.ts, the live subscriptions' per-client limit).
+ * Which client a request comes from, for the limits that count anonymous callers and
+ * subscription clients by address (rate-limit.ts, the live subscriptions' per-client limit): one
+ * decision, so both limits see the same client.
+ *
  * Behind a load balancer or an ingress the TCP peer is the proxy, so with TRUSTED_PROXIES the
  * client is read from the proxies' `X-Forwarded-For` instead, by @fastify/proxy-addr (the rules
  * Express and Fastify use): from the peer outwards, the first address that is not a trusted proxy.
  * A client cannot name its own address this way: what it writes into the header sits beyond the
- * first untrusted hop, which is the address its proxy saw.
+ * first untrusted hop, which is the address its proxy saw. An IPv6 client is its /56.
  */
 import type { IncomingMessage } from 'node:http';
+import { isIP } from 'node:net';
 import proxyAddr from '@fastify/proxy-addr';
+import ipaddr from 'ipaddr.js';
 
-/** A request's client address (IPv4 or IPv6 text); `undefined` once the socket has closed. */
+/**
+ * The client of a request ({@link clientOfAddress}); `undefined` once the socket has closed.
+ */
 export type ClientAddress = (req: IncomingMessage) => string | undefined;
 
 /**
- * The client address of requests: the TCP peer when `trusted` is `null` (X-Forwarded-For is then
+ * The bits of an IPv6 address that name one client: a /56, what a provider usually delegates to
+ * one customer (RFC 6177), so rotating addresses inside it does not make a new client.
+ */
+const IPV6_CLIENT_PREFIX = 56;
+
+/**
+ * An address as one client: IPv4 as is (IPv4-mapped IPv6 too), IPv6 as its /56
+ * (`2001:db8:1:ab00::/56`), `unknown` for anything that is not an address.
+ */
+export function clientOfAddress(address: string | undefined): string {
+  if (address === undefined || isIP(address) === 0) return 'unknown';
+  const parsed = ipaddr.parse(address);
+  if (parsed.kind() === 'ipv4') return parsed.toString();
+  const v6 = parsed as ipaddr.IPv6;
+  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
+  const prefix = ipaddr.IPv6.networkAddressFromCIDR(`${v6.toString()}/${IPV6_CLIENT_PREFIX}`);
+  return `${prefix.toString()}/${IPV6_CLIENT_PREFIX}`;
+}
+
+/**
+ * The client of requests: from the TCP peer when `trusted` is `null` (X-Forwarded-For is then
  * never read), else as above. `trusted`: TRUSTED_PROXIES's entries (addresses, CIDR ranges,
  * `loopback`, `linklocal`, `uniquelocal`), already validated by the config.
  */
 export function clientAddressOf(trusted: readonly string[] | null): ClientAddress {
-  if (trusted === null) return (req) => req.socket.remoteAddress;
-  const trust = proxyAddr.compile([...trusted]);
-  return (req) => (req.socket.remoteAddress === undefined ? undefined : proxyAddr(req, trust));
+  const trust = trusted === null ? null : proxyAddr.compile([...trusted]);
+  return (req) => {
+    if (req.socket.remoteAddress === undefined) return undefined;
+    return clientOfAddress(trust === null ? req.socket.remoteAddress : proxyAddr(req, trust));
+  };
 }

@@ -8,11 +8,10 @@
  * own memory and nothing fails; the shared count takes over again when Redis answers.
  *
  * Who counts as one caller ({@link rateLimitKey}): an API key (its id) or a JWT (issuer and
- * subject), wherever it calls from; an anonymous caller by its address. The router secret's caller
- * (a whole supergraph behind one credential) is not limited here.
+ * subject), wherever it calls from; an anonymous caller by its client address (client-address.ts:
+ * an IPv6 address by its /56). The router secret's caller (a whole supergraph behind one
+ * credential) is not limited here.
  */
-import { isIP } from 'node:net';
-import ipaddr from 'ipaddr.js';
 import type { CallerIdentity } from '../schema/identity.js';
 import { loadRateLimiterFlexible } from '../shared-state/rate-limiter-flexible.js';
 import { type SharedRateLimiter, type SharedState, UNAVAILABLE } from '../shared-state/redis.js';
@@ -44,32 +43,16 @@ export interface CallerRateLimitOptions {
 }
 
 /**
- * The bits of an IPv6 address that name one client: a /56, what a provider usually delegates to
- * one customer (RFC 6177), so rotating addresses inside it does not give a new allowance.
- */
-const IPV6_CLIENT_PREFIX = 56;
-
-/** An address as one anonymous client: IPv4 as is (IPv4-mapped IPv6 too), IPv6 by its /56. */
-export function clientOfAddress(address: string | undefined): string {
-  if (address === undefined || isIP(address) === 0) return 'unknown';
-  const parsed = ipaddr.parse(address);
-  if (parsed.kind() === 'ipv4') return parsed.toString();
-  const v6 = parsed as ipaddr.IPv6;
-  if (v6.isIPv4MappedAddress()) return v6.toIPv4Address().toString();
-  const prefix = ipaddr.IPv6.networkAddressFromCIDR(`${v6.toString()}/${IPV6_CLIENT_PREFIX}`);
-  return `${prefix.toString()}/${IPV6_CLIENT_PREFIX}`;
-}
-
-/**
  * The key a caller is counted under, or `null` for the router secret's caller (not limited).
- * Keys hold no secret: an API key's id, a token's issuer and subject, or an address.
+ * Keys hold no secret: an API key's id, a token's issuer and subject, or `client`, the request's
+ * client as `clientAddressOf` names it (an IPv6 address by its /56).
  */
-export function rateLimitKey(caller: CallerIdentity, address: string | undefined): string | null {
+export function rateLimitKey(caller: CallerIdentity, client: string | undefined): string | null {
   switch (caller.kind) {
     case 'router':
       return null;
     case 'anonymous':
-      return `address:${clientOfAddress(address)}`;
+      return `address:${client ?? 'unknown'}`;
     default:
       return caller.principal;
   }

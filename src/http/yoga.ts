@@ -40,7 +40,7 @@ export interface ServerContext {
   cacheCaller?: CallerKey;
   /** The fast path's key for this request, when its answer may be stored for replay. */
   responseCacheKey?: string;
-  /** The peer's address, for the per-client subscription limit of anonymous callers. */
+  /** The request's client (`clientAddressOf`), for the per-client subscription limit. */
   clientAddress?: string | undefined;
 }
 

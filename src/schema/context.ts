@@ -85,7 +85,7 @@ export interface RequestFacts {
   requestId: string;
   log: Logger;
   caller: CallerIdentity;
-  /** The peer's address, for per-client limits of anonymous callers. */
+  /** The request's client (`clientAddressOf`: an IPv6 address by its /56), for per-client limits. */
   clientAddress?: string | undefined;
   /** Aborted when the client goes away (the HTTP request's signal). */
   signal?: AbortSignal | undefined;

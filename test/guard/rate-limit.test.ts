@@ -10,8 +10,8 @@ import { Writable } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientAddressOf } from '../../src/http/client-address.js';
-import { clientOfAddress, rateLimitKey } from '../../src/http/rate-limit.js';
+import { clientAddressOf, clientOfAddress } from '../../src/http/client-address.js';
+import { rateLimitKey } from '../../src/http/rate-limit.js';
 import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
 import { ANONYMOUS_CALLER, type CallerIdentity } from '../../src/schema/identity.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
@@ -121,6 +121,9 @@ describe('clientAddressOf (TRUSTED_PROXIES)', () => {
     expect(ingress(request('203.0.113.50', '10.0.0.1'))).toBe('203.0.113.50');
     expect(ingress(request('10.1.2.3'))).toBe('10.1.2.3');
     expect(ingress(request(undefined, '203.0.113.9'))).toBeUndefined();
+    // One client for both limits: an IPv6 client by its /56, from the peer or from the header.
+    expect(none(request('2001:db8:1:ab12::1'))).toBe('2001:db8:1:ab00::/56');
+    expect(ingress(request('10.1.2.3', '2001:db8:1:abff::9'))).toBe('2001:db8:1:ab00::/56');
   });
 });
 
