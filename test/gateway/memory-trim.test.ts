@@ -313,9 +313,11 @@ describe("waking V8's memory reducer (MEMORY_REDUCER_WAKE_MS)", () => {
       }
       // Measured: a third less (67 to 44 MB on Node 24).
       expect(lowest.woken).toBeLessThanOrEqual(after.woken * 0.75);
-      // In that time its twin without the wake-up kept its heap (measured: a tenth less after 30 s).
-      // If this fails, V8's reducer works alone again and MEMORY_REDUCER_WAKE_MS can go.
-      expect(lowest.asleep).toBeGreaterThan(after.asleep * 0.8);
+      // In that time its twin without the wake-up gave back less: typically a tenth after 30 s,
+      // once a fifth on a busy CI machine, which is why this compares the two rather than holding
+      // the twin to a fixed share. If this fails, V8's reducer works alone again and
+      // MEMORY_REDUCER_WAKE_MS can go.
+      expect(lowest.asleep / after.asleep).toBeGreaterThan(lowest.woken / after.woken);
     },
     90_000,
   );
