@@ -60,6 +60,7 @@ export const GATEWAY_VARIABLES = {
   REQUEST_TIMEOUT_MS: declare(int(0, 600_000), '30000', 'Milliseconds a client may take to send a whole request (headers and body); then it gets 408 and its connection is closed, so a slow sender holds no connection longer (checked every few seconds; 0: no limit). Subscriptions are not affected: their request ends with its headers.'),
   SHUTDOWN_TIMEOUT_MS: declare(int(0, 600_000), '10000', 'On SIGTERM/SIGINT, how long in-flight requests may take to finish before connections are cut.'),
   ROUTER_SECRET: declare(secret, '', 'If set, every GraphQL request must carry it in the `x-router-secret` header (router-to-subgraph).'),
+  ROUTER_SECRET_FALLBACK: declare(secret, '', 'A second router secret, also accepted in `x-router-secret` while a rotation runs (see Running in production). Needs ROUTER_SECRET; remove it once the router sends the new value.'),
   ROUTER_SCOPES: declare(oneOf(['read', 'read+write']), 'read', 'Scopes of a caller that shows the router secret alone (no API key or JWT configured): `read`, or `read+write` to trust the router\'s own authorization for `startJob` / `stopJob`.'),
   READINESS_PROBE: declare(oneOf(['upstream', 'off']), 'upstream', '`upstream`: /ready asks Amplify for one app (one attempt, at most every 5 s): not ready until that first succeeds or while Amplify refuses the credentials; an outage after that is reported in the body but keeps the replica ready. `off`: ready once listening.'),
   READINESS_TIMEOUT_MS: declare(int(100, 30_000), '1000', 'Milliseconds the /ready probe\'s one ListApps attempt may take; keep it well under the orchestrator\'s probe timeout (3 s in the Deployment).'),
@@ -103,6 +104,7 @@ export const GATEWAY_VARIABLES = {
   RESPONSE_CACHE_MAX_BYTES: declare(int(0, 1024 * MIB), String(8 * MIB), 'Most bytes of finished answers the fast path keeps, to replay a repeated request without running GraphQL; 0 turns it off.'),
   CACHE_CONTROL_MAX_AGE_S: declare(int(0, 31_536_000), '86400', 'Cache-Control max-age (seconds) of answers read only from finished jobs, capped at the expiry of a presigned URL in the answer less a minute; 0 sends no-store on every answer.'),
   CURSOR_SECRET: declare(secret, '', 'Key that signs connection cursors (HMAC-SHA256). Give every replica the same value, or a cursor from one replica is refused by another; required with REDIS_URL. Empty: a random key per process (cursors then stop working after a restart; `npm start` warns).'),
+  CURSOR_SECRET_FALLBACK: declare(secret, '', 'A second cursor key, used only to verify: cursors it signed are still accepted while a rotation runs, new ones are signed with CURSOR_SECRET. Needs CURSOR_SECRET.'),
   STEP_LOG_MAX_BYTES: declare(int(256, 16 * 1024 * 1024), '1048576', 'Most bytes of a step log `Step.log` reads and returns: its end, asked for with an HTTP Range.'),
   STEP_LOG_TIMEOUT_MS: declare(int(100, 120_000), '10000', 'Milliseconds one step-log read may take in all (connect, redirects, body) before it fails.'),
   CONTROL_MUTATIONS: declare(bool, 'false', 'Let `startJob` and `stopJob` run (the caller also needs the `write` scope). Off: they answer FORBIDDEN.'),
@@ -236,6 +238,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
     maxConnections: v.MAX_CONNECTIONS,
     /** `null`: no router secret required. */
     routerSecret: v.ROUTER_SECRET,
+    /** A second accepted router secret during a rotation; `null`: none. */
+    routerSecretFallback: v.ROUTER_SECRET_FALLBACK,
     /** `null`: /ready does not ask Amplify. */
     readinessProbe: v.READINESS_PROBE === 'upstream' ? { timeoutMs: v.READINESS_TIMEOUT_MS } : null,
     auth: {
@@ -324,6 +328,8 @@ function toConfig(v: Parsed<typeof GATEWAY_VARIABLES>) {
     cacheControlMaxAgeS: v.CACHE_CONTROL_MAX_AGE_S,
     /** `null`: cursors are signed with a random key made at start (one replica, until restart). */
     cursorSecret: v.CURSOR_SECRET,
+    /** A second key cursors are verified with (never signed with) during a rotation. */
+    cursorSecretFallback: v.CURSOR_SECRET_FALLBACK,
     /** Whether startJob/stopJob may run at all (the caller still needs the write scope). */
     controlMutations: v.CONTROL_MUTATIONS,
     live: {
@@ -351,6 +357,14 @@ function crossProblems(raw: Parsing<typeof GATEWAY_VARIABLES>['raw']): string[] 
   const jwt = ['JWT_JWKS_URL', 'JWT_ISSUER', 'JWT_AUDIENCE'] as const;
   if (jwt.some(set) && !jwt.every(set)) {
     problems.push('JWT_JWKS_URL, JWT_ISSUER and JWT_AUDIENCE must be set together');
+  }
+  // A fallback alone would be the only secret, accepted but never asked for by name: a mistake.
+  for (const name of ['ROUTER_SECRET', 'CURSOR_SECRET'] as const) {
+    if (set(`${name}_FALLBACK`) && !set(name)) {
+      problems.push(
+        `${name}_FALLBACK is set but ${name} is not: a fallback is accepted beside the secret, never instead of it`,
+      );
+    }
   }
   // Redis means replicas behind one address: a random key per replica would refuse every cursor
   // another replica gave out, at random, depending on where the next page lands.

@@ -33,7 +33,9 @@ function accessSummary(config: Config): string[] {
   return [
     ...(config.auth.apiKeys !== null ? [`api keys (${config.auth.apiKeys.length})`] : []),
     ...(config.auth.jwt !== null ? ['jwt'] : []),
-    ...(config.routerSecret !== null ? ['router secret'] : []),
+    ...(config.routerSecret !== null
+      ? [config.routerSecretFallback !== null ? 'router secret (and a fallback)' : 'router secret']
+      : []),
     ...(config.trustedDocuments !== null ? ['trusted documents'] : []),
   ];
 }

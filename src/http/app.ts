@@ -389,7 +389,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
       upstream,
       maxConcurrency: config.upstream.maxConcurrency,
       maxUpstreamCalls: config.limits.maxUpstreamCalls,
-      cursors: new CursorCodec(config.cursorSecret),
+      cursors: new CursorCodec(config.cursorSecret, config.cursorSecretFallback),
       live,
       controlMutations: config.controlMutations,
       clock,

@@ -2,7 +2,8 @@
  * Access control at the HTTP edge, before any GraphQL work: establishes the {@link CallerIdentity}
  * of each request from its credentials, or refuses it with HTTP 401 UNAUTHENTICATED.
  *
- * - `ROUTER_SECRET`: when set, every request must carry it in `x-router-secret` (checked first).
+ * - `ROUTER_SECRET`: when set, every request must carry it in `x-router-secret` (checked first);
+ *   `ROUTER_SECRET_FALLBACK` is accepted as well, so that a rotation has no moment of refusals.
  * - `API_KEYS`: `x-api-key: <key>` or `Authorization: Bearer <key>`. Only SHA-256 hashes are
  *   configured; the key's hash is compared with every configured hash in constant time.
  * - JWT (`JWT_JWKS_URL`, `JWT_ISSUER`, `JWT_AUDIENCE`): `Authorization: Bearer <jwt>`, verified
@@ -166,12 +167,19 @@ function jwtRefusal(error: unknown, log: Logger): AuthOutcome {
 }
 
 export function createAuthenticator(
-  config: Pick<Config, 'auth' | 'routerSecret'>,
+  config: Pick<Config, 'auth' | 'routerSecret' | 'routerSecretFallback'>,
   log: Logger,
 ): Authenticator {
   const { apiKeys, jwt } = config.auth;
   const routerSecret =
     config.routerSecret === null ? null : Buffer.from(config.routerSecret, 'utf8');
+  // During a rotation both are accepted; each comparison runs in constant time.
+  const routerSecretFallback =
+    config.routerSecretFallback === null ? null : Buffer.from(config.routerSecretFallback, 'utf8');
+  const isRouterSecret = (given: string): boolean =>
+    routerSecret !== null &&
+    (sameSecret(given, routerSecret) ||
+      (routerSecretFallback !== null && sameSecret(given, routerSecretFallback)));
   const router = routerCaller(config.auth.routerScopes);
   // jose is loaded only when JWTs are configured (it costs start-up time otherwise).
   const verifier =
@@ -249,7 +257,7 @@ export function createAuthenticator(
     authenticate(headers) {
       if (routerSecret !== null) {
         const given = header(headers, 'x-router-secret');
-        if (given === undefined || !sameSecret(given, routerSecret)) {
+        if (given === undefined || !isRouterSecret(given)) {
           return refuse('router_secret', 'Missing or wrong x-router-secret header.');
         }
       }

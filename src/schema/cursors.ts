@@ -8,7 +8,9 @@
  * HMAC-SHA256 over the list's identity (e.g. the jobs of one branch) and the payload, cut to 128
  * bits. A cursor edited by hand, cut short, minted for another list or by a gateway with another
  * key does not verify. The key is CURSOR_SECRET, so every replica behind a load balancer accepts
- * the cursors of the others; without it each process makes a random key of its own.
+ * the cursors of the others; without it each process makes a random key of its own. During a
+ * rotation, CURSOR_SECRET_FALLBACK is a second key that cursors are verified with but never signed
+ * with, so that cursors handed out before (or by a replica not yet rolled) keep working.
  */
 import { createHmac, randomBytes, timingSafeEqual } from 'node:crypto';
 
@@ -28,14 +30,19 @@ export const MAX_CURSOR_LENGTH = 8192;
 
 export class CursorCodec {
   readonly #key: Buffer;
+  readonly #fallback: Buffer | null;
 
-  /** `secret`: the configured CURSOR_SECRET, or null for a random key of this process. */
-  constructor(secret: string | null) {
+  /**
+   * `secret`: the configured CURSOR_SECRET, or null for a random key of this process; `fallback`:
+   * CURSOR_SECRET_FALLBACK, a key accepted when verifying only (null: none).
+   */
+  constructor(secret: string | null, fallback: string | null = null) {
     this.#key = secret === null ? randomBytes(32) : Buffer.from(secret, 'utf8');
+    this.#fallback = fallback === null ? null : Buffer.from(fallback, 'utf8');
   }
 
-  #mac(list: string, payload: string): Buffer {
-    return createHmac('sha256', this.#key)
+  #mac(list: string, payload: string, key = this.#key): Buffer {
+    return createHmac('sha256', key)
       .update(list)
       .update('\u0000')
       .update(payload)
@@ -58,8 +65,9 @@ export class CursorCodec {
     if (dot <= 0) return null;
     const payload = cursor.slice(0, dot);
     const mac = Buffer.from(cursor.slice(dot + 1), 'base64url');
-    const expected = this.#mac(list, payload);
-    if (mac.length !== expected.length || !timingSafeEqual(mac, expected)) return null;
+    if (mac.length !== MAC_BYTES) return null;
+    const signedBy = (key: Buffer) => timingSafeEqual(mac, this.#mac(list, payload, key));
+    if (!signedBy(this.#key) && (this.#fallback === null || !signedBy(this.#fallback))) return null;
     let parsed: unknown;
     try {
       parsed = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8'));

@@ -6,6 +6,7 @@ import { type Stack, startStack } from '../support/stack.js';
 import { jobsFromDistinctBranches } from '../support/world.js';
 
 const SECRET = 'router-secret-0123456789abcdef';
+const NEXT_SECRET = 'router-secret-next-0123456789';
 
 const JOB = `query Job($appId: ID!, $branchName: String!, $jobId: ID!) {
   job(appId: $appId, branchName: $branchName, jobId: $jobId) { jobId summary { status } }
@@ -26,6 +27,7 @@ describe('the router secret, over real HTTP', () => {
   let job: JobKey;
   let open: RunningServer;
   let guarded: RunningServer;
+  let rotating: RunningServer;
 
   beforeAll(async () => {
     stack = await startStack();
@@ -33,6 +35,9 @@ describe('the router secret, over real HTTP', () => {
     [job] = jobsFromDistinctBranches(la, 1) as [JobKey];
     open = await stack.listen();
     guarded = await (await stack.gateway({ ROUTER_SECRET: SECRET })).listen();
+    rotating = await (
+      await stack.gateway({ ROUTER_SECRET: NEXT_SECRET, ROUTER_SECRET_FALLBACK: SECRET })
+    ).listen();
   });
   afterAll(() => stack?.close());
   beforeEach(() => la.stats.reset());
@@ -101,6 +106,20 @@ describe('the router secret, over real HTTP', () => {
     expect(reply.body.errors).toBeUndefined();
     expect(reply.body.data?.job?.jobId).toBe(job.jobId);
     expect(la.stats.calls('GetJob')).toBe(1);
+  });
+
+  it('accepts the fallback beside the secret while a rotation runs, and nothing else', async () => {
+    for (const secret of [NEXT_SECRET, SECRET]) {
+      const reply = await request(rotating, { 'x-router-secret': secret });
+      expect(reply.status, secret).toBe(200);
+      expect(reply.body.data?.job?.jobId).toBe(job.jobId);
+    }
+    la.stats.reset();
+    expectUnauthenticated(await request(rotating));
+    expectUnauthenticated(await request(rotating, { 'x-router-secret': `${SECRET}x` }));
+    expectUnauthenticated(await request(rotating, { 'x-router-secret': NEXT_SECRET.slice(1) }));
+    // Without the fallback configured, the old value is refused (the end of the rotation).
+    expectUnauthenticated(await request(guarded, { 'x-router-secret': NEXT_SECRET }));
   });
 
   it('keeps /health and /ready open to the orchestrator without the secret', async () => {

@@ -259,7 +259,9 @@ describe('configuration', () => {
     }
     for (const name of [
       'ROUTER_SECRET',
+      'ROUTER_SECRET_FALLBACK',
       'CURSOR_SECRET',
+      'CURSOR_SECRET_FALLBACK',
       'METRICS_TOKEN',
       'AMPLIFY_EVENTS_SECRET',
     ]) {
@@ -433,6 +435,34 @@ describe('ROUTER_SECRET', () => {
     const loaded = loadConfig({}, { ROUTER_SECRET: value });
     expect(loaded.ok ? [] : loaded.problems).toEqual([
       'ROUTER_SECRET must be at least 16 printable ASCII characters, without spaces, when set',
+    ]);
+  });
+});
+
+describe('secret fallbacks (rotation)', () => {
+  const value = 'a-secret-of-enough-length-0123';
+  it.each(['ROUTER_SECRET', 'CURSOR_SECRET'])('refuses %s_FALLBACK without %s', (name) => {
+    const loaded = loadConfig({}, { [`${name}_FALLBACK`]: value, AUTH: 'none' });
+    expect(loaded.ok ? [] : loaded.problems).toEqual([
+      `${name}_FALLBACK is set but ${name} is not: a fallback is accepted beside the secret, never instead of it`,
+    ]);
+  });
+
+  it('takes both values, checked like the secret itself', () => {
+    const loaded = loadConfig(
+      {},
+      {
+        ROUTER_SECRET: `${value}-new`,
+        ROUTER_SECRET_FALLBACK: value,
+        CURSOR_SECRET: `${value}-new`,
+        CURSOR_SECRET_FALLBACK: value,
+      },
+    );
+    expect(loaded.ok && loaded.config.routerSecretFallback).toBe(value);
+    expect(loaded.ok && loaded.config.cursorSecretFallback).toBe(value);
+    const short = loadConfig({}, { ROUTER_SECRET: value, ROUTER_SECRET_FALLBACK: 'short' });
+    expect(short.ok ? [] : short.problems).toEqual([
+      'ROUTER_SECRET_FALLBACK must be at least 16 printable ASCII characters, without spaces, when set',
     ]);
   });
 });

@@ -54,6 +54,30 @@ describe('connection cursors', () => {
     expect(new CursorCodec('another-secret-of-enough-length').decode(LIST, cursor)).toBeNull();
   });
 
+  it('verify with the fallback key during a rotation, and are signed with the new key only', () => {
+    const OLD = 'a-shared-secret-of-enough-length';
+    const NEW = 'the-next-secret-of-enough-length';
+    const before = codec.encode(LIST, POSITION);
+    // Rolled replicas: signing with the new key, still accepting the old one's cursors.
+    const rolled = new CursorCodec(NEW, OLD);
+    expect(rolled.decode(LIST, before)).toEqual(POSITION);
+    const after = rolled.encode(LIST, POSITION);
+    expect(after).not.toBe(before);
+    expect(new CursorCodec(NEW).decode(LIST, after)).toEqual(POSITION);
+    expect(codec.decode(LIST, after)).toBeNull();
+    // The first step of a rotation without a gap: old replicas learn to accept the new key.
+    expect(new CursorCodec(OLD, NEW).decode(LIST, after)).toEqual(POSITION);
+    // A fallback opens no door to other keys, lists or edits.
+    expect(
+      rolled.decode(
+        LIST,
+        new CursorCodec('a-third-secret-of-enough-length').encode(LIST, POSITION),
+      ),
+    ).toBeNull();
+    expect(rolled.decode('ListJobs\u0000d1abc\u0000develop', before)).toBeNull();
+    expect(rolled.decode(LIST, flip(before, 0))).toBeNull();
+  });
+
   it('use a random key per process when no secret is configured', () => {
     const a = new CursorCodec(null);
     const b = new CursorCodec(null);

@@ -37,6 +37,8 @@ describe('createLogger', () => {
       metrics: 'metrics-token-0005',
       aws: 'aws-secret-access-key-0006',
       redis: 'redis://:redis-password-0007@redis:6379',
+      routerFallback: 'router-fallback-0008',
+      cursorFallback: 'cursor-fallback-0009',
     };
     const headers = {
       'x-api-key': secrets.apiKey,
@@ -52,9 +54,16 @@ describe('createLogger', () => {
       'config',
     );
     log.info({ metricsToken: secrets.metrics, password: 'redis-password-0007' }, 'loose');
+    log.info(
+      {
+        config: { routerSecretFallback: secrets.routerFallback },
+        cursorSecretFallback: secrets.cursorFallback,
+      },
+      'fallbacks',
+    );
 
     const text = lines.join('\n');
-    expect(lines).toHaveLength(5);
+    expect(lines).toHaveLength(6);
     for (const value of Object.values(secrets)) expect(text).not.toContain(value);
     expect(text).not.toContain('redis-password-0007');
     // The keys stay, so a line still says what was sent.
