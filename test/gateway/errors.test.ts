@@ -1,4 +1,5 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { maskError } from '../../src/http/graphql-errors.js';
 import type { JobKeyInfo } from '../../src/local-amplify/index.js';
 import { type Stack, startStack } from '../support/stack.js';
 
@@ -211,5 +212,22 @@ describe('signed requests', () => {
     } finally {
       await stack.close();
     }
+  });
+});
+
+describe('masking an internal error', () => {
+  // Yoga passes a third argument, isDev (NODE_ENV=development), which its own masking honours by
+  // copying the original message and stack into the answer; the gateway's never does.
+  it.each([false, true])('keeps its message out of the answer (isDev: %s)', (isDev) => {
+    const yogaCalls = maskError as (error: unknown, message: string, isDev: boolean) => Error;
+    const masked = yogaCalls(
+      new Error('connect ECONNREFUSED 10.0.0.7:6379'),
+      'Unexpected error.',
+      isDev,
+    );
+    const answer = JSON.stringify(masked);
+    expect(masked.message).toBe('Unexpected error.');
+    expect(answer).not.toContain('ECONNREFUSED');
+    expect(answer).toContain('INTERNAL_SERVER_ERROR');
   });
 });
