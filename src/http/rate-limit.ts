@@ -2,19 +2,33 @@
  * The per-caller rate limit (RATE_LIMIT_REQUESTS per RATE_LIMIT_WINDOW_S): how many GraphQL
  * requests one caller may send in a fixed window, counted at the edge once the credentials are
  * checked and before anything else runs (the fast path included, so a loop over a cached answer
- * is held too). Counting is rate-limiter-flexible's: in this process by default, and in Redis when
- * REDIS_URL is set, so every replica counts against the same allowance. While Redis is unusable
- * (down, or skipped by the shared state's breaker after slow answers), each replica counts in its
- * own memory and nothing fails; the shared count takes over again when Redis answers.
+ * is held too). In Redis when REDIS_URL is set (rate-limiter-flexible), so every replica counts
+ * against the same allowance; otherwise in this process. While Redis is unusable (down, or skipped
+ * by the shared state's breaker after slow answers), each replica counts in its own memory and
+ * nothing fails; the shared count takes over again when Redis answers.
+ *
+ * The count in this process is bounded ({@link MAX_COUNTED_CALLERS}), so that a flood of distinct
+ * client addresses (anonymous callers are counted by address) cannot grow memory without end: an
+ * lru-cache of counts that expire with their window. rate-limiter-flexible's memory store keeps
+ * every key, with a timer each, until its window ends.
  *
  * Who counts as one caller ({@link rateLimitKey}): an API key (its id) or a JWT (issuer and
  * subject), wherever it calls from; an anonymous caller by its client address (client-address.ts:
  * an IPv6 address by its /56). The router secret's caller (a whole supergraph behind one
  * credential) is not limited here.
  */
+import { LRUCache } from 'lru-cache';
 import type { CallerIdentity } from '../schema/identity.js';
-import { loadRateLimiterFlexible } from '../shared-state/rate-limiter-flexible.js';
 import { type SharedRateLimiter, type SharedState, UNAVAILABLE } from '../shared-state/redis.js';
+
+/**
+ * Most callers one process counts at once (in its own memory; Redis has its own bound). Past it,
+ * the caller that has gone longest without a request loses its count, so it starts a fresh window:
+ * under a flood from more addresses than this, limits leak a little instead of memory growing.
+ * About 280 bytes each (measured with keys of IPv6 /56 addresses): 14 MB when full, against 576
+ * bytes each, without a bound, in rate-limiter-flexible's memory store.
+ */
+export const MAX_COUNTED_CALLERS = 50_000;
 
 /** Why a request was refused: when the caller's window ends, in milliseconds from now. */
 export interface RateLimitRefusal {
@@ -31,6 +45,8 @@ export interface CallerRateLimit {
    * process counts on its own.
    */
   take(key: string): Promise<RateLimitRefusal | null>;
+  /** Callers counted in this process's memory now (at most the limiter's `maxCallers`). */
+  readonly countedHere: number;
 }
 
 export interface CallerRateLimitOptions {
@@ -40,6 +56,10 @@ export interface CallerRateLimitOptions {
   windowS: number;
   /** Redis shared by replicas, or `null`: this process counts alone. */
   shared: SharedState | null;
+  /** Most callers counted in this process (default {@link MAX_COUNTED_CALLERS}). */
+  maxCallers?: number;
+  /** Now, in ms (tests); default performance.now. */
+  clock?: () => number;
 }
 
 /**
@@ -59,32 +79,37 @@ export function rateLimitKey(caller: CallerIdentity, client: string | undefined)
 }
 
 /**
- * The limiter of RATE_LIMIT_REQUESTS. rate-limiter-flexible is loaded here, on first use, so a
- * gateway without a limit loads none of it.
+ * The limiter of RATE_LIMIT_REQUESTS. rate-limiter-flexible is loaded (by the shared state) only
+ * with Redis, so a gateway without one loads none of it.
  */
 export async function createCallerRateLimit(
   options: CallerRateLimitOptions,
 ): Promise<CallerRateLimit> {
-  const { RateLimiterMemory, RateLimiterRes } = await loadRateLimiterFlexible();
-  const memory = new RateLimiterMemory({
-    points: options.requests,
-    duration: options.windowS,
-    keyPrefix: 'rate',
+  const windowMs = options.windowS * 1000;
+  // Requests counted so far in each caller's window, which starts with its first request and ends
+  // with the entry's time to live (never extended by later requests).
+  const counts = new LRUCache<string, number>({
+    // Grows with use: `max` would allocate room for every entry up front.
+    maxSize: options.maxCallers ?? MAX_COUNTED_CALLERS,
+    sizeCalculation: () => 1,
+    ttl: windowMs,
+    ...(options.clock === undefined ? {} : { perf: { now: options.clock }, ttlResolution: 0 }),
   });
   const refusal = (msBeforeNext: number): RateLimitRefusal => ({
     retryAfterMs: Math.max(0, msBeforeNext),
     limit: options.requests,
     windowS: options.windowS,
   });
-  const inMemory = (key: string) =>
-    memory.consume(key, 1).then(
-      () => null,
-      (rejection: unknown) => {
-        // Points spent: a RateLimiterRes. The memory store itself cannot fail.
-        if (rejection instanceof RateLimiterRes) return refusal(rejection.msBeforeNext);
-        throw rejection;
-      },
-    );
+  const inMemory = (key: string): RateLimitRefusal | null => {
+    const used = counts.get(key);
+    if (used === undefined) {
+      counts.set(key, 1);
+      return null;
+    }
+    if (used >= options.requests) return refusal(counts.getRemainingTTL(key));
+    counts.set(key, used + 1, { noUpdateTTL: true });
+    return null;
+  };
   const state = options.shared;
   // Counted under the window and the limit too: replicas with different settings (a rolling
   // deploy that changes them) each keep their own policy instead of mixing counts.
@@ -102,6 +127,9 @@ export async function createCallerRateLimit(
       const verdict = await shared.consume(key);
       if (verdict === UNAVAILABLE) return inMemory(key);
       return verdict.allowed ? null : refusal(verdict.msBeforeNext);
+    },
+    get countedHere() {
+      return counts.size;
     },
   };
 }

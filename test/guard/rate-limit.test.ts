@@ -11,7 +11,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientAddressOf, clientOfAddress } from '../../src/http/client-address.js';
-import { rateLimitKey } from '../../src/http/rate-limit.js';
+import { createCallerRateLimit, rateLimitKey } from '../../src/http/rate-limit.js';
 import { type LocalAmplify, startLocalAmplify } from '../../src/local-amplify/index.js';
 import { ANONYMOUS_CALLER, type CallerIdentity } from '../../src/schema/identity.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
@@ -85,6 +85,50 @@ describe('rateLimitKey', () => {
     expect(rateLimitKey({ ...ANONYMOUS_CALLER, kind: 'router', principal: 'router' }, 'x')).toBe(
       null,
     );
+  });
+});
+
+describe('the count in one process (no Redis)', () => {
+  it('allows RATE_LIMIT_REQUESTS per window from the first request, then says when the window ends', async () => {
+    const clock = { now: 10_000 };
+    const limit = await createCallerRateLimit({
+      requests: 2,
+      windowS: 60,
+      shared: null,
+      clock: () => clock.now,
+    });
+    expect(await limit.take('key:a')).toBeNull();
+    clock.now += 20_000;
+    expect(await limit.take('key:a')).toBeNull();
+    clock.now += 5_000;
+    // The window started with the first request: 35 s of it are left, later requests do not
+    // extend it.
+    expect(await limit.take('key:a')).toEqual({ retryAfterMs: 35_000, limit: 2, windowS: 60 });
+    expect(await limit.take('key:b')).toBeNull();
+    clock.now += 35_001;
+    expect(await limit.take('key:a')).toBeNull();
+  });
+
+  it('counts at most maxCallers at once; the one idle longest starts afresh, the others stay held', async () => {
+    const limit = await createCallerRateLimit({
+      requests: 1,
+      windowS: 60,
+      shared: null,
+      maxCallers: 100,
+      clock: () => 0,
+    });
+    expect(await limit.take('address:198.51.100.1')).toBeNull();
+    for (let i = 0; i < 99; i++) expect(await limit.take(`address:10.0.0.${i}`)).toBeNull();
+    // Still held, and now the most recently seen.
+    expect(await limit.take('address:198.51.100.1')).not.toBeNull();
+    // A flood of new addresses: memory stays bounded.
+    for (let i = 0; i < 5_000; i++) await limit.take(`address:10.1.${i >> 8}.${i & 255}`);
+    expect(limit.countedHere).toBe(100);
+    // The flood pushed out the held caller, which gets a fresh window: a little leak, not an
+    // unbounded memory.
+    expect(await limit.take('address:198.51.100.1')).toBeNull();
+    // The latest addresses of the flood are still counted.
+    expect(await limit.take('address:10.1.19.135')).not.toBeNull();
   });
 });
 
