@@ -390,6 +390,19 @@ function combinationWarnings(v: Parsed<typeof GATEWAY_VARIABLES>, config: Config
       `LIVE_POLL_MAX_INTERVAL_MS (${v.LIVE_POLL_MAX_INTERVAL_MS}) is below LIVE_POLL_INTERVAL_MS (${v.LIVE_POLL_INTERVAL_MS}): the live pollers use ${v.LIVE_POLL_INTERVAL_MS} ms as their longest interval too, so they do not back off while Amplify throttles or fails.`,
     );
   }
+  // A fallback is for the length of a rotation: say so at every start until it is removed, and
+  // say when it equals the secret (the new value was likely never put in).
+  for (const [name, secret, fallback] of [
+    ['ROUTER_SECRET', config.routerSecret, config.routerSecretFallback],
+    ['CURSOR_SECRET', config.cursorSecret, config.cursorSecretFallback],
+  ] as const) {
+    if (fallback === null) continue;
+    warnings.push(
+      fallback === secret
+        ? `${name}_FALLBACK equals ${name}: the rotation changes nothing. Put the new value in one of them (docs/deploy.md, "Rotating secrets without a gap").`
+        : `${name}_FALLBACK is set: a rotation is under way. Remove it once every client sends the new value (docs/deploy.md, "Rotating secrets without a gap").`,
+    );
+  }
   if (config.rateLimit !== null && onlyTheRouterCalls(config)) {
     warnings.push(
       "RATE_LIMIT_REQUESTS has no effect: with ROUTER_SECRET alone every request comes as the router's caller, which is not rate-limited (one credential for a whole supergraph). Limit at the router, or configure API_KEYS or JWT_* for the callers behind it.",

@@ -109,6 +109,13 @@ async function main(): Promise<void> {
       access: accessSummary(config),
       tracing: config.tracing !== null,
       rateLimit: rateLimitSummary(config),
+      // Whose cursors are accepted (never the key's value): `CURSOR_SECRET_FALLBACK` shows here.
+      cursors:
+        config.cursorSecret === null
+          ? 'random key of this process'
+          : config.cursorSecretFallback === null
+            ? 'CURSOR_SECRET'
+            : 'CURSOR_SECRET and its fallback',
       // Whose X-Forwarded-For names the client (TRUSTED_PROXIES); `none`: the TCP peer is.
       trustedProxies: config.trustedProxies ?? 'none',
     },

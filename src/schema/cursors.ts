@@ -64,8 +64,11 @@ export class CursorCodec {
     const dot = cursor.indexOf('.');
     if (dot <= 0) return null;
     const payload = cursor.slice(0, dot);
-    const mac = Buffer.from(cursor.slice(dot + 1), 'base64url');
-    if (mac.length !== MAC_BYTES) return null;
+    const macText = cursor.slice(dot + 1);
+    const mac = Buffer.from(macText, 'base64url');
+    // Node's decoder skips what is not base64url and ignores unused trailing bits: only the one
+    // spelling this codec writes is a cursor.
+    if (mac.length !== MAC_BYTES || mac.toString('base64url') !== macText) return null;
     const signedBy = (key: Buffer) => timingSafeEqual(mac, this.#mac(list, payload, key));
     if (!signedBy(this.#key) && (this.#fallback === null || !signedBy(this.#fallback))) return null;
     let parsed: unknown;

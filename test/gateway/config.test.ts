@@ -448,6 +448,24 @@ describe('secret fallbacks (rotation)', () => {
     ]);
   });
 
+  it('warns while a fallback is set, and when it equals its secret', () => {
+    const warningsOf = (env: Record<string, string>) => {
+      const loaded = loadConfig({}, env);
+      return loaded.ok ? loaded.warnings : loaded.problems;
+    };
+    expect(warningsOf({ ROUTER_SECRET: `${value}-new`, ROUTER_SECRET_FALLBACK: value })).toEqual([
+      expect.stringMatching(/^ROUTER_SECRET_FALLBACK is set: a rotation is under way/),
+    ]);
+    expect(
+      warningsOf({ CURSOR_SECRET: value, CURSOR_SECRET_FALLBACK: value, AUTH: 'none' }),
+    ).toEqual([
+      expect.stringMatching(
+        /^CURSOR_SECRET_FALLBACK equals CURSOR_SECRET: the rotation changes nothing/,
+      ),
+    ]);
+    expect(warningsOf({ ROUTER_SECRET: value })).toEqual([]);
+  });
+
   it('takes both values, checked like the secret itself', () => {
     const loaded = loadConfig(
       {},

@@ -224,6 +224,7 @@ describe('production start (compiled JavaScript)', () => {
       expect(proc.output()).not.toContain(credentials.secretAccessKey);
       expect(proc.output()).not.toContain(API_KEY);
       expect(proc.output()).toMatch(/"access":\["api keys \(1\)"\]/);
+      expect(proc.output()).toMatch(/"cursors":"random key of this process"/);
       // With access control, `_service` needs credentials: the hint reads the schema from the
       // committed file and has the router pass the client's key on.
       expect(proc.output()).toContain(
@@ -306,6 +307,8 @@ describe.skipIf(!redisTestsRun())('production start with the features that load 
         HOST: '127.0.0.1',
         REDIS_URL: redis.url,
         CURSOR_SECRET: 'production-test-cursor-secret-0123',
+        // Mid-rotation: the start-up line and a warning say so, never the values.
+        CURSOR_SECRET_FALLBACK: 'production-test-cursor-fallback-0123',
         JWT_JWKS_URL: `${side}/jwks.json`,
         JWT_ISSUER: 'https://issuer.test',
         JWT_AUDIENCE: 'amplify-jobs',
@@ -319,6 +322,11 @@ describe.skipIf(!redisTestsRun())('production start with the features that load 
     try {
       await waitFor(() => /"msg":"connected to Redis/.test(proc.output()), 'the Redis connection');
       const url = /"url":"(http:\/\/[^"]+\/graphql)"/.exec(proc.output())?.[1] ?? '';
+      expect(proc.output()).toMatch(/"cursors":"CURSOR_SECRET and its fallback"/);
+      expect(proc.output()).toMatch(
+        /"msg":"CURSOR_SECRET_FALLBACK is set: a rotation is under way/,
+      );
+      expect(proc.output()).not.toContain('production-test-cursor-');
       const [job] = la.world.listJobKeys({ status: 'SUCCEED' });
       const now = Math.floor(Date.now() / 1000);
       const jwt = await new SignJWT({ scope: 'read' })
