@@ -171,15 +171,12 @@ export function createAuthenticator(
   log: Logger,
 ): Authenticator {
   const { apiKeys, jwt } = config.auth;
-  const routerSecret =
-    config.routerSecret === null ? null : Buffer.from(config.routerSecret, 'utf8');
-  // During a rotation both are accepted; each comparison runs in constant time.
-  const routerSecretFallback =
-    config.routerSecretFallback === null ? null : Buffer.from(config.routerSecretFallback, 'utf8');
-  const isRouterSecret = (given: string): boolean =>
-    routerSecret !== null &&
-    (sameSecret(given, routerSecret) ||
-      (routerSecretFallback !== null && sameSecret(given, routerSecretFallback)));
+  // The accepted values of x-router-secret: none, the secret, or during a rotation also its
+  // fallback (the config refuses a fallback alone). Each comparison runs in constant time.
+  const routerSecrets = [config.routerSecret, config.routerSecretFallback].flatMap((value) =>
+    value === null ? [] : [Buffer.from(value, 'utf8')],
+  );
+  const needsRouterSecret = routerSecrets.length > 0;
   const router = routerCaller(config.auth.routerScopes);
   // jose is loaded only when JWTs are configured (it costs start-up time otherwise).
   const verifier =
@@ -249,15 +246,15 @@ export function createAuthenticator(
 
   const withoutCredentials: AuthOutcome = {
     ok: true,
-    caller: routerSecret !== null ? router : ANONYMOUS_CALLER,
+    caller: needsRouterSecret ? router : ANONYMOUS_CALLER,
   };
 
   return {
     challenge: apiKeys === null && jwt === null ? null : 'Bearer realm="amplify-jobs-graphql"',
     authenticate(headers) {
-      if (routerSecret !== null) {
+      if (needsRouterSecret) {
         const given = header(headers, 'x-router-secret');
-        if (given === undefined || !isRouterSecret(given)) {
+        if (given === undefined || !routerSecrets.some((accepted) => sameSecret(given, accepted))) {
           return refuse('router_secret', 'Missing or wrong x-router-secret header.');
         }
       }

@@ -10,7 +10,7 @@
  * first untrusted hop, which is the address its proxy saw. An IPv6 client is its /56.
  */
 import type { IncomingMessage } from 'node:http';
-import { isIP } from 'node:net';
+import { isIP, type Socket } from 'node:net';
 import proxyAddr from '@fastify/proxy-addr';
 import ipaddr from 'ipaddr.js';
 
@@ -45,9 +45,30 @@ export function clientOfAddress(address: string | undefined): string {
  * `loopback`, `linklocal`, `uniquelocal`), already validated by the config.
  */
 export function clientAddressOf(trusted: readonly string[] | null): ClientAddress {
-  const trust = trusted === null ? null : proxyAddr.compile([...trusted]);
+  // Worked out once, not at every look (the rate limit and the GraphQL context both ask): per
+  // connection from the peer alone, per request when X-Forwarded-For counts.
+  if (trusted === null) {
+    const ofSocket = new WeakMap<Socket, string>();
+    return (req) => {
+      const { socket } = req;
+      if (socket.remoteAddress === undefined) return undefined;
+      let client = ofSocket.get(socket);
+      if (client === undefined) {
+        client = clientOfAddress(socket.remoteAddress);
+        ofSocket.set(socket, client);
+      }
+      return client;
+    };
+  }
+  const trust = proxyAddr.compile([...trusted]);
+  const ofRequest = new WeakMap<IncomingMessage, string>();
   return (req) => {
     if (req.socket.remoteAddress === undefined) return undefined;
-    return clientOfAddress(trust === null ? req.socket.remoteAddress : proxyAddr(req, trust));
+    let client = ofRequest.get(req);
+    if (client === undefined) {
+      client = clientOfAddress(proxyAddr(req, trust));
+      ofRequest.set(req, client);
+    }
+    return client;
   };
 }

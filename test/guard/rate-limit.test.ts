@@ -168,6 +168,12 @@ describe('clientAddressOf (TRUSTED_PROXIES)', () => {
     // One client for both limits: an IPv6 client by its /56, from the peer or from the header.
     expect(none(request('2001:db8:1:ab12::1'))).toBe('2001:db8:1:ab00::/56');
     expect(ingress(request('10.1.2.3', '2001:db8:1:abff::9'))).toBe('2001:db8:1:ab00::/56');
+    // Worked out once per connection, but a closed socket (no peer any more) has no client.
+    const kept = request('192.0.2.7');
+    expect(none(kept)).toBe('192.0.2.7');
+    expect(none(kept)).toBe('192.0.2.7');
+    (kept.socket as { remoteAddress?: string }).remoteAddress = undefined;
+    expect(none(kept)).toBeUndefined();
   });
 });
 
