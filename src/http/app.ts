@@ -54,6 +54,7 @@ import {
   type CallerKey,
   createResponseCache,
   type IdentifyCaller,
+  INCLUDE_INLINE_TRACE,
   type ResponseCache,
   type ResponseCacheEvent,
   sendStored,
@@ -62,7 +63,12 @@ import {
 import { sameSecret } from './secrets.js';
 import { createSseStreams, type SseStreams } from './sse.js';
 import { loadTrustedDocuments } from './trusted-documents.js';
-import { createGraphQLServer, type GraphQLServer, type ServerContext } from './yoga.js';
+import {
+  createGraphQLServer,
+  type GraphQLServer,
+  type GraphQLServerOptions,
+  type ServerContext,
+} from './yoga.js';
 
 /**
  * What the caches report, for metrics: one event per upstream read served (hit or miss, and
@@ -110,7 +116,13 @@ export interface GatewayAppOptions {
 }
 
 export interface GatewayApp {
+  /** The GraphQL server of every request but those asking for an inline trace. */
   yoga: GraphQLServer;
+  /**
+   * The GraphQL server of requests with `apollo-federation-include-trace: ftv1` (a router asking
+   * for Apollo's inline trace), made on the first such request.
+   */
+  tracedYoga(): GraphQLServer;
   readiness: Readiness;
   /** Redis shared by replicas (REDIS_URL), or `null`. */
   shared: SharedState | null;
@@ -383,7 +395,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   const identify = options.identify;
   /** Where a request comes from: the TCP peer, or behind TRUSTED_PROXIES the client they name. */
   const clientAddress = clientAddressOf(config.trustedProxies);
-  const yoga = createGraphQLServer({
+  const serverOptions: GraphQLServerOptions = {
     config,
     deps: {
       upstream,
@@ -407,7 +419,12 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     tracing: options.observability?.tracing ?? null,
     trustedDocuments:
       config.trustedDocuments === null ? null : loadTrustedDocuments(config.trustedDocuments),
-  });
+  };
+  const yoga = createGraphQLServer(serverOptions);
+  let tracedYoga: GraphQLServer | null = null;
+  /** Made when a router first asks for a trace: a gateway never asked pays for it in no way. */
+  const tracedServer = (): GraphQLServer =>
+    (tracedYoga ??= createGraphQLServer({ ...serverOptions, federatedTracing: true }));
   let draining = false;
 
   // One line per request. Its fields are fixed and never hold a secret (the path has no query
@@ -484,7 +501,8 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
     // Yoga's Node adapter takes an already-read body from `req.body`, as it does behind body
     // parsers; the stream itself has been consumed.
     if (body !== null) Object.assign(req, { body });
-    void yoga(req, res, context);
+    const server = req.headers[TRACE_HEADER] === INCLUDE_INLINE_TRACE ? tracedServer() : yoga;
+    void server(req, res, context);
   }
 
   function contextOf(
@@ -844,6 +862,7 @@ export function createGatewayApp(options: GatewayAppOptions): GatewayApp {
   let closing: Promise<void> | null = null;
   return {
     yoga,
+    tracedYoga: tracedServer,
     readiness,
     shared,
     responseCache,

@@ -56,6 +56,8 @@ export const VARY_HEADERS = [
 
 /** A request header that asks for a trace of this very execution. */
 export const TRACE_HEADER = 'apollo-federation-include-trace';
+/** {@link TRACE_HEADER}'s value for Apollo's inline trace (`extensions.ftv1`), the one routers send. */
+export const INCLUDE_INLINE_TRACE = 'ftv1';
 
 export interface StoredResponse {
   status: number;

@@ -13,7 +13,7 @@ import type { GatewayMetrics } from '../observability/metrics.js';
 import type { Tracing } from '../observability/tracing.js';
 import { type ContextDeps, createGatewayContext, type GatewayContext } from '../schema/context.js';
 import { type CallerIdentity, UNIDENTIFIED_CALLER } from '../schema/identity.js';
-import { buildSchema } from '../schema/index.js';
+import { buildSchema, buildSchemaCopy } from '../schema/index.js';
 import { createUpstreamCosts } from '../schema/upstream-costs.js';
 import { useScopeCheck } from './auth.js';
 import {
@@ -57,11 +57,19 @@ export interface GraphQLServerOptions {
   trustedDocuments: ReadonlyMap<string, string> | null;
   /** The app's open SSE streams (closed on shutdown). */
   sseStreams: ReturnType<typeof createSseStreams>;
+  /**
+   * Whether this server answers with Apollo's inline trace (`extensions.ftv1`), for the requests a
+   * router sends with `apollo-federation-include-trace: ftv1` (the HTTP edge routes them here). Such
+   * a server runs on a copy of the schema: the trace plugin wraps the resolver of every field, which
+   * cost the other requests a fifth of a job-history page's CPU while it shared their schema.
+   */
+  federatedTracing?: boolean;
 }
 
 export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServer {
   const { config, deps, log, httpCaching, metrics } = options;
-  const schema = buildSchema();
+  const federatedTracing = options.federatedTracing === true;
+  const schema = federatedTracing ? buildSchemaCopy() : buildSchema();
   return createYoga<ServerContext, GatewayContext>({
     schema,
     graphqlEndpoint: '/graphql',
@@ -105,8 +113,8 @@ export function createGraphQLServer(options: GraphQLServerOptions): GraphQLServe
         costs: createUpstreamCosts({ stepLogMaxBytes: config.upstream.stepLogMaxBytes }),
       }),
       // Federated tracing: a router sending `apollo-federation-include-trace: ftv1` gets an
-      // inline trace in `extensions.ftv1`; others pay nothing.
-      useApolloInlineTrace(),
+      // inline trace in `extensions.ftv1`, from the server made for it (see `federatedTracing`).
+      ...(federatedTracing ? [useApolloInlineTrace()] : []),
       metrics.graphqlPlugin(),
       useErrorLog(),
       // Subscriptions over SSE: keep-alives, freeing on disconnect, closing on shutdown.

@@ -1,8 +1,10 @@
 // A dependency of @graphql-yoga/plugin-apollo-inline-trace, the same decoder routers use.
 import { Trace } from '@apollo/usage-reporting-protobuf';
+import { isObjectType } from 'graphql';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { GraphQLServer } from '../../src/http/yoga.js';
 import type { JobKey } from '../../src/upstream/shapes.js';
-import { type Stack, startStack } from '../support/stack.js';
+import { type GraphQLBody, type Stack, startStack } from '../support/stack.js';
 import { jobsFromDistinctBranches } from '../support/world.js';
 
 const INCLUDE_TRACE = { 'apollo-federation-include-trace': 'ftv1' };
@@ -32,6 +34,17 @@ describe('inline traces for routers (ftv1)', () => {
   let subgraph: Stack;
   let job: JobKey;
 
+  /** POSTs an operation over real HTTP, as a router does: the edge picks the traced server. */
+  const post = async (request: { query: string; variables: object }, headers = {}) => {
+    const { url } = await subgraph.listen();
+    const response = await fetch(`${url}/graphql`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', ...headers },
+      body: JSON.stringify(request),
+    });
+    return { body: (await response.json()) as GraphQLBody };
+  };
+
   beforeAll(async () => {
     subgraph = await startStack();
     [job] = jobsFromDistinctBranches(subgraph.la, 1) as [JobKey];
@@ -39,7 +52,7 @@ describe('inline traces for routers (ftv1)', () => {
   afterAll(() => subgraph?.close());
 
   it('returns a decodable trace of the job field when the router asks for one', async () => {
-    const { body } = await subgraph.post({ query: JOB, variables: { ...job } }, INCLUDE_TRACE);
+    const { body } = await post({ query: JOB, variables: { ...job } }, INCLUDE_TRACE);
 
     expect(body.errors).toBeUndefined();
     const trace = decodeTrace(body.extensions?.ftv1);
@@ -58,10 +71,7 @@ describe('inline traces for routers (ftv1)', () => {
       { __typename: 'Job', ...job, jobId: 'not-digits' },
     ];
 
-    const { body } = await subgraph.post(
-      { query: ENTITIES, variables: { representations } },
-      INCLUDE_TRACE,
-    );
+    const { body } = await post({ query: ENTITIES, variables: { representations } }, INCLUDE_TRACE);
 
     expect(body.errors?.map((error) => error.path)).toEqual([['_entities', 1]]);
     const entities = rootField(decodeTrace(body.extensions?.ftv1), '_entities');
@@ -87,8 +97,43 @@ describe('inline traces for routers (ftv1)', () => {
     expect(entities.child?.find((child) => child.index === 1)?.child ?? []).toEqual([]);
   });
 
+  it('traces on a schema of its own: the resolvers untraced requests run are not wrapped', async () => {
+    /** Fields whose resolver @envelop/on-resolve (the trace plugin's) has wrapped. */
+    const wrappedFields = (server: GraphQLServer): number => {
+      const { schema } = server.getEnveloped({});
+      let count = 0;
+      for (const type of Object.values(schema.getTypeMap())) {
+        if (!isObjectType(type)) continue;
+        for (const field of Object.values(type.getFields())) {
+          const marks = Object.getOwnPropertySymbols(field).map((symbol) => symbol.description);
+          if (marks.includes('hasWrappedResolve')) count += 1;
+        }
+      }
+      return count;
+    };
+    const { body } = await post({ query: JOB, variables: { ...job } }, INCLUDE_TRACE);
+    expect(typeof body.extensions?.ftv1).toBe('string');
+
+    expect(wrappedFields(subgraph.app.tracedYoga())).toBeGreaterThan(50);
+    expect(wrappedFields(subgraph.app.yoga)).toBe(0);
+    // And a plain request after a traced one still gets no trace.
+    const plain = await post({ query: JOB, variables: { ...job } });
+    expect(plain.body.data?.job).not.toBeNull();
+    expect(plain.body.extensions?.ftv1).toBeUndefined();
+  });
+
+  it('adds no trace for another value of the header', async () => {
+    const { body } = await post(
+      { query: JOB, variables: { ...job } },
+      { 'apollo-federation-include-trace': 'ftv2' },
+    );
+
+    expect(body.errors).toBeUndefined();
+    expect(body.extensions?.ftv1).toBeUndefined();
+  });
+
   it('adds no trace when the header is absent', async () => {
-    const { body } = await subgraph.post({ query: JOB, variables: { ...job } });
+    const { body } = await post({ query: JOB, variables: { ...job } });
 
     expect(body.errors).toBeUndefined();
     expect(body.data?.job).not.toBeNull();
