@@ -183,22 +183,32 @@ export function jsonNestsDeeperThan(value: unknown, max: number): boolean {
  * Whether the answer would take more than `max` bytes as JSON, counted without building it and
  * without recursion, stopping as soon as it is over. Strings count their UTF-8 bytes (JSON escapes
  * come on top), so the measure never exceeds the real size by much and stops early either way.
+ * Most answers are far below the limit: a first walk that counts every string as 3 bytes per
+ * UTF-16 unit (never less than its UTF-8 bytes) settles them without measuring any string.
  */
 export function answerExceeds(result: ExecutionResult, max: number): boolean {
+  return sizeExceeds(result, max, false) && sizeExceeds(result, max, true);
+}
+
+/** {@link answerExceeds}'s walk; `exact`: strings count their UTF-8 bytes, else an upper bound. */
+function sizeExceeds(result: ExecutionResult, max: number, exact: boolean): boolean {
+  const measure = (text: string) => (exact ? Buffer.byteLength(text) : 3 * text.length);
   let bytes = 0;
-  for (const error of result.errors ?? []) bytes += Buffer.byteLength(error.message) + 100;
+  for (const error of result.errors ?? []) bytes += measure(error.message) + 100;
   const stack: unknown[] = [result.data];
   while (stack.length > 0) {
     const value = stack.pop();
-    if (typeof value === 'string') bytes += Buffer.byteLength(value) + 2;
+    if (typeof value === 'string') bytes += measure(value) + 2;
     else if (typeof value === 'object' && value !== null) {
       if (Array.isArray(value)) {
         bytes += 1 + value.length;
         for (const item of value) stack.push(item);
       } else {
-        for (const [key, item] of Object.entries(value)) {
+        // Result objects are plain (often prototype-less): `for...in` sees their own keys only,
+        // without the array of pairs Object.entries would build for each.
+        for (const key in value) {
           bytes += key.length + 4;
-          stack.push(item);
+          stack.push((value as Record<string, unknown>)[key]);
         }
         bytes += 2;
       }
