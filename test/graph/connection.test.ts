@@ -3,7 +3,7 @@
  * first, a token that says "after job n"), so every combination of page sizes can be walked.
  * test/graph/job-history.test.ts walks the real thing through the SDK.
  */
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import {
   type Connection,
   checkConnectionArgs,
@@ -166,6 +166,24 @@ describe('walking a connection page by page', () => {
     const start = await page(list, 20, null);
     await page(list, 45, codec.encode(LIST, start.edges[9]!.position));
     expect(list.requests.map((r) => r.maxResults)).toEqual([20, 50]);
+  });
+});
+
+describe('page cursors', () => {
+  it('are signed only when read, each read giving the same cursor', async () => {
+    const signing = new CursorCodec('connection-test-secret-0123456789');
+    const encode = vi.spyOn(signing, 'encode');
+    const list = jobList(30);
+
+    const result = await loadConnection(source(list), { first: 10, position: null }, signing);
+
+    expect(result.edges).toHaveLength(10);
+    expect(encode).not.toHaveBeenCalled();
+    const end = result.pageInfo.endCursor;
+    expect(end).toBe(codec.encode(LIST, result.edges[9]!.position));
+    expect(result.pageInfo.startCursor).toBe(codec.encode(LIST, result.edges[0]!.position));
+    expect(encode).toHaveBeenCalledTimes(2);
+    expect(result.pageInfo.endCursor).toBe(end);
   });
 });
 
