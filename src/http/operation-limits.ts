@@ -37,7 +37,7 @@ import type { Config } from '../config.js';
 import { ErrorCode } from '../errors.js';
 import type { OperationLimit } from '../observability/metrics.js';
 import type { GatewayContext } from '../schema/context.js';
-import { estimateUpstreamCalls, type UpstreamCostTable } from '../schema/upstream-budget.js';
+import { createUpstreamEstimator, type UpstreamCostTable } from '../schema/upstream-budget.js';
 import { logRequestErrors } from './graphql-errors.js';
 
 /** graphql-armor's rejection callback, as its plugin's options declare it. */
@@ -232,6 +232,7 @@ function logRefusal(context: object, refused: readonly Error[]): void {
 
 export function useOperationLimits(options: OperationLimitsOptions): Plugin[] {
   const { limits } = options;
+  const estimateCalls = createUpstreamEstimator(options.costs);
 
   /** graphql-armor's message without its misleading "Syntax Error:" prefix, plus the variable. */
   const refusal = (
@@ -357,12 +358,11 @@ export function useOperationLimits(options: OperationLimitsOptions): Plugin[] {
     operationName?: string | null | undefined;
     variableValues?: Record<string, unknown> | null | undefined;
   }): GraphQLError[] {
-    const estimate = estimateUpstreamCalls(
+    const estimate = estimateCalls(
       args.schema,
       args.document,
       args.operationName,
       args.variableValues,
-      options.costs,
     );
     if (estimate.kind === 'invalid') return [];
     if (estimate.kind === 'too-large') {

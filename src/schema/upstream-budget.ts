@@ -29,6 +29,7 @@ import {
   Kind,
   type SelectionSetNode,
 } from 'graphql';
+import { LRUCache } from 'lru-cache';
 
 type Args = Record<string, unknown>;
 
@@ -254,4 +255,49 @@ export function estimateUpstreamCalls(
 
   if (!walk(operation.selectionSet, root, 1, 1)) return { kind: 'too-large' };
   return { kind: 'estimate', calls: keyed.size + unkeyed, tallies, introspection, problems };
+}
+
+/** Most estimates an estimator keeps: one per document, operation and variables seen lately. */
+export const MAX_KEPT_ESTIMATES = 500;
+/** Variables longer than this as JSON (a long `_entities` list, say) are walked each time. */
+export const MAX_KEPT_VARIABLES_CHARS = 1024;
+
+/** {@link estimateUpstreamCalls} for one cost table, keeping recent estimates. */
+export type UpstreamEstimator = (
+  schema: GraphQLSchema,
+  document: DocumentNode,
+  operationName: string | null | undefined,
+  variables: Args | null | undefined,
+) => UpstreamEstimate;
+
+/**
+ * {@link estimateUpstreamCalls} over `table`, keeping the estimates of recent requests: the walk
+ * depends only on the document, the operation's name and the variables, and a dashboard sends the
+ * same few again and again (Yoga's parser cache hands back the same document object for the same
+ * text). Bounded: {@link MAX_KEPT_ESTIMATES} entries in an LRU, none for variables longer than
+ * {@link MAX_KEPT_VARIABLES_CHARS} characters as JSON. Documents are told apart by identity; one
+ * estimator serves one schema.
+ */
+export function createUpstreamEstimator(table: UpstreamCostTable): UpstreamEstimator {
+  const documentIds = new WeakMap<DocumentNode, number>();
+  let nextDocumentId = 0;
+  const kept = new LRUCache<string, UpstreamEstimate>({ max: MAX_KEPT_ESTIMATES });
+  return (schema, document, operationName, variables) => {
+    const text = variables === null || variables === undefined ? '' : JSON.stringify(variables);
+    if (text.length > MAX_KEPT_VARIABLES_CHARS) {
+      return estimateUpstreamCalls(schema, document, operationName, variables, table);
+    }
+    let id = documentIds.get(document);
+    if (id === undefined) {
+      id = nextDocumentId++;
+      documentIds.set(document, id);
+    }
+    const key = `${id}\u0000${operationName ?? ''}\u0000${text}`;
+    let estimate = kept.get(key);
+    if (estimate === undefined) {
+      estimate = estimateUpstreamCalls(schema, document, operationName, variables, table);
+      kept.set(key, estimate);
+    }
+    return estimate;
+  };
 }

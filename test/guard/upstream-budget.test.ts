@@ -5,7 +5,13 @@
 import { buildSchema, parse } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { buildSchema as buildGatewaySchema } from '../../src/schema/index.js';
-import { estimateUpstreamCalls, type UpstreamCostTable } from '../../src/schema/upstream-budget.js';
+import {
+  createUpstreamEstimator,
+  estimateUpstreamCalls,
+  MAX_KEPT_ESTIMATES,
+  MAX_KEPT_VARIABLES_CHARS,
+  type UpstreamCostTable,
+} from '../../src/schema/upstream-budget.js';
 import { listFieldCost, STEPS_PER_JOB, UPSTREAM_COSTS } from '../../src/schema/upstream-costs.js';
 
 const schema = buildSchema(`
@@ -242,5 +248,70 @@ describe('the cost table of this schema (apps, branches, jobs, steps, logs)', ()
         'representations[2].appId must be a string (a key field), not a list or object',
       ],
     });
+  });
+});
+
+describe('keeping estimates (createUpstreamEstimator)', () => {
+  const query =
+    'query Page($first: Int, $more: Boolean!) { apps(first: $first) { appId branches(first: 5) @include(if: $more) { branchName } } }';
+
+  it('walks a document once per operation and variables, and again for other variables', () => {
+    let walks = 0;
+    // A cost table whose functions count the walks that reach Query.apps.
+    const counting: UpstreamCostTable = {
+      ...costs,
+      'Query.apps': {
+        ...costs['Query.apps'],
+        calls: (args, ancestors) => {
+          walks += 1;
+          return costs['Query.apps']?.calls?.(args, ancestors) ?? 0;
+        },
+      },
+    };
+    const estimator = createUpstreamEstimator(counting);
+    const document = parse(query);
+
+    const first = estimator(schema, document, 'Page', { first: 10, more: true });
+    expect(first).toMatchObject({ kind: 'estimate', calls: 1 + 10 });
+    expect(estimator(schema, document, 'Page', { first: 10, more: true })).toBe(first);
+    expect(walks).toBe(1);
+
+    expect(estimator(schema, document, 'Page', { first: 10, more: false })).toMatchObject({
+      calls: 1,
+    });
+    expect(estimator(schema, document, 'Page', { first: 2, more: true })).toMatchObject({
+      calls: 1 + 2,
+    });
+    // The same text parsed again is another document: walked again, with the same answer.
+    expect(estimator(schema, parse(query), 'Page', { first: 10, more: true })).toMatchObject({
+      calls: 1 + 10,
+    });
+    expect(walks).toBe(4);
+  });
+
+  it('walks every time when the variables are long, and keeps a bounded number', () => {
+    let walks = 0;
+    const counting: UpstreamCostTable = {
+      ...costs,
+      'Query.apps': { calls: () => ++walks && 1 },
+    };
+    const estimator = createUpstreamEstimator(counting);
+    const document = parse(query);
+    const long = { first: 1, more: false, pad: 'x'.repeat(MAX_KEPT_VARIABLES_CHARS) };
+
+    estimator(schema, document, 'Page', long);
+    estimator(schema, document, 'Page', long);
+    expect(walks).toBe(2);
+
+    // One more distinct set of variables than it keeps: the oldest is walked again.
+    walks = 0;
+    for (let i = 0; i <= MAX_KEPT_ESTIMATES; i++) {
+      estimator(schema, document, 'Page', { first: i, more: false });
+    }
+    expect(walks).toBe(MAX_KEPT_ESTIMATES + 1);
+    estimator(schema, document, 'Page', { first: MAX_KEPT_ESTIMATES, more: false });
+    expect(walks).toBe(MAX_KEPT_ESTIMATES + 1);
+    estimator(schema, document, 'Page', { first: 0, more: false });
+    expect(walks).toBe(MAX_KEPT_ESTIMATES + 2);
   });
 });
