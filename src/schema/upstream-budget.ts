@@ -261,6 +261,8 @@ export function estimateUpstreamCalls(
 export const MAX_KEPT_ESTIMATES = 500;
 /** Variables longer than this as JSON (a long `_entities` list, say) are walked each time. */
 export const MAX_KEPT_VARIABLES_CHARS = 1024;
+/** Operation names longer than this are walked each time (real ones are a few words). */
+export const MAX_KEPT_NAME_CHARS = 128;
 
 /** {@link estimateUpstreamCalls} for one cost table, keeping recent estimates. */
 export type UpstreamEstimator = (
@@ -270,33 +272,49 @@ export type UpstreamEstimator = (
   variables: Args | null | undefined,
 ) => UpstreamEstimate;
 
+/** Whether a JSON-parsed value holds Infinity or NaN (`1e400` parses to Infinity). */
+function holdsNonFiniteNumber(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const current = stack.pop();
+    if (typeof current === 'number' && !Number.isFinite(current)) return true;
+    if (typeof current === 'object' && current !== null) stack.push(...Object.values(current));
+  }
+  return false;
+}
+
 /**
  * {@link estimateUpstreamCalls} over `table`, keeping the estimates of recent requests: the walk
  * depends only on the document, the operation's name and the variables, and a dashboard sends the
  * same few again and again (Yoga's parser cache hands back the same document object for the same
- * text). Bounded: {@link MAX_KEPT_ESTIMATES} entries in an LRU, none for variables longer than
- * {@link MAX_KEPT_VARIABLES_CHARS} characters as JSON. Documents are told apart by identity; one
- * estimator serves one schema.
+ * text). Bounded: {@link MAX_KEPT_ESTIMATES} entries in an LRU. Walked every time, never kept:
+ * variables longer than {@link MAX_KEPT_VARIABLES_CHARS} characters as JSON, names longer than
+ * {@link MAX_KEPT_NAME_CHARS}, and variables holding Infinity or NaN, which JSON writes as `null`
+ * (their key would be that of a null variable). Variables that do not coerce are not kept either:
+ * execution refuses them, and such an estimate must never stand for other variables. Documents are
+ * told apart by identity; one estimator serves one schema.
  */
 export function createUpstreamEstimator(table: UpstreamCostTable): UpstreamEstimator {
   const documentIds = new WeakMap<DocumentNode, number>();
   let nextDocumentId = 0;
   const kept = new LRUCache<string, UpstreamEstimate>({ max: MAX_KEPT_ESTIMATES });
   return (schema, document, operationName, variables) => {
+    const walk = () => estimateUpstreamCalls(schema, document, operationName, variables, table);
+    const name = operationName ?? '';
+    if (name.length > MAX_KEPT_NAME_CHARS) return walk();
     const text = variables === null || variables === undefined ? '' : JSON.stringify(variables);
-    if (text.length > MAX_KEPT_VARIABLES_CHARS) {
-      return estimateUpstreamCalls(schema, document, operationName, variables, table);
-    }
+    if (text.length > MAX_KEPT_VARIABLES_CHARS) return walk();
+    if (text.includes('null') && holdsNonFiniteNumber(variables)) return walk();
     let id = documentIds.get(document);
     if (id === undefined) {
       id = nextDocumentId++;
       documentIds.set(document, id);
     }
-    const key = `${id}\u0000${operationName ?? ''}\u0000${text}`;
+    const key = `${id}\u0000${name}\u0000${text}`;
     let estimate = kept.get(key);
     if (estimate === undefined) {
-      estimate = estimateUpstreamCalls(schema, document, operationName, variables, table);
-      kept.set(key, estimate);
+      estimate = walk();
+      if (estimate.kind !== 'invalid') kept.set(key, estimate);
     }
     return estimate;
   };

@@ -145,6 +145,29 @@ describe('operation limits with their defaults', () => {
     expect(stack.la.stats.calls()).toBe(0);
   });
 
+  it('refuses an operation over a limit with null variables after the same text came with 1e400', async () => {
+    // JSON reads 1e400 as Infinity, which Int refuses and JSON.stringify writes as null: the
+    // estimate kept for one must never stand for the other (a reviewer's finding).
+    const { url } = await stack.listen();
+    const query = `query Q($t: Int) {
+      a: __schema { queryType { name } } b: __schema { queryType { name } } c: __schema { queryType { name } }
+      apps(first: $t) { nodes { appId } }
+    }`;
+    const send = async (variables: string) => {
+      const response = await fetch(`${url}/graphql`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: `{"query":${JSON.stringify(query)},"variables":${variables}}`,
+      });
+      return (await response.json()) as GraphQLBody;
+    };
+
+    const primed = await send('{"t":1e400}');
+    expect(primed.errors?.[0]?.message).toMatch(/\$t/);
+    expectRefused(await send('{"t":null}'), 'introspection');
+    expectRefused(await send('{"t":null}'), 'introspection');
+  });
+
   it('counts fields inside fragments, and leaves out fields skipped with @skip or @include', async () => {
     const key = twelve[0] as JobKey;
     const fields = (from: number) =>

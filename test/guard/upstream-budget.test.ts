@@ -9,6 +9,7 @@ import {
   createUpstreamEstimator,
   estimateUpstreamCalls,
   MAX_KEPT_ESTIMATES,
+  MAX_KEPT_NAME_CHARS,
   MAX_KEPT_VARIABLES_CHARS,
   type UpstreamCostTable,
 } from '../../src/schema/upstream-budget.js';
@@ -289,6 +290,21 @@ describe('keeping estimates (createUpstreamEstimator)', () => {
     expect(walks).toBe(4);
   });
 
+  it('never lets variables that do not coerce stand for others, nor Infinity for null', () => {
+    // JSON.parse reads 1e400 as Infinity, which JSON.stringify writes as null; Int refuses it.
+    const document = parse('query Page($first: Int) { apps(first: $first) { appId } }');
+    const infinite = JSON.parse('{"first":1e400}') as Record<string, unknown>;
+    const nulled = { first: null };
+
+    const refusedFirst = createUpstreamEstimator(costs);
+    expect(refusedFirst(schema, document, 'Page', infinite)).toEqual({ kind: 'invalid' });
+    expect(refusedFirst(schema, document, 'Page', nulled)).toMatchObject({ kind: 'estimate' });
+
+    const nullFirst = createUpstreamEstimator(costs);
+    expect(nullFirst(schema, document, 'Page', nulled)).toMatchObject({ kind: 'estimate' });
+    expect(nullFirst(schema, document, 'Page', infinite)).toEqual({ kind: 'invalid' });
+  });
+
   it('walks every time when the variables are long, and keeps a bounded number', () => {
     let walks = 0;
     const counting: UpstreamCostTable = {
@@ -302,6 +318,11 @@ describe('keeping estimates (createUpstreamEstimator)', () => {
     estimator(schema, document, 'Page', long);
     estimator(schema, document, 'Page', long);
     expect(walks).toBe(2);
+    const name = 'P'.repeat(MAX_KEPT_NAME_CHARS + 1);
+    const named = parse(query.replace('Page', name));
+    estimator(schema, named, name, { first: 1, more: false });
+    estimator(schema, named, name, { first: 1, more: false });
+    expect(walks).toBe(4);
 
     // One more distinct set of variables than it keeps: the oldest is walked again.
     walks = 0;
