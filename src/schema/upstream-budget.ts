@@ -300,8 +300,9 @@ export function createUpstreamEstimator(table: UpstreamCostTable): UpstreamEstim
   const kept = new LRUCache<string, UpstreamEstimate>({ max: MAX_KEPT_ESTIMATES });
   return (schema, document, operationName, variables) => {
     const walk = () => estimateUpstreamCalls(schema, document, operationName, variables, table);
-    const name = operationName ?? '';
-    if (name.length > MAX_KEPT_NAME_CHARS) return walk();
+    // No name (the only operation) and an empty one (none) are different operations.
+    const name = operationName === null || operationName === undefined ? '' : `:${operationName}`;
+    if (name.length > MAX_KEPT_NAME_CHARS + 1) return walk();
     const text = variables === null || variables === undefined ? '' : JSON.stringify(variables);
     if (text.length > MAX_KEPT_VARIABLES_CHARS) return walk();
     if (text.includes('null') && holdsNonFiniteNumber(variables)) return walk();

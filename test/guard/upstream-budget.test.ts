@@ -288,6 +288,11 @@ describe('keeping estimates (createUpstreamEstimator)', () => {
       calls: 1 + 10,
     });
     expect(walks).toBe(4);
+
+    // No operation name picks the only operation; an empty one names none.
+    const single = parse('query($first: Int) { apps(first: $first) { appId } }');
+    expect(estimator(schema, single, null, { first: 1 })).toMatchObject({ kind: 'estimate' });
+    expect(estimator(schema, single, '', { first: 1 })).toEqual({ kind: 'invalid' });
   });
 
   it('never lets variables that do not coerce stand for others, nor Infinity for null', () => {
