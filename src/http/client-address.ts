@@ -48,27 +48,23 @@ export function clientAddressOf(trusted: readonly string[] | null): ClientAddres
   // Worked out once, not at every look (the rate limit and the GraphQL context both ask): per
   // connection from the peer alone, per request when X-Forwarded-For counts.
   if (trusted === null) {
-    const ofSocket = new WeakMap<Socket, string>();
-    return (req) => {
-      const { socket } = req;
-      if (socket.remoteAddress === undefined) return undefined;
-      let client = ofSocket.get(socket);
-      if (client === undefined) {
-        client = clientOfAddress(socket.remoteAddress);
-        ofSocket.set(socket, client);
-      }
-      return client;
-    };
+    const ofSocket = remembered((socket: Socket) => clientOfAddress(socket.remoteAddress));
+    return (req) => (req.socket.remoteAddress === undefined ? undefined : ofSocket(req.socket));
   }
   const trust = proxyAddr.compile([...trusted]);
-  const ofRequest = new WeakMap<IncomingMessage, string>();
-  return (req) => {
-    if (req.socket.remoteAddress === undefined) return undefined;
-    let client = ofRequest.get(req);
-    if (client === undefined) {
-      client = clientOfAddress(proxyAddr(req, trust));
-      ofRequest.set(req, client);
+  const ofRequest = remembered((req: IncomingMessage) => clientOfAddress(proxyAddr(req, trust)));
+  return (req) => (req.socket.remoteAddress === undefined ? undefined : ofRequest(req));
+}
+
+/** `compute`, run once per key object (kept as long as the key lives). */
+function remembered<K extends object>(compute: (key: K) => string): (key: K) => string {
+  const seen = new WeakMap<K, string>();
+  return (key) => {
+    let value = seen.get(key);
+    if (value === undefined) {
+      value = compute(key);
+      seen.set(key, value);
     }
-    return client;
+    return value;
   };
 }
